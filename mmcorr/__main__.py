@@ -1,0 +1,5 @@
+import sys
+
+from mmcorr.cli import main
+
+sys.exit(main())

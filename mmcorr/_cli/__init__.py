@@ -1,0 +1,1 @@
+"""Command groups of the ``mmcorr`` command line (see mmcorr/cli.py)."""

@@ -1,0 +1,112 @@
+"""The two data containers every other part of mmcorr speaks: a Modality and a PairedDataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Modality", "PairedDataset"]
+
+
+@dataclass
+class Modality:
+    """One table of one modality, as loaded from one file.
+
+    name: safe identifier of the modality (e.g. ``rna``).
+    values: float32 array, shape (n, d).
+    ids: sample ids, shape (n,), dtype object (str).
+    features: d feature names.
+    source: the file it came from (used in messages); "" when built in memory.
+    """
+
+    name: str
+    values: np.ndarray
+    ids: np.ndarray
+    features: list[str]
+    source: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.values.shape[1])
+
+
+@dataclass
+class PairedDataset:
+    """Several modalities aligned on one set of samples.
+
+    names: modality names, in order (M of them).
+    values: name -> float32 array of shape (n, d_name); row i is sample ``ids[i]``. Where a sample
+        lacks a modality (``mask[i, j]`` False) its row is all zeros and must be ignored.
+    features: name -> the d_name feature names.
+    ids: sample ids, shape (n,), dtype object (str), unique.
+    mask: presence mask, shape (n, M) bool; all True for an inner join.
+    metadata: optional per-sample table indexed by sample id (same order as ``ids``): labels and
+        other columns for colouring plots.
+    label_column: the metadata column used as class labels, or None.
+    info: free JSON-able facts (e.g. ``true_correlations`` of the synthetic demo, its source).
+    """
+
+    names: list[str]
+    values: dict[str, np.ndarray]
+    features: dict[str, list[str]]
+    ids: np.ndarray
+    mask: np.ndarray
+    metadata: pd.DataFrame | None = None
+    label_column: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {n: int(self.values[n].shape[1]) for n in self.names}
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """The label column as an array of shape (n,), or None."""
+        if self.metadata is None or self.label_column is None:
+            return None
+        return self.metadata[self.label_column].to_numpy()
+
+    @property
+    def fully_paired(self) -> np.ndarray:
+        """Boolean (n,): samples present in every modality."""
+        return np.asarray(self.mask.all(axis=1))
+
+    def subset(self, rows: np.ndarray) -> PairedDataset:
+        """The dataset restricted to ``rows`` (integer indices or a boolean mask), in that order."""
+        rows = np.asarray(rows)
+        meta = None if self.metadata is None else self.metadata.iloc[rows]
+        return PairedDataset(
+            names=list(self.names),
+            values={n: self.values[n][rows] for n in self.names},
+            features={n: list(f) for n, f in self.features.items()},
+            ids=self.ids[rows],
+            mask=self.mask[rows],
+            metadata=meta,
+            label_column=self.label_column,
+            info=dict(self.info),
+        )
+
+    def select(self, names: list[str]) -> PairedDataset:
+        """The dataset with only the modalities ``names`` (in that order)."""
+        cols = [self.names.index(n) for n in names]
+        return PairedDataset(
+            names=list(names),
+            values={n: self.values[n] for n in names},
+            features={n: list(self.features[n]) for n in names},
+            ids=self.ids,
+            mask=self.mask[:, cols],
+            metadata=self.metadata,
+            label_column=self.label_column,
+            info=dict(self.info),
+        )
