@@ -1,0 +1,1 @@
+"""mmcorr.data (being built)."""

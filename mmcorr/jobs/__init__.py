@@ -1,0 +1,1 @@
+"""mmcorr.jobs (being built)."""

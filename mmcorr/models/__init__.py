@@ -1,0 +1,1 @@
+"""mmcorr.models (being built)."""
