@@ -1,0 +1,209 @@
+"""Regularised linear CCA in closed form (numpy only): two views and multi-view (MCCA / GCCA).
+
+Two views: classical CCA (Hotelling 1936) with ridge-regularised covariances, solved by whitening each
+view and taking the SVD of the whitened cross-covariance. More than two views: MCCA in the MAXVAR /
+generalised-eigenproblem form used by cca-zoo's ``MCCA`` (Kettenring 1971): maximise
+``sum_ij a_i' C_ij a_j`` subject to ``sum_i a_i' (C_ii + r_i I) a_i = 1``.
+
+Both work in each view's thin-SVD basis (rank <= min(n - 1, d_i)), so a view with many more features
+than samples (d >> n) costs O(n d min(n, d)) instead of an O(d^3) eigendecomposition. The ridge term
+is exactly equivalent to adding ``r_i I`` to the full d x d covariance: weight vectors of the
+regularised problem always lie in the row space of the centred data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmcorr._validation import MmcorrError, check_float, check_int
+
+__all__ = ["CCAFit", "fit_cca", "cca_transform", "canonical_correlations"]
+
+# Singular values below this fraction of the largest are numerical noise (collinear or constant
+# features): dropping them keeps the whitening finite even when reg == 0.
+_RANK_TOL = 1e-10
+
+
+@dataclass(frozen=True, eq=False)
+class CCAFit:
+    """A fitted linear CCA.
+
+    means: per view, the training feature means, shape (d_i,).
+    weights: per view, the projection, shape (d_i, k); ``(x - means[i]) @ weights[i]`` gives that
+        view's canonical variates, with unit variance on the training data (up to the ridge).
+    correlations: training canonical correlations, shape (k,), descending, in [0, 1]. For more than
+        two views this is the MCCA eigenvalue mapped to an average pairwise correlation,
+        ``(lambda - 1) / (m - 1)`` (exactly the canonical correlation when m = 2).
+    reg: the ridge used (relative, see :func:`fit_cca`).
+    """
+
+    means: list[np.ndarray]
+    weights: list[np.ndarray]
+    correlations: np.ndarray
+    reg: float
+
+    @property
+    def n_components(self) -> int:
+        return int(self.correlations.shape[0])
+
+    @property
+    def n_views(self) -> int:
+        return len(self.weights)
+
+
+def _check_views(views: Sequence[np.ndarray], *, min_views: int = 2) -> list[np.ndarray]:
+    if not isinstance(views, (list, tuple)) or len(views) < min_views:
+        got = len(views) if isinstance(views, (list, tuple)) else type(views).__name__
+        raise MmcorrError(f"The 'views' parameter must be a list of at least {min_views} arrays. Got {got}.")
+    out: list[np.ndarray] = []
+    for i, v in enumerate(views):
+        a = np.asarray(v)
+        if a.ndim != 2 or not np.issubdtype(a.dtype, np.number):
+            raise MmcorrError(
+                f"views[{i}] must be a 2-D numeric array (n_samples, n_features). "
+                f"Got shape {a.shape} and dtype {a.dtype}."
+            )
+        a = a.astype(np.float64, copy=False)
+        if not np.isfinite(a).all():
+            raise MmcorrError(
+                f"views[{i}] contains NaN or infinite values; CCA needs complete rows. "
+                "Drop or impute the missing samples first."
+            )
+        out.append(a)
+    n = out[0].shape[0]
+    for i, a in enumerate(out):
+        if a.shape[0] != n:
+            raise MmcorrError(
+                f"All views must have the same number of rows (paired samples): views[0] has {n}, "
+                f"views[{i}] has {a.shape[0]}."
+            )
+    return out
+
+
+def _whitened_basis(x: np.ndarray, reg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Whiten a centred view in its thin-SVD basis.
+
+    x: centred data, shape (n, d). Returns (xw (n, r), to_orig (d, r), shrink (r,)): ``xw`` has
+    covariance diag(shrink) with shrink = s2 / (s2 + ridge) <= 1, and a weight w in the whitened
+    basis maps to ``to_orig @ w`` in feature space. The ridge is ``reg`` times the mean feature
+    variance, so the same ``reg`` means the same amount of shrinkage whatever the data's units.
+    """
+    n = x.shape[0]
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    keep = s > _RANK_TOL * max(float(s[0]) if s.size else 0.0, 1e-300)
+    s, vt = s[keep], vt[keep]
+    var = s**2 / (n - 1)  # variances along the principal axes
+    ridge = reg * float((x**2).sum() / ((n - 1) * x.shape[1]))
+    scale = 1.0 / np.sqrt(var + ridge)
+    xw = (x @ vt.T) * scale
+    to_orig = vt.T * scale
+    return xw, to_orig, var / (var + ridge)
+
+
+def fit_cca(views: list[np.ndarray], n_components: int, reg: float = 1e-3) -> CCAFit:
+    """Fit regularised linear CCA (two views) or MCCA (three or more views) in closed form.
+
+    views: m >= 2 arrays, each (n, d_i), rows paired across views; complete (no NaN).
+    n_components: k, the number of canonical pairs, 1 <= k <= min(n - 1, d_1, ..., d_m).
+    reg: ridge added to every view's covariance, relative to its mean feature variance
+        (``C_ii + reg * mean(diag C_ii) * I``), in [0, 1]. 1e-4-1e-2 is typical; raise it when
+        n is small relative to d (reg > 0 keeps d > n well-posed instead of giving correlation 1).
+
+    Returns a :class:`CCAFit`; components are ordered by descending training correlation and
+    signed so that each view-0 weight column has its largest entry positive (deterministic).
+    """
+    xs = _check_views(views)
+    n = xs[0].shape[0]
+    reg = check_float("reg", reg, 0.0, 1.0)
+    if n < 3:
+        raise MmcorrError(f"CCA needs at least 3 paired samples. Got {n}.")
+    kmax = min([n - 1, *(a.shape[1] for a in xs)])
+    k = check_int("n_components", n_components, 1, kmax)
+
+    means = [a.mean(axis=0) for a in xs]
+    bases = [_whitened_basis(a - mu, reg) for a, mu in zip(xs, means, strict=True)]
+    m = len(xs)
+    if m == 2:
+        (xw1, p1, _), (xw2, p2, _) = bases
+        t = xw1.T @ xw2 / (n - 1)
+        u, s, vt = np.linalg.svd(t, full_matrices=False)
+        w_blocks = [u, vt.T]
+        corr = s
+        maps = [p1, p2]
+    else:
+        xw_all = np.hstack([b[0] for b in bases])
+        big = xw_all.T @ xw_all / (n - 1)  # (sum r_i) square; its diagonal blocks are diag(shrink_i)
+        evals, evecs = np.linalg.eigh(big)
+        order = np.argsort(evals)[::-1]
+        evals, evecs = evals[order], evecs[:, order]
+        splits = np.cumsum([b[0].shape[1] for b in bases])[:-1]
+        w_blocks = np.split(evecs, splits, axis=0)
+        corr = (evals - 1.0) / (m - 1)
+        maps = [b[1] for b in bases]
+        # Give every view's variate unit (regularised) variance, like the two-view solution.
+        w_blocks = [
+            w / np.maximum(np.sqrt(((w**2) * b[2][:, None]).sum(axis=0)), 1e-12)
+            for w, b in zip(w_blocks, bases, strict=True)
+        ]
+
+    avail = min(w.shape[1] for w in w_blocks)
+    weights: list[np.ndarray] = []
+    for w, p in zip(w_blocks, maps, strict=True):
+        full = np.zeros((p.shape[0], k))
+        take = min(k, avail)
+        full[:, :take] = p @ w[:, :take]  # rank-deficient data: surplus components stay zero
+        weights.append(full)
+    correlations = np.zeros(k)
+    correlations[: min(k, avail)] = np.clip(corr[: min(k, avail)], 0.0, 1.0)
+
+    # Deterministic signs: SVD / eigh signs are arbitrary, so fix them by view 0's largest entry.
+    pivot = weights[0][np.abs(weights[0]).argmax(axis=0), np.arange(k)]
+    sign = np.where(pivot < 0, -1.0, 1.0)
+    weights = [w * sign for w in weights]
+    return CCAFit(means=means, weights=weights, correlations=correlations, reg=reg)
+
+
+def cca_transform(fit: CCAFit, views: list[np.ndarray]) -> list[np.ndarray]:
+    """Project views with a fitted CCA: returns per view an array (n_i, k) of canonical variates.
+
+    views: the same number of views as the fit, each (n_i, d_i) with the fit's feature counts;
+    different views may have different row counts (they are projected independently).
+    """
+    if not isinstance(views, (list, tuple)) or len(views) != fit.n_views:
+        got = len(views) if isinstance(views, (list, tuple)) else type(views).__name__
+        raise MmcorrError(f"The 'views' parameter must be a list of {fit.n_views} arrays. Got {got}.")
+    out: list[np.ndarray] = []
+    for i, (v, mu, w) in enumerate(zip(views, fit.means, fit.weights, strict=True)):
+        a = np.asarray(v, dtype=np.float64)
+        if a.ndim != 2 or a.shape[1] != w.shape[0]:
+            raise MmcorrError(
+                f"views[{i}] must have shape (n, {w.shape[0]}) like the data CCA was fitted on. "
+                f"Got {a.shape}."
+            )
+        out.append((a - mu) @ w)
+    return out
+
+
+def canonical_correlations(za: np.ndarray, zb: np.ndarray) -> np.ndarray:
+    """Per-component Pearson correlation of already-projected columns.
+
+    za, zb: (n, k) paired canonical variates. Returns (k,); a constant column gives 0, not NaN.
+    """
+    a = np.asarray(za, dtype=np.float64)
+    b = np.asarray(zb, dtype=np.float64)
+    if a.ndim != 2 or a.shape != b.shape:
+        raise MmcorrError(
+            f"The canonical variates 'za' and 'zb' must be 2-D arrays of the same shape (n, k). "
+            f"Got {a.shape} and {b.shape}."
+        )
+    if a.shape[0] < 2:
+        raise MmcorrError(f"Correlations need at least 2 paired samples. Got {a.shape[0]}.")
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    num = (a * b).sum(axis=0)
+    den = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
+    safe = den > 1e-300
+    return np.where(safe, num / np.where(safe, den, 1.0), 0.0)
