@@ -1,0 +1,126 @@
+"""Fixtures for the bundle tests: a hand-built run bundle (no training) and tiny paired files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmcorr.config import JobSpec
+from mmcorr.jobs.bundle import (
+    BundleFile,
+    MetricsKey,
+    SimilarityKey,
+    write_frame,
+    write_json,
+    write_similarity,
+)
+
+
+def make_fake_run(
+    run_dir: Path, *, n: int = 30, k: int = 3, created: str = "2026-01-01T00:00:00+00:00"
+) -> Path:
+    """A complete bundle with random but well-formed contents (what the pipeline writes)."""
+    rng = np.random.default_rng(0)
+    run_dir.mkdir(parents=True)
+    ids = np.array([f"s{i}" for i in range(n)], dtype=object)
+    split = np.array(["train"] * (n - 10) + ["val"] * 5 + ["test"] * 5, dtype=object)
+    lat = {"id": ids, "split": split, "label": rng.integers(0, 3, n)}
+    for name in ("a", "b", "joint"):
+        for i in range(k):
+            lat[f"{name}_{i}"] = rng.normal(size=n).astype(np.float32)
+    write_frame(run_dir, BundleFile.LATENTS, pd.DataFrame(lat))
+    um = pd.DataFrame(
+        {
+            "id": np.concatenate([ids, ids]),
+            "modality": ["a"] * n + ["b"] * n,
+            "x": rng.normal(size=2 * n),
+            "y": rng.normal(size=2 * n),
+            "label": np.concatenate([lat["label"], lat["label"]]).astype(str),
+        }
+    )
+    write_frame(run_dir, BundleFile.UMAP, um)
+    fa, fb = [f"ga{i}" for i in range(4)], [f"pb{i}" for i in range(5)]
+    fc = pd.DataFrame(
+        {
+            "pair": "a|b",
+            "feature_a": np.repeat(fa, len(fb)),
+            "feature_b": np.tile(fb, len(fa)),
+            "latent_corr": rng.uniform(-1, 1, 20),
+            "pearson": rng.uniform(-1, 1, 20),
+            "p_value": rng.uniform(0, 1, 20),
+            "q_value": rng.uniform(0, 1, 20),
+            "significant": rng.uniform(0, 1, 20) > 0.5,
+        }
+    )
+    write_frame(run_dir, BundleFile.FEATURE_CORR, fc)
+    write_frame(
+        run_dir, BundleFile.PREDICTION_R2, pd.DataFrame({"pair": ["a->b"], "feature": ["pb0"], "r2": [0.5]})
+    )
+    write_similarity(
+        run_dir,
+        {
+            SimilarityKey.PAIR: np.array(["a", "b"]),
+            SimilarityKey.IDS_A: ids[-5:],
+            SimilarityKey.IDS_B: ids[-5:],
+            SimilarityKey.MATRIX: rng.uniform(-1, 1, (5, 5)).astype(np.float32),
+        },
+    )
+    hist = [
+        {
+            "epoch": e,
+            "epochs": 3,
+            "train": {"loss": 1.0 / e},
+            "val": {"loss": 1.2 / e},
+            "val_corr": 0.3 * e,
+            "seconds": 0.1,
+        }
+        for e in (1, 2, 3)
+    ]
+    (run_dir / BundleFile.HISTORY.value).write_text("\n".join(json.dumps(h) for h in hist) + "\n")
+    (run_dir / BundleFile.SPEC.value).write_text(JobSpec(dataset_id="ds1", name="fake").to_json())
+    metrics = {
+        MetricsKey.BUNDLE_FORMAT.value: 1,
+        MetricsKey.CREATED.value: created,
+        MetricsKey.RUN.value: {
+            "name": "fake",
+            "dataset_id": "ds1",
+            "model": "cca",
+            "label_column": "label",
+            "n_train": n - 10,
+            "n_val": 5,
+            "n_test": 5,
+        },
+        MetricsKey.MODALITIES.value: ["a", "b"],
+        MetricsKey.CANONICAL.value: {
+            "a|b": {
+                "correlations": [0.9, 0.5, 0.1],
+                "total": 1.5,
+                "p_values": [0.01, 0.02, 0.5],
+                "null_low": [0.0, 0.0, 0.0],
+                "null_high": [0.3, 0.2, 0.1],
+                "ceiling": [0.95, 0.6, 0.2],
+            }
+        },
+        MetricsKey.RETRIEVAL.value: {"a->b": {"recall@1": 0.4}, "b->a": {"recall@1": 0.3}},
+        MetricsKey.PREDICTION_R2.value: {"a->b": 0.2, "b->a": float("nan")},
+        MetricsKey.LINEAR_PROBE.value: 0.7,
+        MetricsKey.SUMMARY.value: {"canonical_total": 1.5, "recall@1": 0.35},
+    }
+    write_json(run_dir, BundleFile.METRICS, metrics)
+    return run_dir
+
+
+@pytest.fixture
+def fake_run(tmp_path: Path) -> Path:
+    return make_fake_run(tmp_path / "runs" / "run1")
+
+
+@pytest.fixture
+def make_run() -> Callable[..., Path]:
+    """The bundle builder itself, for tests that need several runs."""
+    return make_fake_run
