@@ -1,0 +1,1 @@
+"""The dashboard pages (registered explicitly in app.py) and their shared helpers."""

@@ -1,0 +1,146 @@
+"""What every dashboard page shares: session / URL keys, page paths, error display, cached loaders.
+
+Not a page itself (``app.py`` registers pages explicitly). Session state holds ids only; the cached
+loaders below are keyed by the run directory, so a finished run's arrays are read from disk once.
+Run bundles are written once and never change, which is what makes caching them by path correct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from mmcorr import MmcorrError
+
+# Dataset / job / run ids as the registry and the job store make them; anything else from a URL
+# is ignored (it would otherwise become part of a filesystem path).
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
+
+
+class Key(StrEnum):
+    """Keys of ``st.session_state``: ids only, never models or arrays."""
+
+    DATASET = "mmcorr_dataset_id"
+    JOB = "mmcorr_job_id"
+    RUN = "mmcorr_run_id"
+    # The job whose status panel is polling (a job id): lets the panel stop its own timer.
+    POLLING = "mmcorr_polling_job_id"
+
+
+class Param(StrEnum):
+    """URL query parameters, so that a reload or a shared link shows the same job / run."""
+
+    JOB = "job"
+    RUN = "run"
+
+
+class PagePath(StrEnum):
+    HOME = "pages/home.py"
+    DATA = "pages/data.py"
+    TRAIN = "pages/train.py"
+    EXPLORE = "pages/explore.py"
+    COMPARE = "pages/compare.py"
+
+
+MODEL_HELP: dict[str, str] = {
+    "cca": "Linear CCA (closed form, seconds): the honest baseline every deep model must beat.",
+    "ae": "Joint multimodal autoencoder: one shared code reconstructs every modality.",
+    "corrae": "Correlational autoencoder: reconstruction plus a term that pulls the views' codes together.",
+    "dccae": "Deep CCA with autoencoders: maximises canonical correlation of the codes, kept honest by reconstruction.",
+    "mvae": "Multimodal VAE (product of experts): a probabilistic shared space that handles missing modalities.",
+}
+
+
+@contextlib.contextmanager
+def user_errors(what: str = "") -> Iterator[None]:
+    """Show any error raised inside the block in ``st.error`` instead of a traceback.
+
+    MmcorrError messages are written for people and are shown verbatim. Streamlit's own control
+    flow (st.rerun / st.stop) derives from BaseException and passes through untouched.
+    """
+    try:
+        yield
+    except MmcorrError as exc:
+        st.error(str(exc), icon=":material/error:")
+    except Exception as exc:  # an unexpected failure: still no traceback in the page
+        prefix = f"{what} failed" if what else "Something went wrong"
+        st.error(f"{prefix}: {type(exc).__name__}: {exc}", icon=":material/error:")
+
+
+def safe_id(value: Any) -> str | None:
+    """``value`` if it looks like a dataset / job / run id, else None (ids come from URLs)."""
+    if isinstance(value, str) and _ID_RE.match(value):
+        return value
+    return None
+
+
+def current_job_id() -> str | None:
+    """The job shown on the Train page: the URL's ``?job=`` wins over the session."""
+    from_url = safe_id(st.query_params.get(Param.JOB.value))
+    if from_url:
+        st.session_state[Key.JOB.value] = from_url
+        return from_url
+    return safe_id(st.session_state.get(Key.JOB.value))
+
+
+def run_dir(run_id: str) -> Path:
+    """The bundle directory of run ``run_id`` under MMCORR_HOME."""
+    from mmcorr.paths import runs_dir
+
+    return runs_dir() / run_id
+
+
+# Cached loaders, keyed by the run directory (a str, so the cache key is cheap and includes
+# MMCORR_HOME). max_entries bounds memory: a 100k-sample run's latents are tens of MB.
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_metrics(path: str) -> dict[str, Any]:
+    from mmcorr.jobs.bundle import read_metrics
+
+    return read_metrics(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def load_history(path: str) -> pd.DataFrame:
+    from mmcorr.jobs.bundle import read_history
+
+    return read_history(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_latents(path: str) -> pd.DataFrame:
+    from mmcorr.jobs.bundle import read_latents
+
+    return read_latents(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_umap(path: str) -> pd.DataFrame:
+    from mmcorr.jobs.bundle import read_umap
+
+    return read_umap(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_feature_corr(path: str) -> pd.DataFrame:
+    from mmcorr.jobs.bundle import read_feature_corr
+
+    return read_feature_corr(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_similarity(path: str) -> dict[str, Any]:
+    from mmcorr.jobs.bundle import read_similarity
+
+    return read_similarity(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def load_file_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()

@@ -1,0 +1,86 @@
+"""Compare: several finished runs on one dataset, side by side on their held-out metrics."""
+
+from __future__ import annotations
+
+import numbers
+
+import pandas as pd
+import streamlit as st
+
+from pages._ui import PagePath, user_errors
+
+# Metrics where smaller is better; every other summary number is "higher is better".
+LOWER_IS_BETTER = ("median_rank", "foscttm", "loss")
+
+
+def _lower_is_better(metric: str) -> bool:
+    return any(token in metric for token in LOWER_IS_BETTER)
+
+
+st.title("Compare")
+st.caption("Held-out metrics of every finished run on one dataset. The best value of each column is marked.")
+
+with user_errors("Listing runs"):
+    from mmcorr.jobs.bundle import list_runs
+
+    runs = list_runs()
+    if not runs:
+        st.info(
+            "No finished runs yet. Train two models on one dataset to compare them.", icon=":material/info:"
+        )
+        st.page_link(PagePath.TRAIN.value, label="Go to Train", icon=":material/model_training:")
+        st.stop()
+
+    datasets = sorted({r.dataset_id for r in runs})
+    counts = {d: sum(r.dataset_id == d for r in runs) for d in datasets}
+    dataset_id = st.selectbox(
+        "Dataset",
+        datasets,
+        format_func=lambda d: f"{d} ({counts[d]} runs)",
+        help="Runs are compared per dataset.",
+    )
+    chosen = [r for r in runs if r.dataset_id == dataset_id]
+    table = pd.DataFrame(
+        [
+            {
+                "run": r.run_id,
+                "name": r.name,
+                "model": r.model,
+                "created": r.created[:19],
+                **{k: v for k, v in r.metrics.items() if isinstance(v, numbers.Real)},
+            }
+            for r in chosen
+        ]
+    )
+    metric_cols = [c for c in table.columns if c not in ("run", "name", "model", "created")]
+    if not metric_cols:
+        st.warning("These runs recorded no summary metrics.")
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.stop()
+
+    best = {
+        m: (table[m].idxmin() if _lower_is_better(m) else table[m].idxmax())
+        for m in metric_cols
+        if table[m].notna().any()
+    }
+    st.subheader("Leaderboard")
+    styled = table.style.format(dict.fromkeys(metric_cols, "{:.4f}"), na_rep="-")
+    for metric, row in best.items():
+        styled = styled.highlight_between(
+            subset=pd.IndexSlice[[row], [metric]], color="#bbf7d0", left=None, right=None
+        )
+    st.dataframe(styled, hide_index=True, width="stretch")
+    st.caption("Green: the best run on each metric (lowest for ranks and FOSCTTM, highest otherwise).")
+
+    st.subheader("Charts")
+    from mmcorr.viz import leaderboard_bars
+
+    shown = st.multiselect("Metrics", metric_cols, default=metric_cols[: min(2, len(metric_cols))])
+    labels = table.assign(label=table["name"] + " (" + table["run"].str[:8] + ")")
+    cols = st.columns(2)
+    for i, metric in enumerate(shown):
+        with cols[i % 2]:
+            fig = leaderboard_bars(
+                labels, metric, label="label", higher_is_better=not _lower_is_better(metric)
+            )
+            st.plotly_chart(fig, key=f"bars_{metric}")

@@ -1,0 +1,185 @@
+"""Data: upload one file per modality (plus optional labels), check the pairing, save the dataset.
+
+Uploaded bytes are written under the state directory, named by their content hash, and parsed by one
+library call (``mmcorr.data.load_paired``); "Save dataset" registers the result server-side at once,
+so it survives a reload and the worker can read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from pages._ui import Key, PagePath, user_errors
+
+DATA_TYPES = ["csv", "tsv", "txt", "parquet", "npy", "npz", "h5mu"]
+TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]
+AUTO = "(auto-detect)"
+
+
+def _stage(uploaded: Any, stem: str) -> Path:
+    """Write one upload to a content-addressed path (same bytes -> same path -> cache hit)."""
+    from mmcorr._io import atomic_write_bytes
+    from mmcorr.paths import state_dir
+
+    data = uploaded.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    suffix = Path(uploaded.name).suffix.lower()
+    path = state_dir() / "uploads" / digest / f"{stem}{suffix}"
+    if not path.exists():
+        atomic_write_bytes(path, data)
+    return path
+
+
+def _header(path: Path) -> list[str]:
+    """Column names of a table file, for the id-column picker (reads the header only)."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix in (".csv", ".tsv", ".txt"):
+            sep = "," if suffix == ".csv" else "\t"
+            return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+    except Exception:  # the real parse below reports the problem with the library's message
+        return []
+    return []
+
+
+@st.cache_data(show_spinner="Reading and pairing the files...", max_entries=2)
+def _pair(files: dict[str, str], options: dict[str, Any]) -> tuple[Any, Any]:
+    from mmcorr.data import load_paired
+
+    return load_paired(files, **options)
+
+
+st.title("Data")
+st.caption(
+    "One file per modality: rows are samples, columns are features (csv, tsv, parquet, npy, npz, "
+    "or h5mu holding several modalities). Rows are paired by an id column, or by order when there is none."
+)
+
+n_modalities = int(
+    st.number_input(
+        "Number of modalities",
+        min_value=1,
+        max_value=8,
+        value=2,
+        help="How many files to pair (1 when a single h5mu file holds every modality).",
+    )
+)
+
+files: dict[str, str] = {}
+staged_names: list[str] = []
+with user_errors("Reading the upload"):
+    cols = st.columns(min(n_modalities, 4))
+    for i in range(n_modalities):
+        with cols[i % len(cols)]:
+            name = st.text_input(
+                f"Modality {i + 1} name",
+                value=f"view_{i + 1}",
+                key=f"modality_name_{i}",
+                help="A short name: a letter, then letters, digits, '_' or '-' (e.g. rna, image).",
+            ).strip()
+            upload = st.file_uploader(f"Modality {i + 1} file", type=DATA_TYPES, key=f"modality_file_{i}")
+            if upload is not None:
+                staged = _stage(upload, f"m{i}")
+                files[name] = str(staged)
+                staged_names.append(staged.name)
+
+with st.expander("Labels / metadata and pairing options", expanded=False):
+    labels_upload = st.file_uploader(
+        "Labels or metadata table (optional)",
+        type=TABLE_TYPES,
+        key="labels_file",
+        help="A table with the same sample ids: class labels and any columns to colour plots by.",
+    )
+    labels_path = _stage(labels_upload, "labels") if labels_upload is not None else None
+    label_columns = _header(labels_path) if labels_path is not None else []
+    label_column = st.selectbox(
+        "Label column",
+        [AUTO, *label_columns],
+        help="The column of class labels (used for stratified splits, colouring and label precision).",
+    )
+    first = Path(next(iter(files.values()))) if files else None
+    id_choices = _header(first) if first is not None else []
+    id_column = st.selectbox(
+        "Sample id column",
+        [AUTO, *id_choices],
+        help="The column that names each sample in every file. Auto-detect looks for a column named "
+        "id / sample / cell / barcode, else pairs rows by order.",
+    )
+    how = st.radio(
+        "Samples to keep",
+        ["inner", "outer"],
+        horizontal=True,
+        help="inner: only samples present in every modality. outer: all samples, with missing "
+        "modalities masked (ae and mvae train on them; metrics use fully paired test samples).",
+    )
+    nan = st.radio(
+        "Missing values (NaN)",
+        ["error", "impute"],
+        horizontal=True,
+        help="error: refuse files with NaN and say where. impute: replace NaN by the feature mean.",
+    )
+
+if len(files) < n_modalities:
+    st.info(
+        f"Upload {n_modalities - len(files)} more file(s) to see the pairing report. "
+        "No data? Load a demo from the Home page.",
+        icon=":material/upload:",
+    )
+    st.stop()
+
+options: dict[str, Any] = {
+    "id_column": None if id_column == AUTO else id_column,
+    "how": how,
+    "nan": nan,
+    "labels": str(labels_path) if labels_path is not None else None,
+    "label_column": None if label_column == AUTO else label_column,
+}
+
+with user_errors("Pairing the files"):
+    dataset, report = _pair(files, options)
+
+    st.subheader("Pairing report")
+    summary = st.columns(1 + len(dataset.names))
+    summary[0].metric("Paired samples", f"{dataset.n_samples:,}")
+    for col, mod in zip(summary[1:], dataset.names, strict=False):
+        col.metric(f"{mod} features", f"{dataset.dims[mod]:,}")
+    st.code(report.format(), language=None)
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/warning:")
+
+    st.subheader("Preview")
+    tabs = st.tabs(list(dataset.names) + (["metadata"] if dataset.metadata is not None else []))
+    for tab, mod in zip(tabs, dataset.names, strict=False):
+        with tab:
+            preview = pd.DataFrame(
+                dataset.values[mod][:10, :20],
+                index=pd.Index(dataset.ids[:10], name="id"),
+                columns=dataset.features[mod][:20],
+            )
+            st.dataframe(preview, width="stretch")
+            st.caption(f"First 10 samples and 20 of {dataset.dims[mod]} features.")
+    if dataset.metadata is not None:
+        with tabs[-1]:
+            st.dataframe(dataset.metadata.head(10), width="stretch")
+
+    st.subheader("Save")
+    default_name = Path(next(iter(files.values()))).stem if len(files) == 1 else "-".join(files)[:40]
+    dataset_name = st.text_input(
+        "Dataset name", value=default_name or "my-data", help="Shown in the dataset pickers."
+    )
+    if st.button("Save dataset", type="primary", icon=":material/save:"):
+        from mmcorr.data import DatasetRegistry
+
+        dataset_id = DatasetRegistry().save(dataset, dataset_name, report)
+        st.session_state[Key.DATASET.value] = dataset_id
+        st.success(f"Saved as dataset {dataset_id}.", icon=":material/check_circle:")
+        st.page_link(PagePath.TRAIN.value, label="Train a model on it", icon=":material/model_training:")

@@ -1,0 +1,294 @@
+"""Explore: one finished run's held-out results.
+
+Everything here is precomputed by the worker (similarities, feature maps, UMAP); the page only reads
+the run bundle through cached loaders keyed by the run folder and draws it, so a 10,000-sample run
+renders in well under two seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages._ui import (
+    Key,
+    PagePath,
+    Param,
+    load_feature_corr,
+    load_file_bytes,
+    load_history,
+    load_latents,
+    load_metrics,
+    load_similarity,
+    load_umap,
+    safe_id,
+    user_errors,
+)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    return (
+        "-"
+        if value is None or (isinstance(value, float) and not np.isfinite(value))
+        else f"{value:.{digits}f}"
+    )
+
+
+def _pick_run() -> Any | None:
+    from mmcorr.jobs.bundle import list_runs
+
+    runs = list_runs()
+    if not runs:
+        st.info("No finished runs yet. Train a model first.", icon=":material/info:")
+        st.page_link(PagePath.TRAIN.value, label="Go to Train", icon=":material/model_training:")
+        return None
+    ids = [r.run_id for r in runs]
+    wanted = safe_id(st.query_params.get(Param.RUN.value)) or st.session_state.get(Key.RUN.value)
+    index = ids.index(wanted) if wanted in ids else 0
+    by_id = {r.run_id: r for r in runs}
+    run_id = st.selectbox(
+        "Run",
+        ids,
+        index=index,
+        format_func=lambda i: f"{by_id[i].name} · {by_id[i].model} · {by_id[i].created[:19]}",
+    )
+    st.session_state[Key.RUN.value] = run_id
+    st.query_params[Param.RUN.value] = run_id
+    return by_id[run_id]
+
+
+def _headline(metrics: dict[str, Any]) -> None:
+    from mmcorr.jobs.bundle import MetricsKey
+
+    canonical: dict[str, Any] = metrics.get(MetricsKey.CANONICAL.value) or {}
+    retrieval: dict[str, Any] = metrics.get(MetricsKey.RETRIEVAL.value) or {}
+    r2: dict[str, Any] = metrics.get(MetricsKey.PREDICTION_R2.value) or {}
+    cols = st.columns(5)
+    if canonical:
+        pair, cc = next(iter(canonical.items()))
+        corr = cc.get("correlations") or []
+        high = cc.get("null_high") or []
+        cols[0].metric(
+            f"CC1 held-out ({pair.replace('|', ' x ')})",
+            _fmt(corr[0] if corr else None),
+            delta=f"null 95% up to {_fmt(high[0])}" if high else None,
+            delta_color="off",
+            help="First canonical correlation on test samples; the null shuffles the test pairing.",
+        )
+        p_values = cc.get("p_values") or []
+        cols[1].metric(
+            "Total canonical correlation",
+            _fmt(cc.get("total")),
+            delta=f"p = {_fmt(p_values[0], 3)}" if p_values else None,
+            delta_color="off",
+            help="Sum of held-out canonical correlations over components.",
+        )
+    if retrieval:
+        direction, ret = next(iter(retrieval.items()))
+        cols[2].metric(
+            f"Recall@1 ({direction})",
+            _fmt(ret.get("recall@1")),
+            help="Share of test samples whose true partner is the nearest cross-modal neighbour.",
+        )
+        cols[3].metric(f"Recall@10 ({direction})", _fmt(ret.get("recall@10")))
+    if r2:
+        direction, value = next(iter(r2.items()))
+        cols[4].metric(
+            f"Cross-modal R² ({direction})",
+            _fmt(value),
+            help="Predicting one modality from the other through the shared space, on test samples.",
+        )
+
+
+def _heatmaps(path: str, metrics: dict[str, Any], true_ceiling: dict[str, Any]) -> None:
+    from mmcorr.jobs.bundle import BundleFile, MetricsKey, SimilarityKey
+    from mmcorr.viz import canonical_bars, feature_corr_heatmap, similarity_heatmap
+
+    st.markdown("#### Sample-by-sample similarity")
+    if (Path(path) / BundleFile.SIMILARITY.value).is_file():
+        sim = load_similarity(path)
+        pair = [str(x) for x in sim.get(SimilarityKey.PAIR.value, np.array(["A", "B"]))]
+        matrix = sim.get(SimilarityKey.MATRIX.value)
+        if matrix is not None:
+            n = int(matrix.shape[0])
+            rows = st.slider(
+                "Samples shown",
+                10,
+                max(10, min(n, 1000)),
+                min(n, 300),
+                help="An evenly spaced, ordered sample of the test set; true pairs lie on the diagonal.",
+                disabled=n <= 10,
+            )
+            fig = similarity_heatmap(
+                matrix,
+                sim.get(SimilarityKey.IDS_A.value),
+                sim.get(SimilarityKey.IDS_B.value),
+                max_rows=rows,
+                name_a=pair[0],
+                name_b=pair[-1],
+            )
+            st.plotly_chart(fig, key="similarity")
+        else:
+            st.info("The test set is large: the run stored top-k neighbours instead of the full matrix.")
+    else:
+        st.info("This run has no similarity matrix (it needs two modalities).")
+
+    st.markdown("#### Feature-by-feature correlations")
+    if (Path(path) / BundleFile.FEATURE_CORR.value).is_file():
+        frame = load_feature_corr(path)
+        pairs = sorted(frame["pair"].unique()) if "pair" in frame.columns and len(frame) else []
+        if pairs:
+            c = st.columns([2, 2, 1])
+            pair_key = c[0].selectbox("Modality pair", pairs, key="feature_pair")
+            value = c[1].radio(
+                "Value",
+                ["latent_corr", "pearson"],
+                horizontal=True,
+                help="latent_corr: correlation mediated by the shared space; pearson: raw correlation.",
+            )
+            masked = c[2].toggle(
+                "Significant only", key="mask_nonsig", help="Hide pairs not significant after FDR correction."
+            )
+            part = frame[frame["pair"] == pair_key]
+            names = str(pair_key).split("|")
+            fig = feature_corr_heatmap(
+                part, value=value, mask_nonsignificant=masked, name_a=names[0], name_b=names[-1]
+            )
+            st.plotly_chart(fig, key="feature_corr")
+            top = part.reindex(part[value].abs().sort_values(ascending=False).index).head(50)
+            st.dataframe(top, hide_index=True, width="stretch")
+            st.download_button(
+                "Top pairs (CSV)",
+                functools.partial(part.to_csv, index=False),
+                file_name=f"feature_pairs_{pair_key.replace('|', '_')}.csv",
+                mime="text/csv",
+                icon=":material/download:",
+            )
+        else:
+            st.info("No feature pairs were stored for this run.")
+
+    st.markdown("#### Canonical correlations against the null")
+    canonical: dict[str, Any] = metrics.get(MetricsKey.CANONICAL.value) or {}
+    for key, cc in canonical.items():
+        band = (cc["null_low"], cc["null_high"]) if cc.get("null_low") and cc.get("null_high") else None
+        fig = canonical_bars(
+            cc.get("correlations") or [],
+            null_band=band,
+            ceiling=true_ceiling.get(key),
+            title=f"Held-out canonical correlations {key.replace('|', ' x ')}",
+        )
+        st.plotly_chart(fig, key=f"canonical_{key}")
+
+
+def _latent_space(path: str) -> None:
+    from mmcorr.jobs.bundle import BundleFile
+    from mmcorr.viz import umap_scatter
+
+    if not (Path(path) / BundleFile.UMAP.value).is_file():
+        st.info("This run has no UMAP embedding.")
+        return
+    frame = load_umap(path)
+    options = [c for c in frame.columns if c not in ("x", "y", "id")]
+    c = st.columns([2, 1, 1])
+    color_by = c[0].selectbox(
+        "Colour by", options, help="Modality, split, labels or any metadata column of the dataset."
+    )
+    link = c[1].toggle("Link a sample's points", help="Short lines mean the modalities agree.")
+    c[2].metric("Points", f"{len(frame):,}")
+    fig = umap_scatter(frame, color_by=color_by, link=link)
+    fig.update_layout(dragmode="lasso", height=650)
+    event = st.plotly_chart(fig, key="umap", on_select="rerun", selection_mode=("lasso", "box"))
+    points = event.selection.points if event is not None and hasattr(event, "selection") else []
+    ids = sorted({str(p["customdata"][0]) for p in points if p.get("customdata")})
+    if ids:
+        st.download_button(
+            f"Export {len(ids)} selected sample ids (CSV)",
+            pd.DataFrame({"id": ids}).to_csv(index=False),
+            file_name="selected_ids.csv",
+            mime="text/csv",
+            icon=":material/download:",
+        )
+    else:
+        st.caption("Draw a lasso or box around points to export their sample ids.")
+
+
+def _zip_run(path: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(Path(path).rglob("*")):
+            if file.is_file():
+                zf.write(file, f"{Path(path).name}/{file.relative_to(path)}")
+    return buf.getvalue()
+
+
+def _downloads(path: str, run_id: str) -> None:
+    from mmcorr.jobs.bundle import BundleFile
+
+    c = st.columns(5)
+    c[0].download_button(
+        "Latents (CSV)",
+        lambda: load_latents(path).to_csv(index=False),
+        file_name=f"{run_id}_latents.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    for col, file, mime, label in (
+        (c[1], BundleFile.LATENTS, "application/octet-stream", "Latents (Parquet)"),
+        (c[2], BundleFile.METRICS, "application/json", "Metrics (JSON)"),
+        (c[3], BundleFile.REPORT, "text/html", "Report (HTML)"),
+    ):
+        file_path = Path(path) / file.value
+        col.download_button(
+            label,
+            functools.partial(load_file_bytes, str(file_path)),
+            file_name=f"{run_id}_{file.value}",
+            mime=mime,
+            icon=":material/download:",
+            disabled=not file_path.is_file(),
+        )
+    c[4].download_button(
+        "Run bundle (zip)",
+        functools.partial(_zip_run, path),
+        file_name=f"{run_id}.zip",
+        mime="application/zip",
+        icon=":material/folder_zip:",
+    )
+
+
+st.title("Explore")
+with user_errors("Loading the run"):
+    run = _pick_run()
+    if run is not None:
+        path = str(run.path)
+        metrics = load_metrics(path)
+        from mmcorr.jobs.bundle import MetricsKey
+
+        # The synthetic demo's closed-form ceiling, when the pipeline recorded it.
+        run_facts = metrics.get(MetricsKey.RUN.value) or {}
+        ceiling: dict[str, Any] = dict(run_facts.get("true_correlations") or {})
+        _headline(metrics)
+        heat, latent, training, downloads = st.tabs(
+            ["Correlation heatmaps", "Shared latent space", "Training", "Downloads"]
+        )
+        with heat:
+            _heatmaps(path, metrics, ceiling)
+        with latent:
+            _latent_space(path)
+        with training:
+            from mmcorr.viz import training_curves
+
+            history = load_history(path)
+            if len(history) > 1:
+                st.plotly_chart(training_curves(history), key="history")
+            else:
+                st.info("This model is fitted in closed form: there is one step, no curve.")
+            st.dataframe(history, hide_index=True, width="stretch")
+        with downloads:
+            _downloads(path, run.run_id)

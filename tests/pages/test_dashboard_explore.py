@@ -1,0 +1,86 @@
+"""Explore and Compare pages, drawn from fixture run bundles (no training involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from dashboard_helpers import heatmap_z, no_exceptions, page, plotly_charts, trace_types, write_run
+
+EXPLORE = "pages/explore.py"
+COMPARE = "pages/compare.py"
+
+
+def test_explore_empty_state_says_what_to_do(app: Any) -> None:
+    page(app, EXPLORE)
+    no_exceptions(app)
+    assert any("No finished runs yet" in i.value for i in app.info)
+
+
+def test_explore_draws_every_chart_from_a_run_bundle(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-a", name="dccae on demo")
+    page(app, EXPLORE)
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    labels = {m.label: m.value for m in app.metric}
+    assert labels["CC1 held-out (a x b)"] == "0.900"
+    assert labels["Recall@1 (a->b)"] == "0.500"
+    assert labels["Cross-modal R² (a->b)"] == "0.420"
+    charts = plotly_charts(app)
+    # similarity heatmap, feature heatmap, canonical bars, UMAP, training curves
+    assert len(charts) == 5
+    kinds = [trace_types(c) for c in charts]
+    assert [k for k in kinds if "heatmap" in k] == [["heatmap"], ["heatmap"]]
+    assert any("scattergl" in k for k in kinds)
+    assert app.query_params["run"] == ["run-a"] or app.query_params["run"] == "run-a"
+    # the top feature pairs table and the downloads are there
+    assert any(len(df.value) == 20 for df in app.dataframe)
+    assert {b.label for b in app.get("download_button")} >= {
+        "Top pairs (CSV)",
+        "Latents (CSV)",
+        "Latents (Parquet)",
+        "Metrics (JSON)",
+        "Report (HTML)",
+        "Run bundle (zip)",
+    }
+
+
+def test_explore_mask_toggle_blanks_nonsignificant_pairs(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-a")
+    page(app, EXPLORE)
+    before = heatmap_z(plotly_charts(app)[1])
+    app.toggle(key="mask_nonsig").set_value(True).run()
+    no_exceptions(app)
+    after = heatmap_z(plotly_charts(app)[1])
+    assert before.shape == after.shape == (5, 4)
+    assert np.isfinite(before).all()
+    # the fixture marks pairs with q < 0.3 significant: some, not all, are blanked
+    assert 0 < np.isnan(after).sum() < after.size
+
+
+def test_explore_opens_the_run_named_in_the_url(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-old", seed=1, name="old one")
+    write_run(mmcorr_home, "run-new", seed=2, name="new one")
+    app.query_params["run"] = "run-old"
+    page(app, EXPLORE)
+    no_exceptions(app)
+    assert app.selectbox[0].value == "run-old"
+
+
+def test_compare_lists_two_runs_and_marks_the_best(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-cca", model="cca", recall1=0.3, seed=1)
+    write_run(mmcorr_home, "run-dccae", model="dccae", recall1=0.7, seed=2)
+    write_run(mmcorr_home, "run-other", dataset_id="ds-other", seed=3)
+    page(app, COMPARE)
+    no_exceptions(app)
+    table = app.dataframe[0].value
+    assert sorted(table["run"]) == ["run-cca", "run-dccae"]
+    assert table.loc[table["recall@1"].idxmax(), "run"] == "run-dccae"
+    assert len(plotly_charts(app)) == 2
+
+
+def test_compare_empty_state(app: Any) -> None:
+    page(app, COMPARE)
+    no_exceptions(app)
+    assert any("No finished runs yet" in i.value for i in app.info)
