@@ -8,6 +8,7 @@ so it survives a reload and the worker can read it.
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +22,19 @@ TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]
 AUTO = "(auto-detect)"
 
 
-def _stage(uploaded: Any, stem: str) -> Path:
-    """Write one upload to a content-addressed path (same bytes -> same path -> cache hit)."""
+def _stage(uploaded: Any) -> Path:
+    """Write one upload to a content-addressed folder (same bytes -> same path -> cache hit).
+
+    The file keeps the user's own name (made filesystem-safe) so the library's messages name it.
+    """
     from mmcorr._io import atomic_write_bytes
     from mmcorr.paths import state_dir
 
     data = uploaded.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:20]
-    suffix = Path(uploaded.name).suffix.lower()
-    path = state_dir() / "uploads" / digest / f"{stem}{suffix}"
+    base = Path(str(uploaded.name)).name
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._") or "upload"
+    path = state_dir() / "uploads" / digest / f"{stem[:80]}{Path(base).suffix.lower()}"
     if not path.exists():
         atomic_write_bytes(path, data)
     return path
@@ -75,7 +80,6 @@ n_modalities = int(
 )
 
 files: dict[str, str] = {}
-staged_names: list[str] = []
 with user_errors("Reading the upload"):
     cols = st.columns(min(n_modalities, 4))
     for i in range(n_modalities):
@@ -88,9 +92,8 @@ with user_errors("Reading the upload"):
             ).strip()
             upload = st.file_uploader(f"Modality {i + 1} file", type=DATA_TYPES, key=f"modality_file_{i}")
             if upload is not None:
-                staged = _stage(upload, f"m{i}")
+                staged = _stage(upload)
                 files[name] = str(staged)
-                staged_names.append(staged.name)
 
 with st.expander("Labels / metadata and pairing options", expanded=False):
     labels_upload = st.file_uploader(
@@ -99,7 +102,7 @@ with st.expander("Labels / metadata and pairing options", expanded=False):
         key="labels_file",
         help="A table with the same sample ids: class labels and any columns to colour plots by.",
     )
-    labels_path = _stage(labels_upload, "labels") if labels_upload is not None else None
+    labels_path = _stage(labels_upload) if labels_upload is not None else None
     label_columns = _header(labels_path) if labels_path is not None else []
     label_column = st.selectbox(
         "Label column",
@@ -174,9 +177,12 @@ with user_errors("Pairing the files"):
     st.subheader("Save")
     default_name = Path(next(iter(files.values()))).stem if len(files) == 1 else "-".join(files)[:40]
     dataset_name = st.text_input(
-        "Dataset name", value=default_name or "my-data", help="Shown in the dataset pickers."
+        "Dataset name",
+        value=default_name or "my-data",
+        key="dataset_name",
+        help="Shown in the dataset pickers.",
     )
-    if st.button("Save dataset", type="primary", icon=":material/save:"):
+    if st.button("Save dataset", type="primary", icon=":material/save:", key="save_dataset"):
         from mmcorr.data import DatasetRegistry
 
         dataset_id = DatasetRegistry().save(dataset, dataset_name, report)

@@ -38,7 +38,7 @@ def _dataset_picker() -> str | None:
     }
     chosen = st.session_state.get(Key.DATASET.value)
     index = ids.index(chosen) if chosen in ids else 0
-    dataset_id = st.selectbox("Dataset", ids, index=index, format_func=labels.__getitem__)
+    dataset_id = st.selectbox("Dataset", ids, index=index, format_func=labels.__getitem__, key="dataset")
     st.session_state[Key.DATASET.value] = dataset_id
     return str(dataset_id)
 
@@ -61,11 +61,16 @@ def _form(dataset_id: str) -> None:
     from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
 
     c1, c2 = st.columns([1, 2])
-    model = c1.selectbox("Model", list(MODEL_NAMES), index=list(MODEL_NAMES).index("dccae"))
+    model = c1.selectbox("Model", list(MODEL_NAMES), index=list(MODEL_NAMES).index("dccae"), key="model")
     c2.markdown(f"**{model}**: {MODEL_HELP.get(model, '')}")
     c = st.columns(4)
     latent_dim = c[0].number_input(
-        "Latent size", 1, 512, 10, help="Dimensions of the shared space, 1-512 (2-50 typical)."
+        "Latent size",
+        1,
+        512,
+        10,
+        key="latent_dim",
+        help="Dimensions of the shared space, 1-512 (2-50 typical).",
     )
     epochs = c[1].number_input(
         "Epochs",
@@ -96,7 +101,10 @@ def _form(dataset_id: str) -> None:
     with st.expander("Advanced options"):
         a = st.columns(4)
         hidden = a[0].text_input(
-            "Hidden layers", "256,256", help="Encoder layer sizes, comma-separated; decoders mirror them."
+            "Hidden layers",
+            "256,256",
+            key="hidden",
+            help="Encoder layer sizes, comma-separated; decoders mirror them.",
         )
         dropout = a[1].slider(
             "Dropout", 0.0, 0.9, 0.0, 0.05, help="Dropout after hidden layers, 0-0.3 typical."
@@ -149,10 +157,15 @@ def _form(dataset_id: str) -> None:
         )
         log1p = d[2].checkbox("log1p", help="Apply log(1 + x) first: for non-negative counts such as RNA.")
         permutations = d[3].number_input(
-            "Null permutations", 0, 10000, 100, help="Shuffled-pairing rounds for p-values, 100-1000."
+            "Null permutations",
+            0,
+            10000,
+            100,
+            key="permutations",
+            help="Shuffled-pairing rounds for p-values, 100-1000.",
         )
     name = st.text_input("Run name (optional)", "", help="Shown on Explore and Compare.")
-    if st.button("Train", type="primary", icon=":material/rocket_launch:"):
+    if st.button("Train", type="primary", icon=":material/rocket_launch:", key="train"):
         with user_errors("Submitting the job"):
             spec = JobSpec(
                 dataset_id=dataset_id,

@@ -51,11 +51,14 @@ def write_run(
     recall1: float = 0.5,
     n: int = 40,
     k: int = 3,
+    n_test: int | None = None,
+    features: tuple[int, int] = (5, 4),
     seed: int = 0,
 ) -> Path:
-    """A small but complete run bundle written with the bundle module's own writers.
+    """A complete run bundle written with the bundle module's own writers (fixture / benchmark).
 
-    Two modalities a (5 features) and b (4 features), n test samples, latent size k.
+    Two modalities a and b with ``features`` features, n samples (the first n_test, default all,
+    form the test split and the similarity matrix), latent size k (<= 3 canonical correlations).
     """
     from mmcorr.jobs.bundle import (
         BundleFile,
@@ -69,10 +72,11 @@ def write_run(
     rng = np.random.default_rng(seed)
     run_dir = home / "runs" / run_id
     run_dir.mkdir(parents=True)
-    ids = np.array([f"s{i:03d}" for i in range(n)], dtype=object)
+    ids = np.array([f"s{i:05d}" for i in range(n)], dtype=object)
+    n_test = n if n_test is None else n_test
     za = rng.normal(size=(n, k)).astype(np.float32)
     zb = (za + 0.3 * rng.normal(size=(n, k))).astype(np.float32)
-    corr = [0.9, 0.6, 0.2][:k]
+    corr = [0.9, 0.6, 0.2] if k == 3 else np.linspace(0.9, 0.1, k).round(3).tolist()
     write_json(
         run_dir,
         BundleFile.METRICS,
@@ -84,7 +88,7 @@ def write_run(
                 "a|b": {
                     "correlations": corr,
                     "total": float(sum(corr)),
-                    "p_values": [0.01, 0.02, 0.5][:k],
+                    "p_values": np.linspace(0.01, 0.5, k).round(3).tolist(),
                     "null_low": [0.0] * k,
                     "null_high": [0.3] * k,
                 }
@@ -100,7 +104,8 @@ def write_run(
         for e in (1, 2, 3)
     )
     (run_dir / BundleFile.HISTORY.value).write_text(history + "\n", encoding="utf-8")
-    latents = pd.DataFrame({"id": ids, "split": "test"})
+    split = np.where(np.arange(n) < n_test, "test", "train")
+    latents = pd.DataFrame({"id": ids, "split": split})
     for i in range(k):
         latents[f"a_{i}"] = za[:, i]
         latents[f"b_{i}"] = zb[:, i]
@@ -113,12 +118,12 @@ def write_run(
             "modality": ["a"] * n + ["b"] * n,
             "x": rng.normal(size=2 * n),
             "y": rng.normal(size=2 * n),
-            "split": "test",
+            "split": np.tile(split, 2),
             "label": np.tile(np.arange(n) % 3, 2).astype(str),
         }
     )
     write_frame(run_dir, BundleFile.UMAP, umap)
-    fa, fb = [f"ga{i}" for i in range(5)], [f"pb{j}" for j in range(4)]
+    fa, fb = [f"ga{i}" for i in range(features[0])], [f"pb{j}" for j in range(features[1])]
     grid = pd.MultiIndex.from_product([fa, fb], names=["feature_a", "feature_b"]).to_frame(index=False)
     grid["pair"] = "a|b"
     grid["latent_corr"] = rng.uniform(-1, 1, size=len(grid))
@@ -127,14 +132,14 @@ def write_run(
     grid["q_value"] = grid["p_value"]
     grid["significant"] = grid["q_value"] < 0.3
     write_frame(run_dir, BundleFile.FEATURE_CORR, grid)
-    za_n = za / np.linalg.norm(za, axis=1, keepdims=True)
-    zb_n = zb / np.linalg.norm(zb, axis=1, keepdims=True)
+    za_n = za[:n_test] / np.linalg.norm(za[:n_test], axis=1, keepdims=True)
+    zb_n = zb[:n_test] / np.linalg.norm(zb[:n_test], axis=1, keepdims=True)
     write_similarity(
         run_dir,
         {
             SimilarityKey.PAIR: np.array(["a", "b"]),
-            SimilarityKey.IDS_A: ids,
-            SimilarityKey.IDS_B: ids,
+            SimilarityKey.IDS_A: ids[:n_test],
+            SimilarityKey.IDS_B: ids[:n_test],
             SimilarityKey.MATRIX: za_n @ zb_n.T,
         },
     )

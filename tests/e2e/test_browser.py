@@ -1,0 +1,215 @@
+"""The real-browser journey: upload two CSVs, save, train, reload the job URL, explore.
+
+Drives the system Chromium (``/usr/bin/chromium``) with the Python playwright package against a real
+``streamlit run app.py`` on a free loopback port, in a private MMCORR_HOME, with the embedded worker.
+It never downloads a browser. Without Chromium it skips, unless MMCORR_REQUIRE_E2E=1 (CI), where a
+missing browser is a failure. The screenshots it takes are the README's (docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TRAIN_TIMEOUT_MS = 180_000
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = (
+        f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` to run the journey."
+    )
+    if os.environ.get("MMCORR_REQUIRE_E2E") == "1":
+        pytest.fail(f"MMCORR_REQUIRE_E2E=1 but {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _write_csvs(folder: Path, n: int = 150, seed: int = 0) -> tuple[Path, Path]:
+    """Two small CSVs sharing an id column and a 2-D latent signal (rows shuffled in the second)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, 2))
+    a = z @ rng.normal(size=(2, 6)) + 0.3 * rng.normal(size=(n, 6))
+    b = z @ rng.normal(size=(2, 5)) + 0.3 * rng.normal(size=(n, 5))
+    ids = np.array([f"cell{i:03d}" for i in range(n)])
+    order = rng.permutation(n)
+    path_a, path_b = folder / "rna.csv", folder / "protein.csv"
+    header_a = "cell_id," + ",".join(f"gene{j}" for j in range(6))
+    header_b = "cell_id," + ",".join(f"prot{j}" for j in range(5))
+    rows_a = [f"{ids[i]}," + ",".join(f"{v:.5f}" for v in a[i]) for i in range(n)]
+    rows_b = [f"{ids[i]}," + ",".join(f"{v:.5f}" for v in b[i]) for i in order]
+    path_a.write_text("\n".join([header_a, *rows_a]) + "\n", encoding="utf-8")
+    path_b.write_text("\n".join([header_b, *rows_b]) + "\n", encoding="utf-8")
+    return path_a, path_b
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port, with its own home and embedded worker."""
+    _require_browser()
+    home = tmp_path / "home"
+    home.mkdir()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "MMCORR_HOME": str(home),
+        "MMCORR_AUTOSTART_WORKER": "1",
+        "MMCORR_WORKER_THREADS": "1",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    env.pop("MMCORR_PASSWORD", None)
+    log = (tmp_path / "streamlit.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        # The embedded worker is a child of the app: stop it through the library, by its pid file.
+        subprocess.run(
+            [sys.executable, "-c", "from mmcorr.jobs import stop_worker; stop_worker()"],
+            env=env,
+            cwd=ROOT,
+            timeout=30,
+            check=False,
+        )
+
+
+def _wait_app_idle(page: Any) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
+    page.wait_for_function(
+        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
+        timeout=60_000,
+    )
+
+
+def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    csv_a, csv_b = _write_csvs(tmp_path)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        try:
+            # 1. Data: two uploads, the pairing report, save.
+            page.goto(f"{server}/data")
+            expect(page.get_by_role("heading", name="Data")).to_be_visible()
+            uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+            uploads.nth(0).set_input_files(str(csv_a))
+            expect(page.get_by_text("Upload 1 more file(s)")).to_be_visible()
+            uploads.nth(1).set_input_files(str(csv_b))
+            expect(page.get_by_role("heading", name="Pairing report")).to_be_visible()
+            expect(page.get_by_text("150", exact=True).first).to_be_visible()
+            page.get_by_role("button", name="Save dataset").click()
+            expect(page.get_by_text(re.compile(r"Saved as dataset"))).to_be_visible()
+
+            # 2. Train: linear CCA (closed form: the journey tests the plumbing, not the model).
+            page.get_by_role("link", name="Train a model on it").click()
+            expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible()
+            page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
+            page.get_by_role("option", name="cca", exact=True).click()
+            expect(page.get_by_text("Linear CCA (closed form")).to_be_visible()
+            page.get_by_role("button", name="Train", exact=True).click()
+            page.wait_for_url(re.compile(r"[?&]job="), timeout=60_000)
+            expect(page.get_by_text("succeeded", exact=True)).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+            job_url = page.url
+
+            # 3. Reload the shared link: the same job, the same state.
+            page.goto(job_url)
+            expect(page.get_by_text("succeeded", exact=True)).to_be_visible()
+            job_id = re.search(r"job=([A-Za-z0-9_\-]+)", job_url)
+            assert job_id is not None
+            expect(page.get_by_text(f"Job {job_id.group(1)}", exact=False)).to_be_visible()
+            _wait_app_idle(page)
+            page.screenshot(path=str(SCREENSHOTS / "train.png"), full_page=True)
+
+            # 4. Explore: headline numbers, the heatmaps, then the UMAP.
+            page.get_by_role("link", name="Explore this run").click()
+            expect(page.get_by_role("heading", name="Explore")).to_be_visible()
+            expect(page.get_by_text("Recall@1", exact=False).first).to_be_visible()
+            heatmaps = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot .heatmaplayer')
+            expect(heatmaps.first).to_be_attached(timeout=60_000)
+            assert heatmaps.count() >= 1
+            _wait_app_idle(page)
+            page.screenshot(path=str(SCREENSHOTS / "explore.png"), full_page=True)
+            page.get_by_role("tab", name="Shared latent space").click()
+            umap = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="UMAP")
+            expect(umap.first).to_be_visible()
+            expect(umap.first.locator("canvas").first).to_be_attached()
+            _wait_app_idle(page)
+            page.screenshot(path=str(SCREENSHOTS / "explore_umap.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "e2e_failure.png"), full_page=True)
+            raise
+        finally:
+            browser.close()

@@ -1,0 +1,44 @@
+"""The router: every page renders on an empty home, and the optional password gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from dashboard_helpers import no_exceptions, page
+
+PAGES = ["pages/home.py", "pages/data.py", "pages/train.py", "pages/explore.py", "pages/compare.py"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_on_a_fresh_home(app: Any, path: str) -> None:
+    page(app, path)
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    assert len(app.title) == 1
+
+
+def test_home_offers_demos_and_says_there_are_no_runs(app: Any) -> None:
+    app.run()
+    no_exceptions(app)
+    assert app.title[0].value == "mmcorr"
+    assert any(b.label.startswith("Load the ") for b in app.button)
+    assert any("No runs yet" in i.value for i in app.info)
+
+
+def test_password_gate_blocks_every_page_until_the_right_password(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MMCORR_PASSWORD", "s3cret")
+    app.run()
+    no_exceptions(app)
+    assert [t.value for t in app.title] == ["mmcorr"]
+    assert len(app.button) == 0  # no page content, only the sign-in form
+    app.text_input[0].input("wrong")
+    app.button[0].click().run()
+    assert [e.value for e in app.error] == ["Wrong password."]
+    app.text_input[0].input("s3cret")
+    app.button[0].click().run()
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    assert any(b.label.startswith("Load the ") for b in app.button)

@@ -1,0 +1,78 @@
+"""The Train page: empty state, bad options, and a real job through huey's immediate mode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from dashboard_helpers import no_exceptions, page
+
+TRAIN = "pages/train.py"
+
+
+@pytest.fixture
+def immediate(mmcorr_home: Path) -> Iterator[None]:
+    """huey runs each job inside submit() (no worker process), in this test's home."""
+    from mmcorr.jobs.queue import get_huey, reset_queues
+
+    reset_queues()
+    huey = get_huey()
+    huey.immediate = True
+    yield
+    reset_queues()
+
+
+@pytest.fixture
+def dataset_id(mmcorr_home: Path) -> str:
+    from mmcorr.data import DatasetRegistry, make_demo
+
+    return DatasetRegistry().save(make_demo("synthetic", seed=0, n_samples=120), "tiny-synthetic")
+
+
+def test_train_without_datasets_says_where_to_get_one(app: Any) -> None:
+    page(app, TRAIN)
+    no_exceptions(app)
+    assert any("No dataset yet" in i.value for i in app.info)
+
+
+def test_bad_hidden_sizes_show_the_message(app: Any, dataset_id: str) -> None:
+    page(app, TRAIN)
+    app.text_input(key="hidden").input("256,abc")
+    app.button(key="train").click().run()
+    no_exceptions(app)
+    assert any("'hidden' parameter" in e.value and "256,abc" in e.value for e in app.error)
+
+
+def test_train_submits_a_job_that_reaches_succeeded(
+    app: Any, dataset_id: str, immediate: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    page(app, TRAIN)
+    assert app.selectbox(key="dataset").value == dataset_id
+    app.selectbox(key="model").set_value("cca")
+    app.number_input(key="latent_dim").set_value(2)
+    app.number_input(key="permutations").set_value(5)
+    app.button(key="train").click().run(timeout=120)
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    job_id = app.session_state["mmcorr_job_id"]
+    assert app.query_params["job"] in (job_id, [job_id])
+    states = {m.label: m.value for m in app.metric}
+    assert states["State"] == "succeeded"
+    assert any("Training finished" in s.value for s in app.success)
+    from mmcorr.jobs import JobState, get_job
+
+    assert get_job(job_id).state == JobState.SUCCEEDED
+    # the job id in the URL alone (a reload or a shared link) shows the same job
+    from streamlit.testing.v1 import AppTest
+
+    fresh = AppTest.from_file(str(Path(app._script_path)), default_timeout=60)
+    fresh.query_params["job"] = job_id
+    page(fresh, TRAIN)
+    no_exceptions(fresh)
+    assert {m.label: m.value for m in fresh.metric}["State"] == "succeeded"
+    assert any(h.value.startswith(f"Job {job_id}") for h in fresh.subheader)
