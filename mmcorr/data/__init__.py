@@ -1,1 +1,32 @@
-"""mmcorr.data (being built)."""
+"""mmcorr.data: load, pair, preprocess, split and register paired multimodal data (no torch)."""
+
+from __future__ import annotations
+
+from .demos import DEMO_NAMES, make_demo
+from .loaders import SUPPORTED_EXTENSIONS, load_file, load_modality, sanitize_name
+from .metadata import read_metadata
+from .pairing import MIN_PAIRED, load_paired, pair_modalities
+from .report import ModalitySummary, PairingReport
+from .split import DatasetSplit, Split, split_dataset, split_indices
+from .types import Modality, PairedDataset
+
+__all__ = [
+    "DEMO_NAMES",
+    "MIN_PAIRED",
+    "SUPPORTED_EXTENSIONS",
+    "DatasetSplit",
+    "Modality",
+    "ModalitySummary",
+    "PairedDataset",
+    "PairingReport",
+    "Split",
+    "load_file",
+    "load_modality",
+    "load_paired",
+    "make_demo",
+    "pair_modalities",
+    "read_metadata",
+    "sanitize_name",
+    "split_dataset",
+    "split_indices",
+]

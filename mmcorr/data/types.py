@@ -20,6 +20,9 @@ class Modality:
     ids: sample ids, shape (n,), dtype object (str).
     features: d feature names.
     source: the file it came from (used in messages); "" when built in memory.
+    id_column: the column the sample ids came from, or None when they are row numbers ("0", "1", ...).
+    dropped: feature / column name -> why it was dropped while loading (constant, non-numeric...).
+    notes: facts about loading worth reporting (e.g. how many missing values were imputed).
     """
 
     name: str
@@ -27,6 +30,9 @@ class Modality:
     ids: np.ndarray
     features: list[str]
     source: str = ""
+    id_column: str | None = None
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_samples(self) -> int:

@@ -1,0 +1,281 @@
+"""Load modalities from files: CSV, TSV (optionally .gz), Parquet, .npy, .npz (one array), .h5mu.
+
+Rules, the same for every format (see :mod:`mmcorr.data._table`):
+
+* sample ids: the column named by ``id_column``; else the first column named (case-insensitively)
+  id, sample, sample_id, sampleid, barcode, cell, cell_id or obs_names; else the first column when
+  it holds unique, non-empty text (or has an empty header, as pandas writes its index); else row
+  numbers "0", "1", ... (``.npy`` / ``.npz`` always use row numbers and features f0..f{d-1}).
+* every other column is a float32 feature; a text cell in a numeric column is an error naming the
+  column and the 1-based data row; text columns are dropped with the reason recorded.
+* NaN / inf are an error unless ``nan="impute"`` (feature means; the count is reported).
+* constant features are dropped and listed.
+* files larger than ``max_bytes`` (default: env ``MMCORR_MAX_UPLOAD_MB``, 1024 MB) are refused.
+* arrays are never unpickled (``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from mmcorr._validation import DataError, MmcorrError, check_choice, check_identifier
+
+from ._table import NAN_POLICIES, NanPolicy, detect_id_column, finalize, table_to_modality
+from .types import Modality
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "MAX_UPLOAD_ENV",
+    "default_max_bytes",
+    "file_extension",
+    "sanitize_name",
+    "load_modality",
+    "load_file",
+]
+
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (
+    ".csv",
+    ".tsv",
+    ".csv.gz",
+    ".tsv.gz",
+    ".parquet",
+    ".pq",
+    ".npy",
+    ".npz",
+    ".h5mu",
+)
+MAX_UPLOAD_ENV = "MMCORR_MAX_UPLOAD_MB"
+_DEFAULT_MAX_MB = 1024.0
+
+
+def default_max_bytes() -> int:
+    """The file size limit in bytes: env ``MMCORR_MAX_UPLOAD_MB`` (megabytes), default 1024."""
+    raw = os.environ.get(MAX_UPLOAD_ENV, "")
+    if not raw.strip():
+        return int(_DEFAULT_MAX_MB * 1024 * 1024)
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = -1.0
+    if not mb > 0 or not np.isfinite(mb):
+        raise MmcorrError(
+            f"The {MAX_UPLOAD_ENV} environment variable must be a positive number of megabytes. Got {raw!r}."
+        )
+    return int(mb * 1024 * 1024)
+
+
+def file_extension(path: str | os.PathLike[str]) -> str:
+    """The lower-case supported extension of ``path`` (e.g. ``.csv.gz``), else a DataError."""
+    lower = Path(path).name.lower()
+    for ext in sorted(SUPPORTED_EXTENSIONS, key=len, reverse=True):
+        if lower.endswith(ext):
+            return ext
+    raise DataError(
+        f"{Path(path).name}: unsupported file type {Path(path).suffix or '(no extension)'!r}. "
+        f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}."
+    )
+
+
+def sanitize_name(text: str) -> str:
+    """A safe modality name from any text (e.g. a file stem): 'RNA counts.v2' -> 'RNA_counts_v2'."""
+    name = re.sub(r"[^A-Za-z0-9_\-]+", "_", text).strip("_-")
+    if not name:
+        return "modality"
+    if not name[0].isalpha():
+        name = "m_" + name
+    return name[:64]
+
+
+def _stem(path: Path, ext: str) -> str:
+    return path.name[: len(path.name) - len(ext)]
+
+
+def _check_file(path: Path, max_bytes: int | None) -> tuple[str, int]:
+    ext = file_extension(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found.")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file.")
+    size = path.stat().st_size
+    limit = default_max_bytes() if max_bytes is None else max_bytes
+    if size > limit:
+        raise DataError(
+            f"{path.name}: the file is {size / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit "
+            f"(raise it with max_bytes or the {MAX_UPLOAD_ENV} environment variable)."
+        )
+    if size == 0:
+        raise DataError(f"{path.name}: the file is empty.")
+    return ext, size
+
+
+def load_modality(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    id_column: str | None = None,
+    nan: NanPolicy = "error",
+    max_bytes: int | None = None,
+) -> Modality:
+    """Load one modality from one file.
+
+    path: a .csv / .tsv (optionally .gz), .parquet, .npy, .npz (exactly one array) or .h5mu file
+        (with one modality, or pick one by ``name``).
+    name: the modality name (a safe identifier); defaults to the file stem, sanitised.
+    id_column: the sample-id column; None auto-detects (see the module docstring).
+    nan: "error" (default) rejects NaN / inf; "impute" fills feature means and reports how many.
+    max_bytes: refuse larger files; None uses ``MMCORR_MAX_UPLOAD_MB`` (default 1024 MB).
+
+    Returns a Modality with values float32 (n, d), ids (n,) str, d feature names.
+    """
+    path = Path(path)
+    ext = file_extension(path)
+    if ext == ".h5mu":
+        mods = load_file(path, None, id_column=id_column, nan=nan, max_bytes=max_bytes)
+        if name is None and len(mods) == 1:
+            return mods[0]
+        found = [m.name for m in mods]
+        if name in found:
+            return mods[found.index(name)]
+        raise DataError(f"{path.name}: holds modalities {found}; choose one by name. Got {name!r}.")
+    mods = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes)
+    return mods[0]
+
+
+def load_file(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    id_column: str | None = None,
+    nan: NanPolicy = "error",
+    max_bytes: int | None = None,
+) -> list[Modality]:
+    """Load every modality in a file: one per MuData modality for .h5mu, else a list of one.
+
+    Parameters as :func:`load_modality`; for .h5mu, ``name`` (if given) prefixes each modality name
+    as ``<name>_<modality>``.
+    """
+    path = Path(path)
+    check_choice("nan", nan, NAN_POLICIES)
+    ext, _ = _check_file(path, max_bytes)
+    if name is not None:
+        check_identifier("modality", name)
+    mod_name = name if name is not None else sanitize_name(_stem(path, ext))
+    source = path.name
+    if ext in (".csv", ".tsv", ".csv.gz", ".tsv.gz"):
+        from ._csv import read_csv_modality
+
+        delimiter = "\t" if ext.startswith(".tsv") else ","
+        return [read_csv_modality(path, mod_name, source, delimiter=delimiter, id_column=id_column, nan=nan)]
+    if ext in (".parquet", ".pq"):
+        return [_read_parquet(path, mod_name, source, id_column=id_column, nan=nan)]
+    if ext in (".npy", ".npz"):
+        if id_column is not None:
+            raise DataError(
+                f"{source}: {ext} files have no columns, so no id column {id_column!r}; ids are row numbers."
+            )
+        arr = _read_array(path, ext, source)
+        features = [f"f{j}" for j in range(arr.shape[1])]
+        ids = np.arange(arr.shape[0]).astype(str).astype(object)
+        return [finalize(mod_name, arr, ids, features, source, id_column=None, nan=nan)]
+    return _read_h5mu(path, name, source, id_column=id_column, nan=nan)
+
+
+def _read_parquet(path: Path, name: str, source: str, *, id_column: str | None, nan: NanPolicy) -> Modality:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(f"{source}: not a readable Parquet file ({exc}).") from None
+    id_col = detect_id_column(list(table.column_names), id_column, source)
+    return table_to_modality(
+        table, name, source, id_column=id_col, first_column_may_be_id=id_column is None, nan=nan
+    )
+
+
+def _read_array(path: Path, ext: str, source: str) -> np.ndarray:
+    pickled = (
+        f"{source}: holds Python objects (an object or pickled array); mmcorr never unpickles files. "
+        "Save a plain numeric array, e.g. np.save(path, x.astype('float32'))."
+    )
+    magic = b"\x93NUMPY" if ext == ".npy" else b"PK"
+    with open(path, "rb") as fh:
+        head = fh.read(len(magic))
+    if head != magic:
+        # Without this check numpy falls back to unpickling, and reports any junk as "pickled".
+        raise DataError(f"{source}: not a readable {ext} file (it does not start like one).")
+    try:
+        if ext == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        else:
+            with np.load(path, allow_pickle=False) as npz:
+                keys = list(npz.files)
+                if len(keys) != 1:
+                    raise DataError(
+                        f"{source}: a .npz must hold exactly one array; it holds {len(keys)}: {keys[:10]}. "
+                        "Save one array per modality."
+                    )
+                arr = npz[keys[0]]
+    except DataError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise DataError(pickled) from None
+        raise DataError(f"{source}: not a readable {ext} file ({exc}).") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{source}: not a readable {ext} file ({exc}).") from None
+    if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind == "O":
+            raise DataError(pickled)
+        raise DataError(f"{source}: the array must be numeric (int, float or bool); got dtype {arr.dtype}.")
+    if arr.ndim != 2:
+        raise DataError(
+            f"{source}: the array must be 2-D (n_samples, n_features); got shape {tuple(arr.shape)}."
+        )
+    with np.errstate(over="ignore"):  # values beyond float32 become inf, reported as non-finite
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _read_h5mu(
+    path: Path, prefix: str | None, source: str, *, id_column: str | None, nan: NanPolicy
+) -> list[Modality]:
+    try:
+        import mudata
+    except ImportError:
+        raise DataError(
+            f"{source}: reading .h5mu files needs the optional 'mudata' package: pip install mudata "
+            "(or pip install 'mmcorr[h5mu]')."
+        ) from None
+    if id_column is not None:
+        raise DataError(
+            f"{source}: .h5mu files carry their own sample ids (obs_names); drop id_column={id_column!r}."
+        )
+    try:
+        mdata = mudata.read_h5mu(path)
+    except Exception as exc:  # h5py / anndata raise many types for a corrupt file
+        raise DataError(f"{source}: not a readable .h5mu file ({type(exc).__name__}: {exc}).") from None
+    out: list[Modality] = []
+    for key, adata in mdata.mod.items():
+        x = adata.X
+        if hasattr(x, "toarray"):
+            x = x.toarray()
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "biuf":
+            raise DataError(f"{source}: modality {key!r} is not numeric (dtype {arr.dtype}).")
+        mod_name = sanitize_name(f"{prefix}_{key}" if prefix else str(key))
+        with np.errstate(over="ignore"):
+            values = np.ascontiguousarray(arr, dtype=np.float32)
+        ids = np.asarray(adata.obs_names, dtype=str).astype(object)
+        features = [str(v) for v in adata.var_names]
+        out.append(
+            finalize(mod_name, values, ids, features, f"{source}[{key}]", id_column="obs_names", nan=nan)
+        )
+    if not out:
+        raise DataError(f"{source}: the MuData file holds no modalities.")
+    return out

@@ -1,0 +1,89 @@
+"""Per-sample labels and metadata from a separate table keyed by sample id."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmcorr._validation import DataError
+
+from ._table import detect_id_column
+from .loaders import _check_file
+from .types import PairedDataset
+
+__all__ = ["read_metadata", "attach_labels"]
+
+
+def read_metadata(path: Path, *, max_bytes: int | None = None) -> pd.DataFrame:
+    """Read a csv / tsv / parquet table indexed by its sample-id column (all ids as text).
+
+    The id column is the first named like id / sample / sample_id / barcode / cell..., else the
+    first column. Raises DataError for a missing id column value or duplicate ids.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    ext, _ = _check_file(path, max_bytes)
+    source = path.name
+    try:
+        if ext in (".parquet", ".pq"):
+            table = pq.read_table(path)
+        elif ext in (".csv", ".tsv", ".csv.gz", ".tsv.gz"):
+            delimiter = "\t" if ext.startswith(".tsv") else ","
+            table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+        else:
+            raise DataError(f"{source}: a label table must be .csv, .tsv or .parquet; got {ext}.")
+    except pa.ArrowException as exc:
+        raise DataError(f"{source}: cannot parse the label table ({exc}).") from None
+    cols = list(table.column_names)
+    if len(cols) < 2:
+        raise DataError(f"{source}: a label table needs a sample-id column and at least one label column.")
+    id_col = detect_id_column(cols, None, source) or cols[0]
+    frame = table.to_pandas()
+    ids = frame.pop(id_col).astype(str)
+    if ids.duplicated().any():
+        raise DataError(
+            f"{source}: duplicate sample ids in the label table, e.g. {ids[ids.duplicated()].iloc[:5].tolist()}."
+        )
+    frame.index = pd.Index(ids.to_numpy(dtype=object), name="id")
+    return frame
+
+
+def attach_labels(
+    ds: PairedDataset, path: Path, label_column: str | None, *, max_bytes: int | None = None
+) -> tuple[PairedDataset, dict[str, Any], list[str]]:
+    """Return ``ds`` with ``metadata`` (aligned to ``ds.ids``) and ``label_column`` set, plus report
+    facts and warnings. ``label_column`` defaults to the table's only non-id column."""
+    frame = read_metadata(path, max_bytes=max_bytes)
+    cols = [str(c) for c in frame.columns]
+    if label_column is None:
+        label_column = cols[0] if len(cols) == 1 else None
+    elif label_column not in cols:
+        raise DataError(f"{path.name}: no label column {label_column!r}. Columns: {cols[:20]}.")
+    meta = frame.reindex(pd.Index(ds.ids, dtype=object))
+    warnings: list[str] = []
+    known = pd.Index(ds.ids).isin(frame.index)
+    if not known.any():
+        raise DataError(
+            f"{path.name}: none of its sample ids match the dataset's (e.g. table {frame.index[:3].tolist()}, "
+            f"dataset {ds.ids[:3].tolist()})."
+        )
+    missing = int((~known).sum())
+    facts: dict[str, Any] = {
+        "source": path.name,
+        "column": label_column,
+        "missing": missing,
+        "n_classes": None,
+    }
+    if label_column is not None:
+        facts["n_classes"] = int(meta[label_column].nunique(dropna=True))
+    else:
+        warnings.append(f"{path.name}: several columns {cols[:10]}; pass label_column to choose the label.")
+    if missing:
+        warnings.append(f"{missing} sample(s) have no row in the label table {path.name}.")
+    new = dataclasses.replace(ds, metadata=meta, label_column=label_column)
+    return new, facts, warnings

@@ -1,0 +1,113 @@
+"""Deterministic train / validation / test splits, optionally stratified by labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mmcorr._validation import DataError, MmcorrError, check_float, check_int
+
+if TYPE_CHECKING:
+    from mmcorr.config import DataConfig
+
+    from .types import PairedDataset
+
+__all__ = ["Split", "DatasetSplit", "split_indices", "split_dataset"]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Disjoint sorted int64 row indices covering all n samples: ``train``, ``val``, ``test``."""
+
+    train: np.ndarray
+    val: np.ndarray
+    test: np.ndarray
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {"train": self.train.tolist(), "val": self.val.tolist(), "test": self.test.tolist()}
+
+
+@dataclass(frozen=True)
+class DatasetSplit:
+    """A dataset cut by a Split: the indices and the three sub-datasets."""
+
+    split: Split
+    train: PairedDataset
+    val: PairedDataset
+    test: PairedDataset
+
+
+def split_indices(
+    n_or_labels: int | np.ndarray,
+    *,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    seed: int = 0,
+    stratify: np.ndarray | None = None,
+) -> Split:
+    """Split n samples (or ``len(labels)`` samples, stratified by those labels) from a seed.
+
+    val_fraction / test_fraction: shares of samples in [0, 0.5] each (0.1-0.2 is typical).
+    stratify: labels of shape (n,); each class is split in the same proportions (a class of one
+        sample goes to train). Giving labels as ``n_or_labels`` is the same as ``stratify``.
+    The same arguments always give the same split.
+    """
+    if isinstance(n_or_labels, (int, np.integer)) and not isinstance(n_or_labels, bool):
+        n = check_int("n_samples", int(n_or_labels), 3)
+    else:
+        labels = np.asarray(n_or_labels)
+        if labels.ndim != 1:
+            raise MmcorrError(f"The labels for splitting must be 1-D; got shape {labels.shape}.")
+        n = check_int("n_samples", len(labels), 3)
+        if stratify is None:
+            stratify = labels
+    check_float("val_fraction", val_fraction, 0.0, 0.5)
+    check_float("test_fraction", test_fraction, 0.0, 0.5)
+    check_int("seed", seed, 0, 2**32 - 1)
+    rng = np.random.default_rng(seed)
+    key = rng.random(n)
+    if stratify is None:
+        group = np.zeros(n, dtype=np.int64)
+    else:
+        strat = np.asarray(stratify)
+        if strat.shape != (n,):
+            raise MmcorrError(f"The 'stratify' labels must have shape ({n},); got {strat.shape}.")
+        if strat.dtype.kind == "f" and np.isnan(strat).any():
+            raise DataError(
+                "The 'stratify' labels contain missing values; label every sample or do not stratify."
+            )
+        _, group = np.unique(strat.astype(str) if strat.dtype.kind == "O" else strat, return_inverse=True)
+    # Rank samples randomly within their class; the rank's position (r + 0.5) / class size decides
+    # the part, so every class is split in the given proportions without a loop over classes.
+    order = np.lexsort((key, group))
+    g_sorted = group[order]
+    starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, sizes)
+    frac = (rank + 0.5) / np.repeat(sizes, sizes)
+    part = np.full(n, 0, dtype=np.int64)
+    part[order[frac < test_fraction + val_fraction]] = 1
+    part[order[frac < test_fraction]] = 2
+    train, val, test = (np.flatnonzero(part == p) for p in (0, 1, 2))
+    if len(train) == 0:
+        raise DataError(f"No training samples are left from {n} samples; lower val_fraction / test_fraction.")
+    return Split(train=train, val=val, test=test)
+
+
+def split_dataset(ds: PairedDataset, config: DataConfig) -> DatasetSplit:
+    """Split ``ds`` as ``config`` says (stratified by ``ds.labels`` when ``config.stratify``)."""
+    labels = ds.labels if config.stratify else None
+    if config.stratify and labels is None:
+        raise DataError("The 'stratify' option needs a dataset with a label column; this one has none.")
+    split = split_indices(
+        ds.n_samples,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        seed=config.split_seed,
+        stratify=labels,
+    )
+    return DatasetSplit(
+        split=split, train=ds.subset(split.train), val=ds.subset(split.val), test=ds.subset(split.test)
+    )
