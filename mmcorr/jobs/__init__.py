@@ -1,1 +1,34 @@
-"""mmcorr.jobs (being built)."""
+"""Background training jobs: a persistent queue, a local worker, live progress, cancel, recovery.
+
+The dashboard and the CLI only submit, watch and cancel; a separate ``mmcorr worker`` process
+trains. Nothing here imports torch or Streamlit.
+"""
+
+from __future__ import annotations
+
+from mmcorr.jobs.api import cancel, get_job, job_logs, list_jobs, progress, resubmit, submit
+from mmcorr.jobs.autostart import ensure_worker, recover_lost_jobs, stop_worker, worker_status
+from mmcorr.jobs.records import JobRecord, WorkerStatus
+from mmcorr.jobs.states import TERMINAL_STATES, WORKER_LOST, JobState
+from mmcorr.jobs.store import JobStore, get_store
+
+__all__ = [
+    "TERMINAL_STATES",
+    "WORKER_LOST",
+    "JobRecord",
+    "JobState",
+    "JobStore",
+    "WorkerStatus",
+    "cancel",
+    "ensure_worker",
+    "get_job",
+    "get_store",
+    "job_logs",
+    "list_jobs",
+    "progress",
+    "recover_lost_jobs",
+    "resubmit",
+    "stop_worker",
+    "submit",
+    "worker_status",
+]

@@ -1,0 +1,184 @@
+"""``mmcorr jobs ...``: submit, list, status, cancel, resubmit and read the log of training jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
+
+__all__ = ["register", "spec_from_args"]
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden must be comma-separated layer sizes such as 256,256. Got {text!r}."
+        ) from None
+
+
+def register(sub: Any) -> None:
+    jobs = sub.add_parser("jobs", help="background training jobs: submit, list, status, cancel, logs")
+    jsub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+
+    p = jsub.add_parser("submit", help="queue a training job on a registered dataset; prints its id")
+    p.add_argument("--dataset", required=True, help="registered dataset id (see 'mmcorr data list')")
+    p.add_argument("--model", default="dccae", choices=MODEL_NAMES)
+    p.add_argument("--name", default="", help="a label for the run")
+    p.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
+    p.add_argument("--hidden", type=_hidden, default=ModelConfig.hidden, help="e.g. 256,256")
+    p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
+    p.add_argument("--patience", type=int, default=TrainConfig.patience)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--device", default=TrainConfig.device, choices=("auto", "cpu", "cuda", "mps"))
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads for this job")
+    p.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
+    p.add_argument("--pca-dim", type=int, default=None)
+    p.add_argument("--log1p", action="store_true")
+    p.add_argument("--no-standardize", action="store_true")
+    p.add_argument("--permutations", type=int, default=AnalysisConfig.permutations)
+    p.add_argument("--no-worker", action="store_true", help="do not start a local worker")
+    p.add_argument("--wait", action="store_true", help="wait until the job ends; print its status")
+    p.set_defaults(func=_submit)
+
+    p = jsub.add_parser("list", help="recent jobs, newest first")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_list)
+
+    for action, helptext, func in (
+        ("status", "state, epoch of total, last losses, ETA", _status),
+        ("cancel", "cancel a queued or running job", _cancel),
+        ("logs", "the job's log (and traceback of a failure)", _logs),
+        ("resubmit", "queue a failed or cancelled job again, resuming from its checkpoint", _resubmit),
+    ):
+        p = jsub.add_parser(action, help=helptext)
+        p.add_argument("job_id")
+        if action == "status":
+            p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+
+
+def spec_from_args(args: argparse.Namespace) -> JobSpec:
+    """The JobSpec of ``mmcorr jobs submit`` options (bad values raise MmcorrError naming them)."""
+    return JobSpec(
+        dataset_id=args.dataset,
+        name=args.name,
+        model=ModelConfig(
+            model=args.model, latent_dim=args.latent_dim, hidden=args.hidden, dropout=args.dropout
+        ),
+        train=TrainConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            weight_decay=args.weight_decay,
+            patience=args.patience,
+            seed=args.seed,
+            device=args.device,
+            threads=args.threads,
+            checkpoint_every=args.checkpoint_every,
+        ),
+        data=DataConfig(standardize=not args.no_standardize, log1p=args.log1p, pca_dim=args.pca_dim),
+        analysis=AnalysisConfig(permutations=args.permutations),
+    )
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import get_job, submit
+
+    job_id = submit(spec_from_args(args), autostart=not args.no_worker)
+    print(job_id)
+    if args.wait:
+        while not get_job(job_id).is_terminal:
+            time.sleep(0.5)
+        _print_status(get_job(job_id).to_dict())
+        return 0 if get_job(job_id).state.value == "succeeded" else 1
+    return 0
+
+
+def _fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def _list(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import list_jobs
+
+    records = list_jobs(args.limit)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in records], indent=2, default=str))
+        return 0
+    if not records:
+        print("no jobs yet; submit one with 'mmcorr jobs submit --dataset ID --model M'")
+        return 0
+    print(f"{'JOB ID':24s} {'STATE':10s} {'MODEL':7s} {'EPOCH':>11s} {'ETA':>8s}  DATASET")
+    for r in records:
+        epoch = f"{r.epoch}/{r.epochs}"
+        print(f"{r.id:24s} {r.state.value:10s} {r.spec.model.model:7s} {epoch:>11s} "
+              f"{_fmt_eta(r.eta_seconds):>8s}  {r.spec.dataset_id}")  # fmt: skip
+    return 0
+
+
+def _print_status(d: dict[str, Any]) -> None:
+    print(f"job       {d['id']}  ({d['spec']['model']['model']} on dataset {d['spec']['dataset_id']})")
+    print(f"state     {d['state']}" + ("  (cancel requested)" if d["cancel_requested"] else ""))
+    if d["queue_position"] is not None:
+        print(f"queue     {d['queue_position']} job(s) ahead")
+    print(f"epoch     {d['epoch']} of {d['epochs']}   ETA {_fmt_eta(d['eta_seconds'])}")
+    last = d.get("last") or {}
+    for split in ("train", "val"):
+        parts = last.get(split) or {}
+        if parts:
+            print(f"{split:9s} " + "  ".join(f"{k}={float(v):.4g}" for k, v in parts.items()))
+    if last.get("val_corr") is not None:
+        print(f"val_corr  {float(last['val_corr']):.4f}")
+    if d["message"]:
+        print(f"message   {d['message']}")
+    if d["run_dir"]:
+        print(f"run       {d['run_dir']}")
+
+
+def _status(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import get_job
+
+    d = get_job(args.job_id).to_dict()
+    if args.json:
+        print(json.dumps(d, indent=2, default=str))
+    else:
+        _print_status(d)
+    return 0
+
+
+def _cancel(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import JobState, cancel
+
+    state = cancel(args.job_id)
+    if state is JobState.CANCELLED:
+        print(f"{args.job_id}: cancelled before it started")
+    else:
+        print(f"{args.job_id}: cancel requested; it stops at the end of the running epoch")
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import job_logs
+
+    print(job_logs(args.job_id))
+    return 0
+
+
+def _resubmit(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import resubmit
+
+    print(resubmit(args.job_id))
+    return 0

@@ -1,0 +1,218 @@
+"""Exactly one local worker per data home: status, auto-start, stop, and recovery of lost jobs.
+
+Liveness is a pid file plus a heartbeat in the job store plus a pid check; starts are serialised by
+an ``fcntl.flock`` on ``state/autostart.lock`` so several sessions starting at once make exactly one
+worker (the worker itself also holds ``state/worker.lock`` for as long as it runs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mmcorr._validation import MmcorrError
+from mmcorr.jobs.records import WorkerStatus, iso
+from mmcorr.jobs.states import AUTOSTART_ENV, HEARTBEAT_STALE_SECONDS, WORKER_LOST
+from mmcorr.jobs.store import JobStore, get_store
+
+__all__ = [
+    "worker_status",
+    "ensure_worker",
+    "stop_worker",
+    "recover_lost_jobs",
+    "pid_alive",
+    "pid_file",
+    "log_file",
+    "file_lock",
+]
+
+# Worker processes this process spawned, polled so they do not linger as zombies.
+_spawned: list[subprocess.Popen[bytes]] = []
+
+
+def pid_file() -> Path:
+    from mmcorr.paths import state_dir
+
+    return state_dir() / "worker.pid"
+
+
+def log_file() -> Path:
+    from mmcorr.paths import state_dir
+
+    return state_dir() / "worker.log"
+
+
+@contextlib.contextmanager
+def file_lock(name: str, *, blocking: bool = True) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``state_dir()/name``; yields False when non-blocking and busy."""
+    from mmcorr.paths import state_dir
+
+    fd = os.open(state_dir() / name, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    for proc in list(_spawned):
+        if proc.poll() is not None:
+            _spawned.remove(proc)
+    if not pid or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def _read_pid_file() -> dict[str, Any] | None:
+    try:
+        data = json.loads(pid_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def worker_status() -> WorkerStatus:
+    """The local worker: alive when its pid exists and its heartbeat is fresh."""
+    info = _read_pid_file() or {}
+    row = get_store().worker()
+    pid = info.get("pid") or (row or {}).get("pid")
+    beat = None
+    if row is not None and pid is not None and row.get("pid") == pid:
+        beat = float(row["heartbeat"])
+    age = None if beat is None else max(0.0, time.time() - beat)
+    alive = bool(pid_alive(pid) and age is not None and age < HEARTBEAT_STALE_SECONDS)
+    if row is not None and row.get("state") == "stopped" and row.get("pid") == pid:
+        alive = alive and pid_alive(pid)
+    started = info.get("started") or (row or {}).get("started")
+    return WorkerStatus(
+        alive=alive,
+        pid=int(pid) if pid is not None else None,
+        heartbeat=iso(beat),
+        heartbeat_age=age,
+        started=iso(float(started)) if started is not None else None,
+        threads=info.get("threads") or (row or {}).get("threads"),
+    )
+
+
+def recover_lost_jobs(store: JobStore | None = None) -> list[str]:
+    """Mark every RUNNING job whose process on this host is gone as FAILED 'worker lost'.
+
+    Returns the ids marked. Such a job can be resubmitted (:func:`mmcorr.jobs.resubmit`) and then
+    resumes from its last checkpoint.
+    """
+    store = store or get_store()
+    host = socket.gethostname()
+    lost: list[str] = []
+    for job_id, pid, job_host in store.running():
+        if job_host not in (None, host) or pid_alive(pid):
+            continue
+        epoch = store.get(job_id).epoch
+        message = (
+            f"{WORKER_LOST}: the worker process (pid {pid}) stopped while this job was running "
+            f"(last finished epoch {epoch}). Resubmit the job to resume from its last checkpoint."
+        )
+        if store.mark_lost(job_id, pid, message):
+            lost.append(job_id)
+    return lost
+
+
+def _spawn_worker() -> subprocess.Popen[bytes]:
+    env = os.environ.copy()
+    # The worker must import this same mmcorr, installed or not.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
+    with open(log_file(), "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mmcorr", "worker"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # its own process group: stop_worker can end it and its children
+            close_fds=True,
+        )
+    _spawned.append(proc)
+    return proc
+
+
+def ensure_worker(timeout: float = 60.0) -> WorkerStatus:
+    """Start the local worker unless one is alive or ``MMCORR_AUTOSTART_WORKER=0``; return its status.
+
+    timeout: seconds to wait for a new worker's first heartbeat.
+    """
+    if os.environ.get(AUTOSTART_ENV, "1").strip() == "0":
+        return worker_status()
+    with file_lock("autostart.lock"):
+        status = worker_status()
+        if status.alive:
+            return status
+        recover_lost_jobs()
+        proc = _spawn_worker()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = worker_status()
+            if status.alive and status.pid == proc.pid:
+                return status
+            if proc.poll() is not None:
+                raise MmcorrError(
+                    f"The job worker exited at start with code {proc.returncode}; "
+                    f"see its log at {log_file()}."
+                )
+            time.sleep(0.05)
+    raise MmcorrError(
+        f"The job worker (pid {proc.pid}) did not report a heartbeat within {timeout:.0f} s; "
+        f"see its log at {log_file()}."
+    )
+
+
+def stop_worker(timeout: float = 120.0) -> WorkerStatus:
+    """Stop the local worker cleanly (SIGTERM: the running job is re-queued at a safe point).
+
+    timeout: seconds to wait (one epoch of the running job) before killing the worker outright; a
+    killed job is then marked 'worker lost' and can be resubmitted.
+    """
+    status = worker_status()
+    pid = status.pid
+    if pid is None or not pid_alive(pid):
+        recover_lost_jobs()
+        return status
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(pid) == pid:  # our own session: take its children with it
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        while pid_alive(pid) and time.monotonic() < deadline + 10:
+            time.sleep(0.05)
+    recover_lost_jobs()
+    return worker_status()
