@@ -1,0 +1,56 @@
+"""The benchmark scripts run end to end (tiny sizes); their figures are checked in bench/, not here."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(args: list[str], home: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MMCORR_HOME": str(home), "MMCORR_AUTOSTART_WORKER": "0"}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        check=False,
+    )
+
+
+def test_gpu_script_skips_cleanly_without_cuda(mmcorr_home: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present: the skip path is not reachable here")
+    proc = _run(["bench/gpu.py"], mmcorr_home, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().startswith("no GPU: skipped")
+
+
+@pytest.mark.slow
+def test_speed_smoke_writes_every_section(mmcorr_home: Path) -> None:
+    proc = _run(["bench/speed.py", "--smoke", "--threads", "1"], mmcorr_home)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads((ROOT / "bench" / "out" / "speed_smoke.json").read_text())
+    th = out["throughput"]
+    assert th["matmul_gflops"]["median"] > 0
+    row = th["rows"][0]
+    assert row["samples_per_s"] > 0
+    # the flop counter and the analytic 3 x forward count agree within the validation overhead
+    assert 0.5 < row["mflop_per_sample"] / row["analytic_mflop"] < 3.0
+    assert 0 < row["frac_of_matmul"] < 5
+    growth = out["growth"]["rows"][0]
+    assert "error" not in growth, growth
+    assert growth["data_mib"] == pytest.approx(2 * 2000 * 20 * 4 / 2**20)
+    analyses = {r["analysis"] for r in out["analyses"]["rows"]}
+    assert {"similarity_matrix", "top_k_neighbours k=10", "retrieval_metrics"} <= analyses
+    assert "## Training throughput" in proc.stdout
