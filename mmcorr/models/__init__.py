@@ -1,1 +1,31 @@
-"""mmcorr.models (being built)."""
+"""Model families behind one contract (:class:`MultimodalModel`) and a name -> class registry.
+
+Importing this package imports torch; the dashboard pages never do.
+"""
+
+from __future__ import annotations
+
+from mmcorr.models.ae import JointAutoencoder
+from mmcorr.models.base import MultimodalModel, drop_modalities, masked_mean
+from mmcorr.models.cca import LinearCCA
+from mmcorr.models.corrae import CorrelationalAutoencoder
+from mmcorr.models.dccae import DeepCCAE
+from mmcorr.models.mlp import ACTIVATIONS, make_mlp
+from mmcorr.models.mvae import MultimodalVAE, product_of_experts
+from mmcorr.models.registry import MODEL_REGISTRY, get_model_class
+
+__all__ = [
+    "ACTIVATIONS",
+    "MODEL_REGISTRY",
+    "CorrelationalAutoencoder",
+    "DeepCCAE",
+    "JointAutoencoder",
+    "LinearCCA",
+    "MultimodalModel",
+    "MultimodalVAE",
+    "drop_modalities",
+    "get_model_class",
+    "make_mlp",
+    "masked_mean",
+    "product_of_experts",
+]

@@ -1,0 +1,304 @@
+"""The model-agnostic training loop: AdamW on mini-batches, early stopping, callbacks, checkpoints.
+
+The trainer knows the :class:`~mmcorr.models.base.MultimodalModel` contract only (``loss(xs, mask)``
+returning a :class:`~mmcorr.losses.LossOutput`); it logs whatever loss parts a model reports.
+Data lives in tensors already on the device; a mini-batch is one index gather (no per-sample
+Python work). Everything stochastic comes from the seed: weights (seeded by the caller before the
+model is built), batch order (a dedicated ``torch.Generator``) and dropout (torch's global RNG).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from mmcorr._io import atomic_write_bytes
+from mmcorr._validation import MmcorrError
+from mmcorr.config import TrainConfig
+from mmcorr.losses import LossPart
+from mmcorr.models.base import MultimodalModel
+
+__all__ = [
+    "CHECKPOINT_FILE",
+    "Callback",
+    "TensorData",
+    "Trainer",
+    "TrainingCancelled",
+    "TrainingDiverged",
+    "resolve_device",
+]
+
+#: File name of the resumable checkpoint inside ``checkpoint_dir``.
+CHECKPOINT_FILE = "checkpoint.pt"
+_CHECKPOINT_FORMAT = 1
+# Validation is evaluated in chunks of this many rows: bounded memory on big validation sets, while
+# chunks stay large enough for the covariance-based losses to be meaningful.
+_EVAL_CHUNK = 8192
+
+
+class Callback(Protocol):
+    """Anything with ``on_epoch_end(record) -> bool | None``; returning True cancels training.
+
+    record = {"epoch": int (1-based), "epochs": int, "train": {part: float}, "val": {part: float},
+    "val_corr": float | None, "seconds": float}.
+    """
+
+    def on_epoch_end(self, record: dict[str, Any]) -> bool | None: ...
+
+
+class TrainingCancelled(Exception):
+    """A callback asked training to stop. ``history`` holds the epochs completed before it."""
+
+    def __init__(self, epoch: int, history: list[dict[str, Any]]) -> None:
+        super().__init__(f"Training was cancelled after epoch {epoch}.")
+        self.epoch = epoch
+        self.history = history
+
+
+class TrainingDiverged(MmcorrError):
+    """A loss became NaN or infinite; the message names the epoch and the loss part."""
+
+
+@dataclass
+class TensorData:
+    """Preprocessed data on the device: ``xs`` name -> float32 (n, d), ``mask`` bool (n, M)."""
+
+    xs: dict[str, Tensor]
+    mask: Tensor
+
+    @property
+    def n(self) -> int:
+        return int(self.mask.shape[0])
+
+    def take(self, idx: Tensor) -> TensorData:
+        """Rows ``idx`` (int64 tensor on the same device), one gather per tensor."""
+        return TensorData({k: v[idx] for k, v in self.xs.items()}, self.mask[idx])
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` -> cuda if available, then mps, then cpu; otherwise the named device (checked)."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise MmcorrError(
+            "The 'device' parameter is 'cuda' but no CUDA GPU is available. Use 'auto' or 'cpu'."
+        )
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise MmcorrError("The 'device' parameter is 'mps' but MPS is not available. Use 'auto' or 'cpu'.")
+    if device not in ("cpu", "cuda", "mps"):
+        raise MmcorrError(
+            f"The 'device' parameter must be one of 'auto', 'cpu', 'cuda', 'mps'. Got {device!r}."
+        )
+    return torch.device(device)
+
+
+def _clone_state(model: nn.Module) -> dict[str, Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _check_finite(parts: dict[str, float], epoch: int, where: str) -> None:
+    # Name the first non-finite component part (the total is only non-finite because of one of them).
+    bad = [k for k, v in parts.items() if not math.isfinite(v)]
+    if not bad:
+        return
+    named = [k for k in bad if k != LossPart.TOTAL.value] or bad
+    raise TrainingDiverged(
+        f"Training diverged at epoch {epoch}: the {where} loss part '{named[0]}' became "
+        f"{parts[named[0]]}. Lower the learning rate ('lr'), raise 'cca_reg' or 'grad_clip', "
+        "or check the data for extreme values."
+    )
+
+
+class Trainer:
+    """Trains one model with AdamW.
+
+    config: a :class:`~mmcorr.config.TrainConfig` (epochs, batch_size, lr, weight_decay, patience,
+        grad_clip, seed, device, threads, checkpoint_every).
+    callbacks: receive every epoch record; any returning True cancels (TrainingCancelled).
+    checkpoint_dir: where ``checkpoint.pt`` is written every ``checkpoint_every`` epochs (model,
+        optimizer, RNG states, early-stopping state and history; tensors and plain types only, so
+        ``torch.load(weights_only=True)`` reads it). None disables checkpoints.
+    resume: continue from ``checkpoint_dir/checkpoint.pt`` when it exists (else start afresh).
+    val_metric: model -> float computed after each epoch (the estimator's held-out correlation);
+        reported as ``record["val_corr"]`` (None when not given).
+
+    Early stopping monitors the validation ``total`` loss (the training loss when there is no
+    validation data); the best epoch's weights are restored at the end.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        *,
+        callbacks: Sequence[Callback] = (),
+        checkpoint_dir: Path | None = None,
+        resume: bool = False,
+        val_metric: Callable[[MultimodalModel], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+        self.resume = resume
+        self.val_metric = val_metric
+        self.history: list[dict[str, Any]] = []
+        self.best_epoch = 0
+        self.stopped_early = False
+
+    # -- helpers -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, model: MultimodalModel, data: TensorData) -> dict[str, float]:
+        """Mean loss parts over ``data`` in eval mode (chunked), as floats."""
+        was_training = model.training
+        model.eval()
+        sums: dict[str, Tensor] = {}
+        chunks = max(1, math.ceil(data.n / _EVAL_CHUNK))
+        idx_all = torch.arange(data.n, device=data.mask.device)
+        for idx in torch.tensor_split(idx_all, chunks):
+            out = model.loss(*_unpack(data.take(idx)))
+            for k, v in out.detached_parts().items():
+                sums[k] = sums.get(k, 0.0) + v * idx.numel()
+        model.train(was_training)
+        return {k: float(v) / data.n for k, v in sums.items()}
+
+    def _save_checkpoint(self, state: dict[str, Any]) -> None:
+        assert self.checkpoint_dir is not None
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        atomic_write_bytes(self.checkpoint_dir / CHECKPOINT_FILE, buf.getvalue())
+
+    def _load_checkpoint(self, device: torch.device) -> dict[str, Any] | None:
+        if not self.resume or self.checkpoint_dir is None:
+            return None
+        path = self.checkpoint_dir / CHECKPOINT_FILE
+        if not path.exists():
+            return None
+        try:
+            state: dict[str, Any] = torch.load(path, map_location=device, weights_only=True)
+        except Exception as exc:
+            raise MmcorrError(
+                f"The checkpoint {path} cannot be read ({exc}). Delete it to start afresh."
+            ) from None
+        if state.get("format") != _CHECKPOINT_FORMAT:
+            raise MmcorrError(
+                f"The checkpoint {path} has format {state.get('format')!r}; this version reads "
+                f"format {_CHECKPOINT_FORMAT}. Delete it to start afresh."
+            )
+        return state
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def fit(
+        self, model: MultimodalModel, train: TensorData, val: TensorData | None = None
+    ) -> list[dict[str, Any]]:
+        """Train ``model`` in place on ``train`` (on the model's device); returns the history."""
+        cfg = self.config
+        if cfg.threads is not None:
+            torch.set_num_threads(cfg.threads)
+        device = train.mask.device
+        torch.manual_seed(cfg.seed)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        params = [p for p in model.parameters() if p.requires_grad]
+
+        start, best_loss, bad_epochs = 1, math.inf, 0
+        best_state = _clone_state(model)
+        ckpt = self._load_checkpoint(device)
+        if ckpt is not None:
+            try:
+                model.load_state_dict(ckpt["model"])
+                opt.load_state_dict(ckpt["optimizer"])
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise MmcorrError(
+                    f"The checkpoint in {self.checkpoint_dir} was written for a different model or "
+                    f"configuration ({str(exc).splitlines()[0]}). Delete it or train without resume."
+                ) from None
+            best_state = ckpt["best_state"]
+            best_loss, bad_epochs = float(ckpt["best_loss"]), int(ckpt["bad_epochs"])
+            self.best_epoch = int(ckpt["best_epoch"])
+            self.history = json.loads(ckpt["history"])
+            torch.set_rng_state(ckpt["rng"].cpu())
+            gen.set_state(ckpt["gen"].cpu())
+            start = int(ckpt["epoch"]) + 1
+
+        n_batches = max(1, train.n // cfg.batch_size)  # near-equal batches, none smaller than batch_size
+        model.train()
+        for epoch in range(start, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            perm = torch.randperm(train.n, generator=gen).to(device)
+            sums: dict[str, Tensor] = {}
+            for idx in torch.tensor_split(perm, n_batches):
+                out = model.loss(*_unpack(train.take(idx)))
+                opt.zero_grad(set_to_none=True)
+                out.total.backward()
+                if cfg.grad_clip > 0:
+                    nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                opt.step()
+                for k, v in out.detached_parts().items():
+                    sums[k] = sums.get(k, 0.0) + v * idx.numel()
+            # One device sync per epoch: parts stay on the device until here.
+            train_parts = {k: float(v) / train.n for k, v in sums.items()}
+            _check_finite(train_parts, epoch, "training")
+            val_parts = self.evaluate(model, val) if val is not None else {}
+            _check_finite(val_parts, epoch, "validation")
+            val_corr = None
+            if self.val_metric is not None:
+                val_corr = float(self.val_metric(model))
+                model.train()
+            record: dict[str, Any] = {
+                "epoch": epoch,
+                "epochs": cfg.epochs,
+                "train": train_parts,
+                "val": val_parts,
+                "val_corr": val_corr,
+                "seconds": time.perf_counter() - t0,
+            }
+            self.history.append(record)
+
+            monitor = (val_parts or train_parts)[LossPart.TOTAL.value]
+            if monitor < best_loss:
+                best_loss, bad_epochs, self.best_epoch = monitor, 0, epoch
+                best_state = _clone_state(model)
+            else:
+                bad_epochs += 1
+            if self.checkpoint_dir is not None and cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
+                self._save_checkpoint(
+                    {
+                        "format": _CHECKPOINT_FORMAT,
+                        "epoch": epoch,
+                        "model": model.state_dict(),
+                        "optimizer": opt.state_dict(),
+                        "best_state": best_state,
+                        "best_loss": best_loss,
+                        "best_epoch": self.best_epoch,
+                        "bad_epochs": bad_epochs,
+                        "history": json.dumps(self.history),
+                        "rng": torch.get_rng_state(),
+                        "gen": gen.get_state(),
+                    }
+                )
+            stop = [bool(cb.on_epoch_end(record)) for cb in self.callbacks]
+            if any(stop):
+                raise TrainingCancelled(epoch, self.history)
+            if cfg.patience and bad_epochs >= cfg.patience:
+                self.stopped_early = True
+                break
+        model.load_state_dict(best_state)
+        model.eval()
+        return self.history
+
+
+def _unpack(data: TensorData) -> tuple[dict[str, Tensor], Tensor]:
+    return data.xs, data.mask
