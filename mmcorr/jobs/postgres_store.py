@@ -140,7 +140,19 @@ class PostgresJobStore:
     # -- connections, transactions, schema ------------------------------------------------------
 
     def _unreachable(self, exc: BaseException) -> ServiceUnavailable:
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        from psycopg_pool import PoolTimeout
+
+        if isinstance(exc, PoolTimeout):
+            # The pool only says it timed out; one direct attempt tells people why (refused, bad
+            # password, unknown database...).
+            import psycopg
+
+            try:
+                psycopg.connect(self.url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+            except psycopg.Error as direct:
+                exc = direct
+        text = str(exc).strip()
+        detail = " ".join(text.split("\n")[0].split()) if text else type(exc).__name__
         return ServiceUnavailable(
             f"Cannot reach {self.where} ({detail}). Check that PostgreSQL is running and reachable "
             "from this machine, and the user, password and database name in MMCORR_DB_URL. "

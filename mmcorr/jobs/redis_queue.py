@@ -15,7 +15,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.jobs.backends import ServiceUnavailable, redact_url
 
 if TYPE_CHECKING:
-    from huey import RedisHuey
+    from huey import PriorityRedisHuey
 
 __all__ = ["RedisQueueInfo", "make_redis_huey", "check_redis", "queued_job_ids"]
 
@@ -54,24 +54,28 @@ def unreachable(url: str, exc: BaseException) -> ServiceUnavailable:
     )
 
 
-def make_redis_huey(url: str, name: str = "mmcorr") -> RedisHuey:
+def make_redis_huey(url: str, name: str = "mmcorr") -> PriorityRedisHuey:
     """A huey instance whose queue lives in Redis at ``url`` (no connection is made here).
 
     name: the key prefix in Redis; every process sharing a queue must use the same name.
     """
-    _require_redis()
-    from huey import RedisHuey
+    redis = _require_redis()
+    from huey import PriorityRedisHuey
 
-    # blocking=True: workers wait on BRPOP instead of polling; read_timeout bounds each wait so
-    # a worker notices shutdown and Redis restarts within a second or two.
-    return RedisHuey(
+    # Priority storage (a sorted set, Redis >= 5): same order as the SQLite queue, i.e. priority
+    # first (a job re-queued by a worker shutdown goes to the front), then submission time.
+    # results=False: outcomes live in the job store. blocking=True: workers wait on BZPOPMIN
+    # instead of polling; read_timeout bounds each wait so a worker notices shutdown and Redis
+    # restarts within a second or two.
+    return PriorityRedisHuey(
         name=name,
-        url=url,
+        results=False,
+        utc=True,
         blocking=True,
         read_timeout=2,
-        socket_connect_timeout=CONNECT_TIMEOUT_S,
-        health_check_interval=10,
-        retry_on_timeout=True,
+        connection_pool=redis.ConnectionPool.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_S, health_check_interval=10, retry_on_timeout=True
+        ),
     )
 
 
