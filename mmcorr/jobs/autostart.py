@@ -166,7 +166,10 @@ def ensure_worker(timeout: float = 60.0) -> WorkerStatus:
 
     timeout: seconds to wait for a new worker's first heartbeat.
     """
-    if os.environ.get(AUTOSTART_ENV, "1").strip() == "0":
+    from mmcorr.jobs.backends import uses_server_queue
+
+    # With a server queue (Redis) workers run on their own machines: never start one from here.
+    if os.environ.get(AUTOSTART_ENV, "1").strip() == "0" or uses_server_queue():
         return worker_status()
     with file_lock("autostart.lock"):
         status = worker_status()
