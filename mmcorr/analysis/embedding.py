@@ -1,0 +1,116 @@
+"""UMAP of every modality's latents in one shared 2-D embedding (umap-learn, seeded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from mmcorr._validation import MmcorrError, check_float, check_int
+from mmcorr.analysis._common import as_matrix, rng_for
+
+__all__ = ["UmapColumn", "umap_embedding", "warm_umap"]
+
+# UMAP's spectral initialisation needs a connected-enough graph; below this many points a random
+# initialisation is the robust choice.
+_SPECTRAL_MIN_POINTS = 50
+
+
+class UmapColumn:
+    """Column names of :func:`umap_embedding`'s result."""
+
+    ID = "id"
+    MODALITY = "modality"
+    X = "x"
+    Y = "y"
+    ALL = (ID, MODALITY, X, Y)
+
+
+def _fit_umap(x: np.ndarray, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
+    import umap  # lazy: importing umap compiles numba code (seconds)
+
+    n = x.shape[0]
+    reducer = umap.UMAP(
+        n_components=2,
+        n_neighbors=max(2, min(n_neighbors, n - 1)),
+        min_dist=min_dist,
+        random_state=seed,  # also makes umap single-threaded, hence reproducible
+        init="spectral" if n >= _SPECTRAL_MIN_POINTS else "random",
+        transform_seed=seed,
+        n_jobs=1,  # random_state forces one thread anyway; saying so avoids umap's warning
+    )
+    return np.asarray(reducer.fit_transform(x), dtype=np.float32)
+
+
+def umap_embedding(
+    latents: dict[str, np.ndarray],
+    ids: np.ndarray,
+    *,
+    n_neighbors: int = 15,
+    min_dist: float = 0.1,
+    seed: int = 0,
+    max_points: int = 100000,
+) -> pd.DataFrame:
+    """Embed all modalities' latents together in 2-D, so one sample's points can be linked.
+
+    latents: modality name (or "joint") -> (n, k) latents, row i belonging to sample ``ids[i]``;
+        every array has the same shape. Rows with NaN (absent modality) are skipped.
+    ids: (n,) sample ids.
+    n_neighbors: UMAP neighbourhood size, 2-200 (5-50 typical; larger favours global structure);
+        capped at the number of points - 1.
+    min_dist: UMAP minimum distance between embedded points, 0-0.99 (0-0.5 typical).
+    seed: seeds the subsampling and UMAP; the same seed gives the same embedding.
+    max_points: at most this many points are embedded (10-10,000,000); beyond it whole samples are
+        drawn at random (seeded), so every kept sample keeps all its modalities' points.
+
+    Returns a DataFrame with columns id, modality, x, y (float32), modalities in dict order.
+    """
+    if not isinstance(latents, dict) or not latents:
+        raise MmcorrError(
+            "The 'latents' parameter must be a non-empty dict of modality name -> (n, k) array."
+        )
+    ids_arr = np.asarray(ids)
+    if ids_arr.ndim != 1:
+        raise MmcorrError(f"The 'ids' parameter must be 1-D, one id per row. Got shape {ids_arr.shape}.")
+    n = ids_arr.shape[0]
+    mats: dict[str, np.ndarray] = {}
+    k: int | None = None
+    for name, z in latents.items():
+        m = as_matrix(f"latents[{name!r}]", z, n_rows=n, n_cols=k)
+        k = m.shape[1]
+        mats[str(name)] = m
+    n_neighbors = check_int("n_neighbors", n_neighbors, 2, 200)
+    min_dist = check_float("min_dist", min_dist, 0.0, 0.99)
+    seed = check_int("seed", seed, 0, 2**32 - 1)
+    max_points = check_int("max_points", max_points, 10, 10_000_000)
+
+    rows = np.arange(n)
+    total = sum(int(np.isfinite(m).all(axis=1).sum()) for m in mats.values())
+    if total > max_points:
+        keep_n = max(1, n * max_points // total)
+        rows = np.sort(rng_for(seed).choice(n, size=keep_n, replace=False))
+    parts_x, parts_id, parts_mod = [], [], []
+    for name, m in mats.items():
+        sub = m[rows]
+        ok = np.isfinite(sub).all(axis=1)
+        parts_x.append(sub[ok])
+        parts_id.append(ids_arr[rows][ok])
+        parts_mod.append(np.full(int(ok.sum()), name, dtype=object))
+    x = np.vstack(parts_x)
+    if x.shape[0] < 4:
+        raise MmcorrError(f"UMAP needs at least 4 latent points without NaN. Got {x.shape[0]}.")
+    xy = _fit_umap(x, n_neighbors, min_dist, seed)
+    c = UmapColumn
+    return pd.DataFrame(
+        {
+            c.ID: np.concatenate(parts_id),
+            c.MODALITY: np.concatenate(parts_mod),
+            c.X: xy[:, 0],
+            c.Y: xy[:, 1],
+        }
+    )
+
+
+def warm_umap() -> None:
+    """Compile umap's numba code on a tiny input, so the first real embedding is not slow."""
+    x = rng_for(0).standard_normal((30, 3))
+    _fit_umap(x, n_neighbors=5, min_dist=0.1, seed=0)
