@@ -6,6 +6,8 @@ from .demos import DEMO_NAMES, make_demo
 from .loaders import SUPPORTED_EXTENSIONS, load_file, load_modality, sanitize_name
 from .metadata import read_metadata
 from .pairing import MIN_PAIRED, load_paired, pair_modalities
+from .preprocess import Preprocessor
+from .registry import DatasetInfo, DatasetRegistry
 from .report import ModalitySummary, PairingReport
 from .split import DatasetSplit, Split, split_dataset, split_indices
 from .types import Modality, PairedDataset
@@ -14,11 +16,14 @@ __all__ = [
     "DEMO_NAMES",
     "MIN_PAIRED",
     "SUPPORTED_EXTENSIONS",
+    "DatasetInfo",
+    "DatasetRegistry",
     "DatasetSplit",
     "Modality",
     "ModalitySummary",
     "PairedDataset",
     "PairingReport",
+    "Preprocessor",
     "Split",
     "load_file",
     "load_modality",

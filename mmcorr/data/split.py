@@ -90,9 +90,9 @@ def split_indices(
     part = np.full(n, 0, dtype=np.int64)
     part[order[frac < test_fraction + val_fraction]] = 1
     part[order[frac < test_fraction]] = 2
+    # The last-ranked sample of every class trains, so no class (and no split) lacks training data.
+    part[order[rank == np.repeat(sizes, sizes) - 1]] = 0
     train, val, test = (np.flatnonzero(part == p) for p in (0, 1, 2))
-    if len(train) == 0:
-        raise DataError(f"No training samples are left from {n} samples; lower val_fraction / test_fraction.")
     return Split(train=train, val=val, test=test)
 
 

@@ -1,0 +1,279 @@
+"""Datasets saved on disk under the data home, listed and loaded by id.
+
+Layout of ``<root>/<id>/`` (written in a temporary folder, then renamed, so a dataset appears
+whole or not at all and survives restarts):
+
+* ``dataset.json``: format, id, name, creation time (UTC ISO), content fingerprint, sample count,
+  modality names and shapes, label column, info, the pairing report.
+* ``ids.parquet``: column ``__id__`` (sample ids in dataset order) and one boolean presence column
+  per modality (the mask).
+* ``<modality>.parquet``: column ``__id__`` plus one float32 column per feature, present rows only.
+* ``metadata.parquet`` (optional): ``__id__`` plus the per-sample metadata columns.
+
+The id is ``<slug of name>-<first 8 hex of the sha256 fingerprint of values, ids, features, mask
+and metadata>``: saving the same content under the same name returns the same id, writing nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmcorr._io import atomic_dir
+from mmcorr._validation import DataError, MmcorrError, check_choice
+
+from .report import PairingReport
+from .types import PairedDataset
+
+__all__ = ["DatasetFile", "DatasetInfo", "DatasetRegistry", "ID_COLUMN", "DATASET_ID_RE"]
+
+ID_COLUMN = "__id__"
+DATASET_ID_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
+_FORMAT = 1
+
+
+class DatasetFile(StrEnum):
+    """File names inside a dataset folder (besides ``<modality>.parquet``)."""
+
+    META = "dataset.json"
+    IDS = "ids.parquet"
+    METADATA = "metadata.parquet"
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``dataset.json`` says about one registered dataset."""
+
+    id: str
+    name: str
+    n_samples: int
+    modalities: dict[str, int]
+    created: str
+    fingerprint: str
+    n_paired: int = 0
+    label_column: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
+    return slug or "dataset"
+
+
+def fingerprint(ds: PairedDataset) -> str:
+    """sha256 hex of the dataset content (values, ids, features, mask, metadata, labels)."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, ds.ids)).encode())
+    h.update(np.ascontiguousarray(ds.mask, dtype=bool).tobytes())
+    for name in ds.names:
+        h.update(name.encode() + b"\x1e" + "\x1f".join(ds.features[name]).encode())
+        h.update(np.ascontiguousarray(ds.values[name], dtype=np.float32).tobytes())
+    if ds.metadata is not None:
+        h.update("\x1f".join(map(str, ds.metadata.columns)).encode())
+        h.update(pd.util.hash_pandas_object(ds.metadata.astype(str), index=False).to_numpy().tobytes())
+    h.update(str(ds.label_column).encode())
+    return h.hexdigest()
+
+
+class DatasetRegistry:
+    """Registered datasets under ``root`` (default: ``mmcorr.paths.datasets_dir()``).
+
+    The constructor does no I/O; every method reads the disk afresh, so several processes (pages,
+    the worker, the CLI) see the same datasets.
+    """
+
+    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
+        self._root = None if root is None else Path(root)
+
+    @property
+    def root(self) -> Path:
+        if self._root is None:
+            from mmcorr.paths import datasets_dir
+
+            return datasets_dir()
+        self._root.mkdir(parents=True, exist_ok=True)
+        return self._root
+
+    def _dir(self, dataset_id: str) -> Path:
+        if not isinstance(dataset_id, str) or not DATASET_ID_RE.match(dataset_id):
+            raise DataError(f"{dataset_id!r} is not a dataset id (lower-case letters, digits and '-').")
+        path = self.root / dataset_id
+        if not (path / DatasetFile.META.value).is_file():
+            known = [d.id for d in self.list()[:10]]
+            raise DataError(f"No registered dataset has id {dataset_id!r}. Registered: {known or 'none'}.")
+        return path
+
+    # ---- writing ----------------------------------------------------------------------------
+
+    def save(self, ds: PairedDataset, name: str, report: PairingReport | dict[str, Any] | None = None) -> str:
+        """Register ``ds`` under the display name ``name`` and return its id (see module docstring)."""
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise MmcorrError(f"The dataset name must be 1-200 characters. Got {name!r} instead.")
+        for mod in ds.names:
+            if ID_COLUMN in ds.features[mod]:
+                raise DataError(f"Modality {mod!r} has a feature named {ID_COLUMN!r}, which is reserved.")
+        fp = fingerprint(ds)
+        dataset_id = f"{_slug(name)}-{fp[:8]}"
+        target = self.root / dataset_id
+        if (target / DatasetFile.META.value).is_file():
+            return dataset_id  # same content, same name: already saved
+        report_dict = report.to_dict() if isinstance(report, PairingReport) else report
+        meta = {
+            "format": _FORMAT,
+            "id": dataset_id,
+            "name": name.strip(),
+            "created": dt.datetime.now(dt.UTC).isoformat(),
+            "fingerprint": fp,
+            "n_samples": ds.n_samples,
+            "n_paired": int(ds.fully_paired.sum()),
+            "names": list(ds.names),
+            "modalities": ds.dims,
+            "shapes": {n: [int(ds.mask[:, j].sum()), ds.dims[n]] for j, n in enumerate(ds.names)},
+            "label_column": ds.label_column,
+            "info": ds.info,
+            "report": report_dict,
+        }
+        try:
+            text = json.dumps(meta, indent=2, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"The dataset info is not plain JSON ({exc}).") from None
+        try:
+            with atomic_dir(target) as tmp:
+                self._write(ds, tmp)
+                (tmp / DatasetFile.META.value).write_text(text, encoding="utf-8")
+        except OSError:
+            # Another process saved the same content first: that copy is complete (it was renamed).
+            if (target / DatasetFile.META.value).is_file():
+                return dataset_id
+            raise
+        return dataset_id
+
+    @staticmethod
+    def _write(ds: PairedDataset, tmp: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        ids = pa.array(np.asarray(ds.ids, dtype=str))
+        cols = {ID_COLUMN: ids, **{n: pa.array(ds.mask[:, j]) for j, n in enumerate(ds.names)}}
+        pq.write_table(pa.table(cols), tmp / DatasetFile.IDS.value)
+        for j, name in enumerate(ds.names):
+            present = ds.mask[:, j]
+            vals = np.asarray(ds.values[name][present], dtype=np.float32)
+            arrays = [ids.filter(pa.array(present)), *(pa.array(vals[:, k]) for k in range(vals.shape[1]))]
+            pq.write_table(pa.table(arrays, names=[ID_COLUMN, *ds.features[name]]), tmp / f"{name}.parquet")
+        if ds.metadata is not None:
+            meta = ds.metadata.reset_index(drop=True)
+            meta.insert(0, ID_COLUMN, np.asarray(ds.ids, dtype=str))
+            meta.columns = [str(c) for c in meta.columns]
+            pq.write_table(pa.Table.from_pandas(meta, preserve_index=False), tmp / DatasetFile.METADATA.value)
+
+    def delete(self, dataset_id: str) -> None:
+        """Remove a dataset: renamed away first, so readers never see half of it."""
+        path = self._dir(dataset_id)
+        trash = path.with_name(f".{dataset_id}.deleted-{uuid.uuid4().hex[:8]}")
+        os.rename(path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # ---- reading ----------------------------------------------------------------------------
+
+    def info(self, dataset_id: str) -> DatasetInfo:
+        return _info(json.loads((self._dir(dataset_id) / DatasetFile.META.value).read_text(encoding="utf-8")))
+
+    def list(self) -> list[DatasetInfo]:
+        """Every registered dataset, newest first (unreadable folders are skipped)."""
+        out: list[DatasetInfo] = []
+        root = self.root
+        for meta in root.glob(f"*/{DatasetFile.META.value}"):
+            if meta.parent.name.startswith("."):
+                continue
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                out.append(_info(json.loads(meta.read_text(encoding="utf-8"))))
+        return sorted(out, key=lambda d: (d.created, d.id), reverse=True)
+
+    def load(self, dataset_id: str) -> PairedDataset:
+        """The dataset with id ``dataset_id``; its fingerprint is checked against dataset.json."""
+        import pyarrow.parquet as pq
+
+        path = self._dir(dataset_id)
+        meta = json.loads((path / DatasetFile.META.value).read_text(encoding="utf-8"))
+        id_table = pq.read_table(path / DatasetFile.IDS.value)
+        ids = np.asarray(id_table.column(ID_COLUMN).to_pylist(), dtype=object)
+        names = list(meta["names"])
+        mask = np.stack([id_table.column(n).to_numpy(zero_copy_only=False) for n in names], axis=1).astype(
+            bool
+        )
+        values: dict[str, np.ndarray] = {}
+        features: dict[str, list[str]] = {}
+        for j, name in enumerate(names):
+            table = pq.read_table(path / f"{name}.parquet")
+            feats = [c for c in table.column_names if c != ID_COLUMN]
+            out = np.zeros((len(ids), len(feats)), dtype=np.float32)
+            rows = np.flatnonzero(mask[:, j])
+            block = np.empty((len(rows), len(feats)), dtype=np.float32)
+            for k, col in enumerate(feats):
+                block[:, k] = table.column(col).to_numpy()
+            out[rows] = block
+            values[name], features[name] = out, feats
+        metadata = None
+        if (path / DatasetFile.METADATA.value).is_file():
+            frame = pq.read_table(path / DatasetFile.METADATA.value).to_pandas()
+            frame.index = pd.Index(frame.pop(ID_COLUMN).to_numpy(dtype=object), name="id")
+            metadata = frame
+        ds = PairedDataset(
+            names=names,
+            values=values,
+            features=features,
+            ids=ids,
+            mask=mask,
+            metadata=metadata,
+            label_column=meta.get("label_column"),
+            info=dict(meta.get("info") or {}),
+        )
+        if fingerprint(ds) != meta["fingerprint"]:
+            raise DataError(
+                f"Dataset {dataset_id!r} on disk does not match its fingerprint: it was changed or damaged."
+            )
+        return ds
+
+    def ensure_demo(self, name: str, seed: int = 0) -> str:
+        """The id of demo ``name`` (see :func:`make_demo`), generating and registering it once."""
+        from .demos import DEMO_NAMES, make_demo
+
+        check_choice("name", name, DEMO_NAMES)
+        for d in self.list():
+            if d.info.get("demo") == name and d.info.get("seed") == seed and d.name == name:
+                return d.id
+        return self.save(make_demo(name, seed=seed), name)  # type: ignore[arg-type]
+
+
+def _info(meta: dict[str, Any]) -> DatasetInfo:
+    return DatasetInfo(
+        id=meta["id"],
+        name=meta["name"],
+        n_samples=int(meta["n_samples"]),
+        modalities={k: int(v) for k, v in meta["modalities"].items()},
+        created=meta["created"],
+        fingerprint=meta["fingerprint"],
+        n_paired=int(meta.get("n_paired", 0)),
+        label_column=meta.get("label_column"),
+        info=dict(meta.get("info") or {}),
+        report=meta.get("report"),
+    )
