@@ -7,6 +7,7 @@ records which modalities each one has in the presence mask (n, M), which the mul
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -178,7 +179,7 @@ def _report(modalities: list[Modality], ds: PairedDataset, how: str, by: str) ->
 
 
 def load_paired(
-    files: dict[str, str | os.PathLike[str]],
+    files: Mapping[str, str | os.PathLike[str]],
     *,
     id_column: str | None = None,
     how: Literal["inner", "outer"] = "inner",
@@ -196,7 +197,7 @@ def load_paired(
     ``label_column`` (default: its only non-id column) becomes ``ds.labels``; its other columns are
     kept as metadata for colouring plots.
     """
-    if not isinstance(files, dict) or not files:
+    if not isinstance(files, Mapping) or not files:
         raise MmcorrError(f"The 'files' parameter must map modality names to paths. Got {files!r}.")
     mods: list[Modality] = []
     for name, path in files.items():
