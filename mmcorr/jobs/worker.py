@@ -171,7 +171,12 @@ def run_worker(*, threads: int | None = None, poll_interval: float = 0.1, warm: 
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
 
-    with file_lock("worker.lock", blocking=False) as locked:
+    from mmcorr.jobs.backends import uses_server_queue
+
+    # One worker per home with the embedded queue; with a server queue any number of workers, on
+    # any machines, share one (network) home, so each takes a lock of its own.
+    lock_name = f"worker-{socket.gethostname()}-{os.getpid()}.lock" if uses_server_queue() else "worker.lock"
+    with file_lock(lock_name, blocking=False) as locked:
         if not locked:
             print(f"mmcorr worker: another worker already serves {state_dir()}", file=sys.stderr)
             return 1
