@@ -36,6 +36,7 @@ __all__ = [
     "pair_key",
     "ordered_key",
     "latent_columns",
+    "json_safe",
     "write_json",
     "write_frame",
     "write_similarity",
@@ -124,14 +125,14 @@ def latent_columns(name: str, k: int) -> list[str]:
     return [f"{name}_{i}" for i in range(k)]
 
 
-def _json_safe(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """Plain JSON types; NaN / inf become None (strict JSON readers reject NaN)."""
     if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _json_safe(obj.tolist())
+        return json_safe(obj.tolist())
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -144,7 +145,7 @@ def _json_safe(obj: Any) -> Any:
 def write_json(run_dir: Path, file: BundleFile, obj: Any) -> Path:
     """Write ``obj`` as strict JSON to ``run_dir / file`` atomically; returns the path."""
     path = Path(run_dir) / file.value
-    atomic_write_text(path, json.dumps(_json_safe(obj), indent=2, sort_keys=False, allow_nan=False))
+    atomic_write_text(path, json.dumps(json_safe(obj), indent=2, sort_keys=False, allow_nan=False))
     return path
 
 

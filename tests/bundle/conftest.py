@@ -124,3 +124,41 @@ def fake_run(tmp_path: Path) -> Path:
 def make_run() -> Callable[..., Path]:
     """The bundle builder itself, for tests that need several runs."""
     return make_fake_run
+
+
+def write_paired_files(
+    folder: Path, *, n: int = 90, seed: int = 0, shuffle_b: bool = False
+) -> dict[str, Path]:
+    """Two small correlated modalities as csv files with an id column, and a labels table.
+
+    a (6 features) and b (5 features) share a 2-d signal t; b is a nonlinear view of it. The label is
+    the sign pattern of t (3 classes). ``shuffle_b`` breaks the pairing (a null dataset).
+    """
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=(n, 2))
+    a = t @ rng.normal(size=(2, 6)) + 0.3 * rng.normal(size=(n, 6))
+    b = np.tanh(t @ rng.normal(size=(2, 5))) + 0.3 * rng.normal(size=(n, 5))
+    if shuffle_b:
+        b = b[rng.permutation(n)]
+    ids = [f"s{i:03d}" for i in range(n)]
+    folder.mkdir(parents=True, exist_ok=True)
+    fa = pd.DataFrame(a, columns=[f"ga{i}" for i in range(6)]).assign(id=ids)[
+        ["id", *[f"ga{i}" for i in range(6)]]
+    ]
+    fb = pd.DataFrame(b, columns=[f"pb{i}" for i in range(5)]).assign(id=ids)[
+        ["id", *[f"pb{i}" for i in range(5)]]
+    ]
+    labels = pd.DataFrame(
+        {"id": ids, "cls": np.where(t[:, 0] > 0.5, "hi", np.where(t[:, 0] < -0.5, "lo", "mid"))}
+    )
+    paths = {"a": folder / "a.csv", "b": folder / "b.csv", "labels": folder / "labels.csv"}
+    fa.to_csv(paths["a"], index=False)
+    fb.to_csv(paths["b"], index=False)
+    labels.to_csv(paths["labels"], index=False)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def paired_files() -> Callable[..., dict[str, Path]]:
+    """The tiny paired-csv writer (see write_paired_files)."""
+    return write_paired_files

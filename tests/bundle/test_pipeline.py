@@ -1,0 +1,134 @@
+"""The pipeline end to end on tiny data: bundle contents, atomicity, and the shuffled-pairs null."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmcorr import pipeline
+from mmcorr._validation import MmcorrError
+from mmcorr.config import AnalysisConfig, JobSpec, ModelConfig, TrainConfig
+from mmcorr.data import load_paired
+from mmcorr.jobs import bundle as B
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True)
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+def _spec(model: str = "cca", epochs: int = 2) -> JobSpec:
+    return JobSpec(
+        dataset_id="files",
+        model=ModelConfig(model=model, latent_dim=2, hidden=(16,)),
+        train=TrainConfig(epochs=epochs, batch_size=32, device="cpu", threads=1, seed=0),
+        analysis=AnalysisConfig(permutations=20, top_features=4, umap_neighbors=5),
+        name="tiny",
+    )
+
+
+def _dataset(folder: Path, files: Callable[..., dict[str, Path]], **kw: object):  # type: ignore[no-untyped-def]
+    p = files(folder, **kw)
+    ds, _ = load_paired({"a": p["a"], "b": p["b"]}, labels=p["labels"], label_column="cls")
+    return ds
+
+
+def test_bundle_has_every_file_and_held_out_metrics(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    ds = _dataset(tmp_path / "data", paired_files)
+    run = pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
+    for f in B.BundleFile:
+        assert (run / f.value).is_file(), f
+    m = B.read_metrics(run)
+    r = m["run"]
+    assert r["n_train"] + r["n_val"] + r["n_test"] == 90 and r["model"] == "cca" and r["epochs_run"] == 1
+    canon = m["canonical"]["a|b"]
+    assert len(canon["correlations"]) == 2 and len(canon["p_values"]) == 2 and canon["permutations"] == 20
+    # a shared 2-d signal: the first held-out canonical correlation is strong and beats the null
+    assert canon["correlations"][0] > 0.7 and canon["p_values"][0] <= 0.1
+    assert canon["correlations"][0] > canon["null_high"][0]
+    assert set(m["retrieval"]) == {"a->b", "b->a"}
+    assert {"recall@1", "mrr", "foscttm", "class_precision@1"} <= set(m["retrieval"]["a->b"])
+    assert m["linear_probe_accuracy"] is not None and m["linear_probe_accuracy"] > 0.5
+    assert set(m["prediction_r2"]) == {"a->b", "b->a"}
+    assert m["summary"]["recall@1"] is not None
+    lat = B.read_latents(run)
+    assert len(lat) == 90 and set(lat["split"]) == {"train", "val", "test"}
+    assert {"a_0", "a_1", "b_0", "b_1", "joint_0", "joint_1", "cls"} <= set(lat.columns)
+    assert (lat["split"] == "test").sum() == r["n_test"]
+    um = B.read_umap(run)
+    assert len(um) == 180 and {"id", "modality", "x", "y", "split", "cls"} <= set(um.columns)
+    fc = B.read_feature_corr(run)
+    assert len(fc) == 4 * 4 and set(fc["pair"]) == {"a|b"}  # top_features=4 per modality
+    sim = B.read_similarity(run)
+    assert sim["similarity"].shape == (r["n_test"], r["n_test"])
+    assert list(sim["ids_a"]) == list(lat.loc[lat["split"] == "test", "id"])
+    # true pairs are more similar than random pairs in the aligned space
+    s = sim["similarity"]
+    assert np.diag(s).mean() > s.mean() + 0.2
+    assert set(B.read_prediction_r2(run)["pair"]) == {"a->b", "b->a"}
+    assert B.read_spec(run) == _spec()
+    assert [i.run_id for i in B.list_runs(tmp_path)] == ["run"]
+
+
+def test_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
+    ds = _dataset(tmp_path / "data", paired_files)
+    records: list[dict[str, object]] = []
+
+    class Rec:
+        def on_epoch_end(self, record: dict[str, object]) -> None:
+            records.append(record)
+
+    run = pipeline.train_and_bundle(ds, _spec("dccae", epochs=2), tmp_path / "run", callbacks=[Rec()])
+    hist = B.read_history(run)
+    assert len(hist) == len(records) == 2 and list(hist["epoch"]) == [1, 2]
+    assert B.read_metrics(run)["run"]["epochs_run"] == 2
+    assert np.isfinite(B.latents_from_frame(B.read_latents(run), "joint")).all()
+
+
+def test_failure_mid_write_leaves_no_run_dir(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = _dataset(tmp_path / "data", paired_files)
+
+    def boom(_: Path) -> Path:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(pipeline, "write_report", boom)
+    runs = tmp_path / "runs"
+    with pytest.raises(RuntimeError, match="disk full"):
+        pipeline.train_and_bundle(ds, _spec(), runs / "r1")
+    assert not (runs / "r1").exists()
+    assert list(runs.iterdir()) == []  # the temporary folder is gone too
+
+
+def test_shuffled_pairs_score_near_the_null(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    ds = _dataset(tmp_path / "data", paired_files, shuffle_b=True)
+    m = B.read_metrics(pipeline.train_and_bundle(ds, _spec(), tmp_path / "run"))
+    canon = m["canonical"]["a|b"]
+    assert canon["correlations"][0] < 0.5
+    assert canon["p_values"][0] > 0.05
+    assert m["retrieval"]["a->b"]["foscttm"] > 0.3  # random pairing: ~0.5
+
+
+def test_existing_run_dir_is_refused(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
+    ds = _dataset(tmp_path / "data", paired_files)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "x").write_text("keep me")
+    with pytest.raises(MmcorrError, match="already exists"):
+        pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
+    assert (tmp_path / "run" / "x").read_text() == "keep me"
+
+
+def test_single_modality_is_refused(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
+    ds = _dataset(tmp_path / "data", paired_files).select(["a"])
+    with pytest.raises(MmcorrError, match="at least two modalities"):
+        pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
