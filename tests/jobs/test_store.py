@@ -25,7 +25,7 @@ def store(tmp_path: Path) -> SQLiteJobStore:
 def test_states_are_lowercase_strings_and_terminal_set() -> None:
     assert [s.value for s in JobState] == ["queued", "running", "succeeded", "failed", "cancelled"]
     assert JobState("running") is JobState.RUNNING
-    assert TERMINAL_STATES == {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+    assert {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED} == TERMINAL_STATES
     assert not JobState.QUEUED.is_terminal and JobState.FAILED.is_terminal
 
 
@@ -46,7 +46,14 @@ def test_lifecycle_queued_running_succeeded(store: SQLiteJobStore) -> None:
     assert not store.claim("a", 456, "host")  # a job runs at most once
     assert store.get("b").queue_position == 0
     for epoch in (1, 2):
-        rec = {"epoch": epoch, "epochs": 3, "train": {"loss": 1.0 / epoch}, "val": {}, "val_corr": 0.5, "seconds": 2.0}
+        rec = {
+            "epoch": epoch,
+            "epochs": 3,
+            "train": {"loss": 1.0 / epoch},
+            "val": {},
+            "val_corr": 0.5,
+            "seconds": 2.0,
+        }
         assert store.record_epoch("a", rec) is False
     running = store.get("a")
     assert running.state is JobState.RUNNING and running.epoch == 2 and running.worker_pid == 123
@@ -134,7 +141,9 @@ def test_concurrent_claims_run_a_job_exactly_once(store: SQLiteJobStore) -> None
 
 def test_newer_schema_is_refused_with_both_versions(tmp_path: Path) -> None:
     SQLiteJobStore(tmp_path / "jobs.db").add_job("a", SPEC, "", 1, None)
-    sqlite3.connect(tmp_path / "jobs.db").execute("UPDATE schema_version SET version = 99").connection.commit()
+    sqlite3.connect(tmp_path / "jobs.db").execute(
+        "UPDATE schema_version SET version = 99"
+    ).connection.commit()
     with pytest.raises(MmcorrError, match=r"schema version 99, newer than this mmcorr supports \(1\)"):
         SQLiteJobStore(tmp_path / "jobs.db").get("a")
 
