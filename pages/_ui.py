@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import runpy
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -24,6 +25,9 @@ from mmcorr import MmcorrError
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
 
 
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+
+
 class Key(StrEnum):
     """Keys of ``st.session_state``: ids only, never models or arrays."""
 
@@ -32,6 +36,8 @@ class Key(StrEnum):
     RUN = "mmcorr_run_id"
     # The job whose status panel is polling (a job id): lets the panel stop its own timer.
     POLLING = "mmcorr_polling_job_id"
+    # True once this session tried to auto-start the worker (a flag, not data).
+    AUTOSTARTED = "mmcorr_worker_autostarted"
 
 
 class Param(StrEnum):
@@ -56,6 +62,26 @@ MODEL_HELP: dict[str, str] = {
     "dccae": "Deep CCA with autoencoders: maximises canonical correlation of the codes, kept honest by reconstruction.",
     "mvae": "Multimodal VAE (product of experts): a probabilistic shared space that handles missing modalities.",
 }
+
+
+def ensure_routed() -> None:
+    """Make every page render inside app.py's router (page config, password gate, navigation).
+
+    Streamlit decides once per process, before any script runs, whether a ``pages/`` folder next to
+    the main script means legacy auto-discovery; only a call to ``st.navigation`` turns that off. So
+    the first visit after a server start to a page URL (a bookmark to ``/explore``) would run the
+    page file alone: no wide layout, a legacy sidebar listing every file, and no password gate.
+    Called first by every page: in that case it switches the legacy mode off, runs app.py (which
+    renders this same page through its navigation, widget state intact) and stops the bare run.
+    A rerun instead would drop the click that triggered this run.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not PagesManager.uses_pages_directory:
+        return
+    PagesManager.uses_pages_directory = False
+    runpy.run_path(str(APP_PATH))
+    st.stop()
 
 
 @contextlib.contextmanager

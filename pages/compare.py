@@ -7,7 +7,10 @@ import numbers
 import pandas as pd
 import streamlit as st
 
-from pages._ui import PagePath, user_errors
+from mmcorr import MmcorrError
+from pages._ui import PagePath, ensure_routed, user_errors
+
+ensure_routed()
 
 # Metrics where smaller is better; every other summary number is "higher is better".
 LOWER_IS_BETTER = ("median_rank", "foscttm", "loss")
@@ -15,6 +18,16 @@ LOWER_IS_BETTER = ("median_rank", "foscttm", "loss")
 
 def _lower_is_better(metric: str) -> bool:
     return any(token in metric for token in LOWER_IS_BETTER)
+
+
+def _dataset_names() -> dict[str, str]:
+    """Dataset id -> its registered name (ids of deleted datasets keep showing as ids)."""
+    try:
+        from mmcorr.data import DatasetRegistry
+
+        return {d.id: d.name for d in DatasetRegistry().list()}
+    except (ImportError, MmcorrError):
+        return {}
 
 
 st.title("Compare")
@@ -76,11 +89,12 @@ with user_errors("Listing runs"):
     from mmcorr.viz import leaderboard_bars
 
     shown = st.multiselect("Metrics", metric_cols, default=metric_cols[: min(2, len(metric_cols))])
-    labels = table.assign(label=table["name"] + " (" + table["run"].str[:8] + ")")
+    labels = table.assign(label=table["name"] + " (" + table["run"].str[-6:] + ")")
     cols = st.columns(2)
     for i, metric in enumerate(shown):
         with cols[i % 2]:
             fig = leaderboard_bars(
                 labels, metric, label="label", higher_is_better=not _lower_is_better(metric)
             )
+            fig.update_layout(height=160 + 40 * len(labels))
             st.plotly_chart(fig, key=f"bars_{metric}")

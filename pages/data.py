@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._ui import Key, PagePath, user_errors
+from pages._ui import Key, PagePath, ensure_routed, user_errors
+
+ensure_routed()
 
 DATA_TYPES = ["csv", "tsv", "txt", "parquet", "npy", "npz", "h5mu"]
 TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]

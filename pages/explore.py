@@ -21,6 +21,7 @@ from pages._ui import (
     Key,
     PagePath,
     Param,
+    ensure_routed,
     load_feature_corr,
     load_file_bytes,
     load_history,
@@ -31,6 +32,8 @@ from pages._ui import (
     safe_id,
     user_errors,
 )
+
+ensure_routed()
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -65,49 +68,62 @@ def _pick_run() -> Any | None:
 
 
 def _headline(metrics: dict[str, Any]) -> None:
-    from mmcorr.jobs.bundle import MetricsKey
+    from mmcorr.jobs.bundle import MetricsKey, ordered_key
 
     canonical: dict[str, Any] = metrics.get(MetricsKey.CANONICAL.value) or {}
     retrieval: dict[str, Any] = metrics.get(MetricsKey.RETRIEVAL.value) or {}
     r2: dict[str, Any] = metrics.get(MetricsKey.PREDICTION_R2.value) or {}
+    pairs = list(canonical)
+    if not pairs:
+        st.warning("This run has no held-out canonical correlations.", icon=":material/warning:")
+        return
+    pair = pairs[0]
+    if len(pairs) > 1:
+        pair = st.selectbox(
+            "Modality pair", pairs, format_func=lambda p: p.replace("|", " x "), key="headline_pair"
+        )
+    a, b = pair.split("|", 1)
+    cc = canonical[pair]
+    direction = ordered_key(a, b)
+    corr = cc.get("correlations") or []
+    high = cc.get("null_high") or []
+    p_values = cc.get("p_values") or []
+    ret = retrieval.get(direction) or {}
     cols = st.columns(5)
-    if canonical:
-        pair, cc = next(iter(canonical.items()))
-        corr = cc.get("correlations") or []
-        high = cc.get("null_high") or []
-        cols[0].metric(
-            f"CC1 held-out ({pair.replace('|', ' x ')})",
-            _fmt(corr[0] if corr else None),
-            delta=f"null 95% up to {_fmt(high[0])}" if high else None,
-            delta_color="off",
-            help="First canonical correlation on test samples; the null shuffles the test pairing.",
-        )
-        p_values = cc.get("p_values") or []
-        cols[1].metric(
-            "Total canonical correlation",
-            _fmt(cc.get("total")),
-            delta=f"p = {_fmt(p_values[0], 3)}" if p_values else None,
-            delta_color="off",
-            help="Sum of held-out canonical correlations over components.",
-        )
-    if retrieval:
-        direction, ret = next(iter(retrieval.items()))
-        cols[2].metric(
-            f"Recall@1 ({direction})",
-            _fmt(ret.get("recall@1")),
-            help="Share of test samples whose true partner is the nearest cross-modal neighbour.",
-        )
-        cols[3].metric(f"Recall@10 ({direction})", _fmt(ret.get("recall@10")))
-    if r2:
-        direction, value = next(iter(r2.items()))
-        cols[4].metric(
-            f"Cross-modal R² ({direction})",
-            _fmt(value),
-            help="Predicting one modality from the other through the shared space, on test samples.",
-        )
+    cols[0].metric(
+        f"CC1 held-out ({a} x {b})",
+        _fmt(corr[0] if corr else None),
+        delta=f"null 95% up to {_fmt(high[0])}" if high else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="First canonical correlation on test samples; the null shuffles the test pairing.",
+    )
+    cols[1].metric(
+        "Total canonical correlation",
+        _fmt(cc.get("total")),
+        delta=f"p = {_fmt(p_values[0], 3)}" if p_values else None,
+        delta_color="off",
+        delta_arrow="off",
+        help="Sum of held-out canonical correlations over components (p of the first one).",
+    )
+    cols[2].metric(
+        f"Recall@1 ({direction})",
+        _fmt(ret.get("recall@1")),
+        help="Share of test samples whose true partner is the nearest cross-modal neighbour.",
+    )
+    cols[3].metric(
+        f"Recall@10 ({direction})",
+        _fmt(ret.get("recall@10")),
+        help="Share whose true partner is among the 10 nearest; chance is 10 / test samples.",
+    )
+    cols[4].metric(
+        f"Cross-modal R² ({direction})",
+        _fmt(r2.get(direction)),
+        help="Predicting one modality from the other through the shared space, on test samples.",
+    )
 
 
-def _heatmaps(path: str, metrics: dict[str, Any], true_ceiling: dict[str, Any]) -> None:
+def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
     from mmcorr.jobs.bundle import BundleFile, MetricsKey, SimilarityKey
     from mmcorr.viz import canonical_bars, feature_corr_heatmap, similarity_heatmap
 
@@ -181,7 +197,7 @@ def _heatmaps(path: str, metrics: dict[str, Any], true_ceiling: dict[str, Any]) 
         fig = canonical_bars(
             cc.get("correlations") or [],
             null_band=band,
-            ceiling=true_ceiling.get(key),
+            ceiling=cc.get("ceiling"),  # the synthetic demo's closed-form ceiling
             title=f"Held-out canonical correlations {key.replace('|', ' x ')}",
         )
         st.plotly_chart(fig, key=f"canonical_{key}")
@@ -268,17 +284,12 @@ with user_errors("Loading the run"):
     if run is not None:
         path = str(run.path)
         metrics = load_metrics(path)
-        from mmcorr.jobs.bundle import MetricsKey
-
-        # The synthetic demo's closed-form ceiling, when the pipeline recorded it.
-        run_facts = metrics.get(MetricsKey.RUN.value) or {}
-        ceiling: dict[str, Any] = dict(run_facts.get("true_correlations") or {})
         _headline(metrics)
         heat, latent, training, downloads = st.tabs(
             ["Correlation heatmaps", "Shared latent space", "Training", "Downloads"]
         )
         with heat:
-            _heatmaps(path, metrics, ceiling)
+            _heatmaps(path, metrics)
         with latent:
             _latent_space(path)
         with training:

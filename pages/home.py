@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._ui import Key, PagePath, user_errors
+from pages._ui import Key, PagePath, ensure_routed, user_errors
+
+ensure_routed()
 
 st.title("mmcorr")
 st.markdown(
@@ -52,11 +54,17 @@ with right:
             table = pd.DataFrame(
                 {
                     "job": [j.id for j in jobs],
-                    "name": [j.spec.name or j.spec.model.model for j in jobs],
+                    "name": [j.name or j.spec.model.model for j in jobs],
                     "model": [j.spec.model.model for j in jobs],
-                    "state": [str(getattr(j.state, "value", j.state)) for j in jobs],
-                    "created": [str(j.created)[:19] for j in jobs],
+                    "state": [j.state.value for j in jobs],
+                    "created": [str(j.created)[:19].replace("T", " ") for j in jobs],
+                    "open": [f"train?job={j.id}" for j in jobs],
                 }
             )
-            st.dataframe(table, hide_index=True, width="stretch")
+            st.dataframe(
+                table,
+                hide_index=True,
+                width="stretch",
+                column_config={"open": st.column_config.LinkColumn("open", display_text="view job")},
+            )
             st.page_link(PagePath.EXPLORE.value, label="Explore finished runs", icon=":material/insights:")

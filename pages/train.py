@@ -11,7 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from pages._ui import MODEL_HELP, Key, PagePath, Param, current_job_id, user_errors
+from pages._ui import MODEL_HELP, Key, PagePath, Param, current_job_id, ensure_routed, user_errors
+
+ensure_routed()
 
 POLL_SECONDS = 2.0
 
@@ -191,12 +193,11 @@ def _form(dataset_id: str) -> None:
                 analysis=AnalysisConfig(permutations=int(permutations), seed=int(seed)),
                 name=name.strip(),
             )
-            from mmcorr.jobs import ensure_worker, submit
+            from mmcorr.jobs import submit
 
-            job_id = submit(spec)
+            job_id = submit(spec)  # also starts the local worker if none is alive
             st.session_state[Key.JOB.value] = job_id
             st.query_params[Param.JOB.value] = job_id
-            ensure_worker()
             st.rerun()
 
 
@@ -207,6 +208,15 @@ def _worker_health() -> None:
     if status.alive:
         st.caption(f":material/check_circle: Worker running (pid {status.pid}).")
         return
+    if not st.session_state.get(Key.AUTOSTARTED.value):
+        # Auto-start once per session (a no-op when MMCORR_AUTOSTART_WORKER=0); after that only the
+        # button does, so a worker that keeps dying is reported instead of restarted every 2 s.
+        st.session_state[Key.AUTOSTARTED.value] = True
+        with user_errors("Starting the worker"):
+            status = ensure_worker()
+        if status.alive:
+            st.caption(f":material/check_circle: Worker started (pid {status.pid}).")
+            return
     st.warning("The background worker is not running: queued jobs will wait.", icon=":material/warning:")
     if st.button("Start worker", icon=":material/play_arrow:"):
         with user_errors("Starting the worker"):
@@ -225,8 +235,8 @@ def _panel_body(job_id: str) -> None:
 
     job = get_job(job_id)
     state = _state(job)
-    done = state in (JobState.SUCCEEDED.value, JobState.FAILED.value, JobState.CANCELLED.value)
-    title = job.spec.name or job.spec.model.model
+    done = job.is_terminal
+    title = job.name or job.spec.model.model
     st.subheader(f"Job {job_id} · {title}")
     m = st.columns(4)
     m[0].metric("State", state)

@@ -33,7 +33,8 @@ def test_password_gate_blocks_every_page_until_the_right_password(
     app.run()
     no_exceptions(app)
     assert [t.value for t in app.title] == ["mmcorr"]
-    assert len(app.button) == 0  # no page content, only the sign-in form
+    assert [b.label for b in app.button] == ["Sign in"]  # no page content, only the sign-in form
+    assert len(app.info) == 0
     app.text_input[0].input("wrong")
     app.button[0].click().run()
     assert [e.value for e in app.error] == ["Wrong password."]

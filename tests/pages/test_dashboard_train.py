@@ -45,6 +45,7 @@ def test_bad_hidden_sizes_show_the_message(app: Any, dataset_id: str) -> None:
     assert any("'hidden' parameter" in e.value and "256,abc" in e.value for e in app.error)
 
 
+@pytest.mark.slow  # the real pipeline: torch import and UMAP's numba compile (~30 s on 2 cores)
 def test_train_submits_a_job_that_reaches_succeeded(
     app: Any, dataset_id: str, immediate: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
