@@ -68,9 +68,15 @@ def load_quality(name: str, *, seed: int = 0, n_samples: int | None = None) -> B
     ds = ds.select(ds.names[:2])
     if n_samples is not None and ds.n_samples > n_samples:
         ds = ds.subset(np.random.default_rng(seed).permutation(ds.n_samples)[:n_samples])
-    labels = ds.labels
-    split = split_indices(ds.n_samples, seed=seed, stratify=labels)
-    return BenchData(name, ds.subset(split.train), ds.subset(split.val), ds.subset(split.test), ceiling)
+    if ds.metadata is not None and "split" in ds.metadata.columns:
+        # digits-noisy pairs each image with a partner from its own split: keep that split, or a
+        # test sample's partner could be a training image.
+        col = ds.metadata["split"].to_numpy()
+        parts = [np.flatnonzero(col == s) for s in ("train", "val", "test")]
+    else:
+        sp = split_indices(ds.n_samples, seed=seed, stratify=ds.labels)
+        parts = [sp.train, sp.val, sp.test]
+    return BenchData(name, *(ds.subset(p) for p in parts), ceiling)
 
 
 def synthetic_pair(n: int, d: int, *, rank: int = 10, seed: int = 0) -> PairedDataset:
