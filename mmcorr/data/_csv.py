@@ -8,11 +8,25 @@ parse, the file is read again with type inference so the bad cell can be named b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from mmcorr._validation import DataError
 
-from ._table import NanPolicy, check_unique_columns, detect_id_column, table_to_modality
+from ._table import (
+    NanPolicy,
+    check_unique_columns,
+    detect_id_column,
+    finalize,
+    first_column_is_id,
+    table_to_modality,
+    text_to_numbers,
+)
 from .types import Modality
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["read_csv_modality"]
 
@@ -39,6 +53,41 @@ def _header(path: Path, delimiter: str, source: str) -> list[str]:
     return names
 
 
+def _stream_float32(
+    path: Path, columns: list[str], text_col: str | None, parse: Any, source: str
+) -> tuple[np.ndarray, pa.ChunkedArray | None]:
+    """Every column but ``text_col`` as one float32 (n, d) array, plus ``text_col`` as text.
+
+    Batches are converted and released one at a time, so peak memory stays near twice the final
+    array (the blocks, then their concatenation) instead of Arrow's whole-table parse buffers.
+    Raises pyarrow.ArrowInvalid on the first cell that is not a number.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    convert = pacsv.ConvertOptions(
+        column_types={c: (pa.string() if c == text_col else pa.float32()) for c in columns},
+        strings_can_be_null=True,
+    )
+    reader = pacsv.open_csv(
+        path, read_options=pacsv.ReadOptions(block_size=4 << 20), parse_options=parse, convert_options=convert
+    )
+    feature_idx = [j for j, c in enumerate(columns) if c != text_col]
+    blocks: list[np.ndarray] = []
+    texts: list[pa.Array] = []
+    for batch in reader:
+        block = np.empty((batch.num_rows, len(feature_idx)), dtype=np.float32)
+        for k, j in enumerate(feature_idx):
+            block[:, k] = batch.column(j).to_numpy(zero_copy_only=False)
+        blocks.append(block)
+        if text_col is not None:
+            texts.append(batch.column(columns.index(text_col)))
+    values = np.concatenate(blocks) if blocks else np.empty((0, len(feature_idx)), dtype=np.float32)
+    del blocks
+    text = pa.chunked_array(texts, type=pa.string()) if text_col is not None else None
+    return values, text
+
+
 def read_csv_modality(
     path: Path,
     name: str,
@@ -55,28 +104,40 @@ def read_csv_modality(
     columns = _header(path, delimiter, source)
     check_unique_columns(columns, source)
     id_col = detect_id_column(columns, id_column, source)
-    # The first column may hold ids without a recognised name: read it as text and decide later.
+    # The first column may hold ids without a recognised name: read it as text and decide after.
     text_col = id_col if id_col is not None else (columns[0] if columns else None)
     parse = pacsv.ParseOptions(delimiter=delimiter)
-    read = pacsv.ReadOptions(use_threads=True)
-    fast = pacsv.ConvertOptions(
-        column_types={c: (pa.string() if c == text_col else pa.float32()) for c in columns},
-        strings_can_be_null=True,
-    )
     try:
-        table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=fast)
+        values, text = _stream_float32(path, columns, text_col, parse, source)
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc):
             raise DataError(f"{source}: cannot parse the table ({exc}).") from None
-        # Slow path, only for files with a text cell somewhere: infer types, then classify.
-        slow = pacsv.ConvertOptions(
-            column_types={text_col: pa.string()} if text_col is not None else {},
-            strings_can_be_null=True,
-        )
-        try:
-            table = pacsv.read_csv(path, read_options=read, parse_options=parse, convert_options=slow)
-        except pa.ArrowException as exc2:
-            raise DataError(f"{source}: cannot parse the table ({exc2}).") from None
+        values, text = None, None
+    except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
+        raise DataError(f"{source}: cannot parse the table ({exc}).") from None
+    if values is not None and text is not None and text_col is not None:
+        features = [c for c in columns if c != text_col]
+        if id_col is None and first_column_is_id(text_col, text):
+            id_col = text_col
+        if id_col is not None:
+            if text.null_count:
+                row = int(np.argmax(text.is_null().to_numpy(zero_copy_only=False)))
+                raise DataError(
+                    f"{source}: id column {id_col!r} row {row + 1} is empty; every sample needs an id."
+                )
+            ids = np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+            return finalize(name, values, ids, features, source, id_column=id_col, nan=nan)
+        parsed, bad = text_to_numbers(text)
+        if not bad.any():  # the first column is a plain numeric feature
+            values = np.concatenate([parsed.astype(np.float32)[:, None], values], axis=1)
+            ids = np.arange(len(values)).astype(str).astype(object)
+            return finalize(name, values, ids, columns, source, id_column=None, nan=nan)
+    # Slow path, only for files with text cells: infer types, then classify every column.
+    slow = pacsv.ConvertOptions(
+        column_types={text_col: pa.string()} if text_col is not None else {}, strings_can_be_null=True
+    )
+    try:
+        table = pacsv.read_csv(path, parse_options=parse, convert_options=slow)
     except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{source}: cannot parse the table ({exc}).") from None
     return table_to_modality(

@@ -59,13 +59,28 @@ def check_unique_columns(columns: list[str], source: str) -> None:
         raise DataError(f"{source}: duplicate feature names {dup[:10]}; every column needs a distinct name.")
 
 
-def _text_to_numbers(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+def text_to_numbers(arr: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     """Parse a text column: (float64 values with NaN where empty or unparseable, bad-cell mask)."""
     s = arr.to_pandas()
     present = s.notna() & (s.astype("string").str.strip() != "")
     num = pd.to_numeric(s.where(present), errors="coerce")
     bad = (present & num.isna()).to_numpy()
     return num.to_numpy(dtype=np.float64, na_value=np.nan), bad
+
+
+def first_column_is_id(name: str, arr: pa.ChunkedArray) -> bool:
+    """Whether an unnamed-as-id first column holds ids: text that is not all numbers (or an empty
+    header, as pandas writes its index), with unique, non-empty values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    unnamed = name.strip() == "" or name.startswith("Unnamed")
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or unnamed):
+        return False
+    text = pc.cast(arr, pa.string())
+    _, bad = text_to_numbers(text)
+    unique = bool(pc.count_distinct(text).as_py() == len(text) and text.null_count == 0)
+    return bool((bad.any() or unnamed) and unique)
 
 
 def _is_numeric_type(t: pa.DataType) -> bool:
@@ -103,15 +118,13 @@ def table_to_modality(
     columns = list(table.column_names)
     check_unique_columns(columns, source)
     n = table.num_rows
-    if id_column is None and first_column_may_be_id and columns:
-        first = table.column(0)
-        unnamed = columns[0].strip() == "" or columns[0].startswith("Unnamed")
-        if pa.types.is_string(first.type) or pa.types.is_large_string(first.type) or unnamed:
-            text = pc.cast(first, pa.string())
-            _, bad = _text_to_numbers(text)
-            unique = pc.count_distinct(text).as_py() == n and text.null_count == 0
-            if (bad.any() or unnamed) and unique:
-                id_column = columns[0]
+    if (
+        id_column is None
+        and first_column_may_be_id
+        and columns
+        and first_column_is_id(columns[0], table.column(0))
+    ):
+        id_column = columns[0]
 
     dropped: dict[str, str] = {}
     keep: list[tuple[str, np.ndarray | pa.ChunkedArray]] = []
@@ -122,7 +135,7 @@ def table_to_modality(
         if _is_numeric_type(arr.type):
             keep.append((col, arr))
         elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            parsed, bad = _text_to_numbers(arr)
+            parsed, bad = text_to_numbers(arr)
             n_bad = int(bad.sum())
             if n_bad == 0:
                 keep.append((col, parsed))
