@@ -148,9 +148,9 @@ def _umap_frame(
         seed=cfg.seed,
         max_points=cfg.max_umap_points,
     )
-    keep = [ID_COLUMN, SPLIT_COLUMN] + (
-        [] if ds.metadata is None else [c for c in frame.columns[-ds.metadata.shape[1] :]]
-    )
+    n_meta = 0 if ds.metadata is None else ds.metadata.shape[1]
+    # latents_frame puts the metadata columns last
+    keep = [ID_COLUMN, SPLIT_COLUMN, *frame.columns[frame.shape[1] - n_meta :]]
     extra = frame[keep].drop_duplicates(ID_COLUMN)
     emb = emb.assign(**{ID_COLUMN: emb[ID_COLUMN].astype(str)})
     return emb.merge(extra, on=ID_COLUMN, how="left", validate="many_to_one")

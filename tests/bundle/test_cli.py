@@ -427,3 +427,43 @@ def test_real_process_exit_code_and_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("mmcorr: error:") and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_train_registered_dataset(
+    mmcorr_home: Path, tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    from mmcorr.data import DatasetRegistry, load_paired
+
+    files = paired_files(tmp_path)
+    ds, _ = load_paired({"a": files["a"], "b": files["b"]})
+    dataset_id = DatasetRegistry().save(ds, "tiny")
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                dataset_id,
+                "--model",
+                "cca",
+                "--latent-dim",
+                "2",
+                "--permutations",
+                "5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert B.read_metrics(out)["run"]["dataset_id"] == dataset_id
+
+
+def test_train_unknown_dataset(mmcorr_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--dataset", "nope", "--model", "cca", "--out", str(tmp_path / "r")]) == 1
+    assert "nope" in _err(capsys)
+
+
+def test_train_dataset_and_files_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["train", "--dataset", "x", "--modality", "a=a.csv", "--out", str(tmp_path / "r")])
+    assert rc == 1 and "not both" in _err(capsys)

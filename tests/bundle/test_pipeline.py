@@ -132,3 +132,65 @@ def test_single_modality_is_refused(tmp_path: Path, paired_files: Callable[..., 
     ds = _dataset(tmp_path / "data", paired_files).select(["a"])
     with pytest.raises(MmcorrError, match="at least two modalities"):
         pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
+
+
+def test_top_k_neighbours_beyond_the_full_matrix_limit(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ds = _dataset(tmp_path / "data", paired_files)
+    monkeypatch.setattr(pipeline, "SIMILARITY_FULL_LIMIT", 5)
+    run = pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
+    sim = B.read_similarity(run)
+    n_test = B.read_metrics(run)["run"]["n_test"]
+    assert "similarity" not in sim
+    assert sim["indices"].shape == (n_test, pipeline.SIMILARITY_TOP_K) == sim["scores"].shape
+    # scores are sorted best first
+    assert (np.diff(sim["scores"], axis=1) <= 1e-6).all()
+    assert "top-k neighbours instead" in (run / "report.html").read_text()
+
+
+def test_run_spec_from_the_registry(
+    mmcorr_home: Path, tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    from dataclasses import replace
+
+    from mmcorr.data import DatasetRegistry
+
+    dataset_id = DatasetRegistry().save(_dataset(tmp_path / "data", paired_files), "tiny")
+    spec = replace(_spec(), dataset_id=dataset_id)
+    out = pipeline.run_spec(spec, mmcorr_home / "runs" / "job1")
+    runs = B.list_runs()
+    assert [r.run_id for r in runs] == ["job1"] and runs[0].dataset_id == dataset_id
+    assert B.read_spec(out).dataset_id == dataset_id
+    assert B.read_latents(out)["cls"].notna().all()  # labels travel through the registry
+
+
+def test_run_spec_unknown_dataset(mmcorr_home: Path) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(MmcorrError, match="nope"):
+        pipeline.run_spec(replace(_spec(), dataset_id="nope"), mmcorr_home / "runs" / "j")
+    assert not (mmcorr_home / "runs" / "j").exists()
+
+
+@pytest.mark.parametrize("model", ["cca", "mvae"])
+def test_partially_paired_outer_join(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]], model: str
+) -> None:
+    import pandas as pd
+
+    p = paired_files(tmp_path / "data")
+    b = pd.read_csv(p["b"])
+    b.iloc[15:].to_csv(p["b"], index=False)  # 15 samples lack modality b
+    ds, _ = load_paired({"a": p["a"], "b": p["b"]}, how="outer")
+    assert ds.n_samples == 90 and not ds.mask.all()
+    run = pipeline.train_and_bundle(ds, _spec(model), tmp_path / "run")
+    lat = B.read_latents(run)
+    missing_b = ~lat["id"].isin(b["id"].iloc[15:])
+    assert missing_b.sum() == 15
+    assert lat.loc[missing_b, "b_0"].isna().all() and lat.loc[~missing_b, "b_0"].notna().all()
+    assert lat["joint_0"].notna().all()  # the joint latent comes from whatever a sample has
+    um = B.read_umap(run)
+    assert len(um) == 90 + 75
+    m = B.read_metrics(run)
+    assert m["canonical"]["a|b"]["n_test"] == int((~missing_b & (lat["split"] == "test")).sum())
