@@ -153,7 +153,10 @@ def _sections(run_dir: Path, metrics: dict[str, Any], render: _Figures) -> list[
     out.append("<h2>UMAP of the shared latent space</h2>")
     um = read_umap(run_dir)
     if len(um) > REPORT_MAX_UMAP_POINTS:
-        um = um.sample(REPORT_MAX_UMAP_POINTS, random_state=0)
+        # subsample whole samples (not points) so that every kept sample keeps its link lines
+        ids = um["id"].drop_duplicates()
+        keep = ids.sample(frac=REPORT_MAX_UMAP_POINTS / len(um), random_state=0)
+        um = um[um["id"].isin(keep)]
     out.append(render(viz.umap_scatter(um, "modality", link=True)))
     label = run.get("label_column")
     if label and label in um.columns:

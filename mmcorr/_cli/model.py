@@ -332,7 +332,14 @@ def _add_data_args(p: argparse.ArgumentParser, *, labels: bool = True) -> None:
 def register(subparsers: Any) -> None:
     """Add train, encode, evaluate, predict and report to the ``mmcorr`` parser."""
     p = subparsers.add_parser("train", help="train a model on paired files or a registered dataset")
-    p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", default=[])
+    p.add_argument(
+        "--modality",
+        metavar="NAME=PATH",
+        type=parse_assignment,
+        action="append",
+        default=[],
+        help="one modality's table (csv, tsv, parquet, npy, npz, h5mu); repeat for each modality",
+    )
     p.add_argument("--dataset", metavar="ID", help="a registered dataset id instead of files")
     _add_data_args(p)
     p.add_argument("--model", choices=MODEL_NAMES, default="dccae")

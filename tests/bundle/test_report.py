@@ -48,3 +48,23 @@ def test_report_escapes_names(fake_run: Path) -> None:
 def test_report_of_non_run(tmp_path: Path) -> None:
     with pytest.raises(MmcorrError, match=r"no metrics\.json"):
         build_report(tmp_path)
+
+
+def test_report_subsamples_large_umaps_by_sample(fake_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    import mmcorr.report as R
+
+    seen: list[pd.DataFrame] = []
+    real = R.viz.umap_scatter
+
+    def spy(df: pd.DataFrame, *args: object, **kw: object) -> object:
+        seen.append(df)
+        return real(df, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(R, "REPORT_MAX_UMAP_POINTS", 20)
+    monkeypatch.setattr(R.viz, "umap_scatter", spy)
+    build_report(fake_run)  # 60 points (30 samples x 2 modalities) -> 10 whole samples
+    df = seen[0]
+    assert len(df) == 20
+    assert (df.groupby("id")["modality"].nunique() == 2).all()  # no sample loses its partner point
