@@ -69,7 +69,7 @@ def section_throughput(smoke: bool, threads: int) -> dict[str, Any]:
     return {"matmul_gflops": peak.to_dict(), "threads": threads, "rows": rows, "profile": prof}
 
 
-def section_growth(smoke: bool, max_n: int | None, timeout: float) -> dict[str, Any]:
+def section_growth(smoke: bool, max_n: int | None, max_d: int | None, timeout: float) -> dict[str, Any]:
     if smoke:
         points = [(2000, 20)]
     else:
@@ -83,6 +83,8 @@ def section_growth(smoke: bool, max_n: int | None, timeout: float) -> dict[str, 
         ]
     if max_n is not None:
         points = [(n, d) for n, d in points if n <= max_n]
+    if max_d is not None:
+        points = [(n, d) for n, d in points if d <= max_d]
     rows = []
     for n, d in dict.fromkeys(points):
         res = run_child([__file__, "--child", "growth", str(n), str(d)], timeout=timeout)
@@ -152,7 +154,7 @@ def _measure(fn: Any, repeats: int) -> dict[str, Any]:
     return {"time": t.to_dict(), "time_fmt": t.fmt(), "peak_mib": peak / 2**20}
 
 
-def section_analyses(smoke: bool, timeout: float) -> dict[str, Any]:
+def section_analyses(smoke: bool, timeout: float, max_points: int | None = None) -> dict[str, Any]:
     import numpy as np
 
     from mmcorr.analysis import (
@@ -166,6 +168,8 @@ def section_analyses(smoke: bool, timeout: float) -> dict[str, Any]:
 
     rows: list[dict[str, Any]] = []
     sizes = [300] if smoke else [1000, 10_000, 50_000]
+    cap = max_points or 10**9
+    sizes = [n for n in sizes if n <= cap]
     for n in sizes:
         za, zb, labels = _latents(n)
         rep = 3 if n <= 10_000 else 1
@@ -218,7 +222,7 @@ def section_analyses(smoke: bool, timeout: float) -> dict[str, Any]:
     cold = run_child([__file__, "--child", "umap-cold"], timeout=timeout)
     rows.append({"analysis": "UMAP cold JIT (warm_umap in a fresh process)", "size": "tiny", **cold})
     warm_umap()
-    for n in [10_000, 50_000]:
+    for n in [m for m in (10_000, 50_000) if m <= cap]:
         za, zb, _ = _latents(n // 2)
         ids = np.arange(n // 2).astype(str)
         rows.append(
@@ -292,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script end to end in seconds")
     p.add_argument("--only", nargs="+", choices=SECTIONS, default=None)
     p.add_argument("--max-n", type=int, default=None, help="cap the growth runs' sample count")
+    p.add_argument("--max-d", type=int, default=None, help="cap the growth runs' feature count")
+    p.add_argument("--max-points", type=int, default=None, help="cap the analyses' sizes (e.g. 10000)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--timeout", type=float, default=3600.0, help="seconds per child process")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -305,11 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     if "throughput" in sections:
         res["throughput"] = section_throughput(args.smoke, args.threads)
     if "growth" in sections:
-        res["growth"] = section_growth(args.smoke, args.max_n, args.timeout)
+        res["growth"] = section_growth(args.smoke, args.max_n, args.max_d, args.timeout)
     if "memguard" in sections and (args.only or not args.smoke):
         res["memguard"] = section_memguard(60.0 if args.smoke else 300.0)
     if "analyses" in sections:
-        res["analyses"] = section_analyses(args.smoke, args.timeout)
+        res["analyses"] = section_analyses(args.smoke, args.timeout, args.max_points)
     res["load_after"] = machine_info()["load_average"]
     path = write_json("speed_smoke" if args.smoke else "speed", res)
     _print_report(res)
