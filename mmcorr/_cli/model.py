@@ -94,7 +94,17 @@ class Progress:
 def _load_model(run: str) -> CorrelationModel:
     from mmcorr.estimator import CorrelationModel  # torch loads here only
 
-    return CorrelationModel.load(require_run(run))
+    path = require_run(run)
+    try:
+        return CorrelationModel.load(path)
+    except MmcorrError:
+        raise
+    except Exception as exc:  # a damaged weights file: say which run, not a torch traceback
+        first = (str(exc).strip().splitlines() or [""])[0]  # torch's messages run over many lines
+        raise MmcorrError(
+            f"The model in the run folder {str(path)!r} cannot be read ({type(exc).__name__}: {first}). "
+            "The run may be damaged; train it again."
+        ) from None
 
 
 def _summary_lines(summary: dict[str, Any]) -> str:

@@ -467,3 +467,45 @@ def test_train_unknown_dataset(mmcorr_home: Path, tmp_path: Path, capsys: pytest
 def test_train_dataset_and_files_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["train", "--dataset", "x", "--modality", "a=a.csv", "--out", str(tmp_path / "r")])
     assert rc == 1 and "not both" in _err(capsys)
+
+
+def test_damaged_weights_file(
+    trained: tuple[Path, dict[str, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    run, files = trained
+    broken = tmp_path / "broken"
+    shutil.copytree(run, broken)
+    (broken / "model.pt").write_bytes(b"not a torch file")
+    rc = main(["encode", "--run", str(broken), "--modality", f"a={files['a']}", "--out", str(tmp_path / "o")])
+    err = _err(capsys)
+    assert rc == 1 and "cannot be read" in err and len(err.strip().splitlines()) == 1
+
+
+def test_incompatible_bundle_version(
+    trained: tuple[Path, dict[str, Path]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    run, files = trained
+    old = tmp_path / "old"
+    shutil.copytree(run, old)
+    config = json.loads((old / "config.json").read_text())
+    config["bundle_format"] = 999
+    (old / "config.json").write_text(json.dumps(config))
+    rc = main(
+        [
+            "predict",
+            "--run",
+            str(old),
+            "--from",
+            f"a={files['a']}",
+            "--to",
+            "b",
+            "--out",
+            str(tmp_path / "p.npy"),
+        ]
+    )
+    err = _err(capsys)
+    assert rc == 1 and "999" in err and "bundle format version 1" in err
