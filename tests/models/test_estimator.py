@@ -169,3 +169,17 @@ def test_same_source_and_target_is_rejected() -> None:
     model = CorrelationModel("cca", 2, device="cpu").fit(small_paired())
     with pytest.raises(MmcorrError, match="'source' and 'target' modalities must differ"):
         model.predict(small_paired(), source="a", target="a")
+
+
+@pytest.mark.parametrize("name", ["cca", "dccae"])
+def test_three_modalities_share_one_aligned_space(name: str) -> None:
+    from mmcorr.data import make_demo
+
+    ds = make_demo("synthetic", n_samples=300, seed=1)
+    model = CorrelationModel(name, 3, **{**TINY, "batch_size": 64, "epochs": 20}).fit(ds)
+    out = model.transform(ds)
+    assert set(out) == {"a", "b", "c", "joint"} and out["c"].shape == (300, 3)
+    # Aligned canonical variates: the first component of every modality agrees across samples.
+    for other in ("b", "c"):
+        assert np.corrcoef(out["a"][:, 0], out[other][:, 0])[0, 1] > 0.5
+    assert model.predict(ds, "c", "a").shape == (300, 20)
