@@ -73,7 +73,9 @@ class Progress:
         epoch, epochs = int(record.get("epoch", 0)), max(1, int(record.get("epochs", 1)))
         filled = min(self.width, self.width * epoch // epochs)
         parts = [f"\r[{'#' * filled}{'.' * (self.width - filled)}] epoch {epoch}/{epochs}"]
-        loss = (record.get("val") or {}).get("loss", (record.get("train") or {}).get("loss"))
+        # The trainer logs the summed objective as "total"; fall back to "loss" for other callers.
+        parts_val, parts_train = record.get("val") or {}, record.get("train") or {}
+        loss = next((d[k] for d in (parts_val, parts_train) for k in ("total", "loss") if k in d), None)
         if isinstance(loss, int | float):
             parts.append(f"loss {loss:.4f}")
         if isinstance(record.get("val_corr"), int | float):

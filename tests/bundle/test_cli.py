@@ -207,8 +207,8 @@ def test_progress_bar_on_a_terminal() -> None:
         {
             "epoch": 5,
             "epochs": 10,
-            "train": {"loss": 1.5},
-            "val": {"loss": 2.0},
+            "train": {"total": 1.5},
+            "val": {"corr": 0.1, "total": 2.0},
             "val_corr": 0.5,
             "seconds": 0.25,
         }
