@@ -72,7 +72,7 @@ st.caption(
 )
 
 n_modalities = int(
-    st.number_input(
+    st.columns([1, 3])[0].number_input(
         "Number of modalities",
         min_value=1,
         max_value=8,

@@ -89,14 +89,20 @@ def _headline(metrics: dict[str, Any]) -> None:
     high = cc.get("null_high") or []
     p_values = cc.get("p_values") or []
     ret = retrieval.get(direction) or {}
+    n_test = cc.get("n_test")
+    st.caption(
+        f"Held-out numbers for {a} × {b}"
+        + (f", measured on {n_test:,} test samples" if isinstance(n_test, int) else "")
+        + ". The null shuffles the test pairing."
+    )
     cols = st.columns(5)
     cols[0].metric(
-        f"CC1 held-out ({a} x {b})",
+        "CC1 held-out",
         _fmt(corr[0] if corr else None),
         delta=f"null 95% up to {_fmt(high[0])}" if high else None,
         delta_color="off",
         delta_arrow="off",
-        help="First canonical correlation on test samples; the null shuffles the test pairing.",
+        help=f"First canonical correlation between {a} and {b} on test samples.",
     )
     cols[1].metric(
         "Total canonical correlation",
@@ -107,19 +113,21 @@ def _headline(metrics: dict[str, Any]) -> None:
         help="Sum of held-out canonical correlations over components (p of the first one).",
     )
     cols[2].metric(
-        f"Recall@1 ({direction})",
+        "Recall@1",
         _fmt(ret.get("recall@1")),
-        help="Share of test samples whose true partner is the nearest cross-modal neighbour.",
+        help=f"{direction}: share of test samples of {a} whose true {b} partner is the nearest "
+        "neighbour in the shared space.",
     )
     cols[3].metric(
-        f"Recall@10 ({direction})",
+        "Recall@10",
         _fmt(ret.get("recall@10")),
-        help="Share whose true partner is among the 10 nearest; chance is 10 / test samples.",
+        help=f"{direction}: share whose true partner is among the 10 nearest; chance is 10 / test samples.",
     )
     cols[4].metric(
-        f"Cross-modal R² ({direction})",
+        "Cross-modal R²",
         _fmt(r2.get(direction)),
-        help="Predicting one modality from the other through the shared space, on test samples.",
+        help=f"{direction}: predicting {b} from {a} through the shared space, on test samples "
+        "(1 is perfect, 0 is the mean).",
     )
 
 
@@ -162,7 +170,9 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
         pairs = sorted(frame["pair"].unique()) if "pair" in frame.columns and len(frame) else []
         if pairs:
             c = st.columns([2, 2, 1])
-            pair_key = c[0].selectbox("Modality pair", pairs, key="feature_pair")
+            pair_key = c[0].selectbox(
+                "Modality pair", pairs, key="feature_pair", format_func=lambda p: str(p).replace("|", " × ")
+            )
             value = c[1].radio(
                 "Value",
                 ["latent_corr", "pearson"],

@@ -22,7 +22,7 @@ def _state(job: Any) -> str:
     return str(getattr(job.state, "value", job.state))
 
 
-def _dataset_picker() -> str | None:
+def _dataset_picker() -> Any | None:
     from mmcorr.data import DatasetRegistry
 
     datasets = DatasetRegistry().list()
@@ -42,7 +42,7 @@ def _dataset_picker() -> str | None:
     index = ids.index(chosen) if chosen in ids else 0
     dataset_id = st.selectbox("Dataset", ids, index=index, format_func=labels.__getitem__, key="dataset")
     st.session_state[Key.DATASET.value] = dataset_id
-    return str(dataset_id)
+    return next(d for d in datasets if d.id == dataset_id)
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -59,7 +59,10 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _form(dataset_id: str) -> None:
+def _form(dataset: Any) -> None:
+    dataset_id = str(dataset.id)
+    # Linear CCA finds at most min(feature counts) components: default to a latent that fits.
+    narrowest = min(dataset.modalities.values(), default=10)
     from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
 
     c1, c2 = st.columns([1, 2])
@@ -70,9 +73,10 @@ def _form(dataset_id: str) -> None:
         "Latent size",
         1,
         512,
-        10,
+        max(1, min(10, narrowest)),
         key="latent_dim",
-        help="Dimensions of the shared space, 1-512 (2-50 typical).",
+        help=f"Dimensions of the shared space, 1-512 (2-50 typical). Linear CCA allows at most the "
+        f"narrowest modality's feature count ({narrowest} here).",
     )
     epochs = c[1].number_input(
         "Epochs",
@@ -260,7 +264,9 @@ def _panel_body(job_id: str) -> None:
         cancel(job_id)
         st.rerun()
     history = progress(job_id)
-    if len(history):
+    if job.spec.model.model == "cca":
+        st.caption("Linear CCA is fitted in closed form: one step, no training curve.")
+    elif len(history):
         st.plotly_chart(training_curves(history, title="Loss and validation correlation"), key="live_curves")
     elif not done:
         st.caption("Curves appear after the first epoch.")
@@ -275,18 +281,20 @@ def _panel_body(job_id: str) -> None:
 
 st.title("Train")
 st.caption("Jobs run in a background worker: you can leave this page and come back, or share the URL.")
+
+# The selected job first (from ?job= or this session), then the form for a new one.
+job_id = current_job_id()
+if job_id:
+    with user_errors("Reading the job"):
+        from mmcorr.jobs import get_job
+
+        running = not get_job(job_id).is_terminal
+        if running:
+            st.session_state[Key.POLLING.value] = job_id
+        st.fragment(run_every=POLL_SECONDS if running else None)(_panel)(job_id)
+    st.divider()
+    st.subheader("New training job")
 with user_errors("Loading datasets"):
     chosen_dataset = _dataset_picker()
     if chosen_dataset is not None:
         _form(chosen_dataset)
-
-job_id = current_job_id()
-if job_id:
-    st.divider()
-    with user_errors("Reading the job"):
-        from mmcorr.jobs import JobState, get_job
-
-        running = _state(get_job(job_id)) in (JobState.QUEUED.value, JobState.RUNNING.value)
-        if running:
-            st.session_state[Key.POLLING.value] = job_id
-        st.fragment(run_every=POLL_SECONDS if running else None)(_panel)(job_id)

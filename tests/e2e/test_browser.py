@@ -150,6 +150,14 @@ def _wait_app_idle(page: Any) -> None:
     )
 
 
+def _screenshot(page: Any, path: Path) -> None:
+    """A tall viewport: Streamlit scrolls inside its own container, so full_page alone is not enough."""
+    page.set_viewport_size({"width": 1440, "height": 1500})
+    page.wait_for_timeout(1500)  # let plotly re-layout to the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+
+
 def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -179,9 +187,15 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             page.locator('[data-testid="stSelectbox"]').filter(has_text="Model").click()
             page.get_by_role("option", name="cca", exact=True).click()
             expect(page.get_by_text("Linear CCA (closed form")).to_be_visible()
+            latent = page.get_by_role("spinbutton", name="Latent size")
+            latent.fill("3")
+            latent.press("Enter")
+            _wait_app_idle(page)
             page.get_by_role("button", name="Train", exact=True).click()
             page.wait_for_url(re.compile(r"[?&]job="), timeout=60_000)
-            expect(page.get_by_text("succeeded", exact=True)).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+            final = page.get_by_text(re.compile(r"^(succeeded|failed|cancelled)$"))
+            expect(final).to_be_visible(timeout=TRAIN_TIMEOUT_MS)
+            assert final.inner_text() == "succeeded", page.get_by_role("alert").all_inner_texts()
             job_url = page.url
 
             # 3. Reload the shared link: the same job, the same state.
@@ -191,7 +205,7 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             assert job_id is not None
             expect(page.get_by_text(f"Job {job_id.group(1)}", exact=False)).to_be_visible()
             _wait_app_idle(page)
-            page.screenshot(path=str(SCREENSHOTS / "train.png"), full_page=True)
+            _screenshot(page, SCREENSHOTS / "train.png")
 
             # 4. Explore: headline numbers, the heatmaps, then the UMAP.
             page.get_by_role("link", name="Explore this run").click()
@@ -201,13 +215,13 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             expect(heatmaps.first).to_be_attached(timeout=60_000)
             assert heatmaps.count() >= 1
             _wait_app_idle(page)
-            page.screenshot(path=str(SCREENSHOTS / "explore.png"), full_page=True)
+            _screenshot(page, SCREENSHOTS / "explore.png")
             page.get_by_role("tab", name="Shared latent space").click()
             umap = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="UMAP")
             expect(umap.first).to_be_visible()
             expect(umap.first.locator("canvas").first).to_be_attached()
             _wait_app_idle(page)
-            page.screenshot(path=str(SCREENSHOTS / "explore_umap.png"), full_page=True)
+            _screenshot(page, SCREENSHOTS / "explore_umap.png")
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "e2e_failure.png"), full_page=True)
             raise
