@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -25,20 +27,40 @@ class UmapColumn:
     ALL = (ID, MODALITY, X, Y)
 
 
+def _exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (self first), shape (n, k) each, as umap's precomputed_knn.
+
+    Latents are low-dimensional (k <= 512, usually ~10), where a KD-tree / ball-tree is fast and
+    exact. Handing umap these neighbours skips pynndescent, whose numba compilation alone costs
+    tens of seconds in every fresh process for datasets above umap's 4096-point exact threshold.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=k).fit(x)
+    dist, idx = nn.kneighbors(x)
+    return idx.astype(np.int32), dist.astype(np.float32)
+
+
 def _fit_umap(x: np.ndarray, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
-    import umap  # lazy: importing umap compiles numba code (seconds)
+    import umap  # lazy: importing umap loads numba (seconds)
 
     n = x.shape[0]
+    k = max(2, min(n_neighbors, n - 1))
     reducer = umap.UMAP(
         n_components=2,
-        n_neighbors=max(2, min(n_neighbors, n - 1)),
+        n_neighbors=k,
         min_dist=min_dist,
         random_state=seed,  # also makes umap single-threaded, hence reproducible
         init="spectral" if n >= _SPECTRAL_MIN_POINTS else "random",
         transform_seed=seed,
         n_jobs=1,  # random_state forces one thread anyway; saying so avoids umap's warning
+        precomputed_knn=_exact_knn(x, k),
     )
-    return np.asarray(reducer.fit_transform(x), dtype=np.float32)
+    with warnings.catch_warnings():
+        # Without an NNDescent index umap warns that .transform() on new data is unavailable:
+        # we never call it.
+        warnings.filterwarnings("ignore", message=r".*knn_search_index.*", category=UserWarning)
+        return np.asarray(reducer.fit_transform(x), dtype=np.float32)
 
 
 def umap_embedding(
@@ -112,5 +134,6 @@ def umap_embedding(
 
 def warm_umap() -> None:
     """Compile umap's numba code on a tiny input, so the first real embedding is not slow."""
-    x = rng_for(0).standard_normal((30, 3))
+    # 64 points: above _SPECTRAL_MIN_POINTS, so the spectral-initialisation path is compiled too.
+    x = rng_for(0).standard_normal((64, 3))
     _fit_umap(x, n_neighbors=5, min_dist=0.1, seed=0)
