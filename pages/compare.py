@@ -77,11 +77,12 @@ with user_errors("Listing runs"):
         if table[m].notna().any()
     }
     st.subheader("Leaderboard")
-    styled = table.style.format(dict.fromkeys(metric_cols, "{:.4f}"), na_rep="-")
+    marks = pd.DataFrame("", index=table.index, columns=table.columns)
     for metric, row in best.items():
-        styled = styled.highlight_between(
-            subset=pd.IndexSlice[[row], [metric]], color="#bbf7d0", left=None, right=None
-        )
+        marks.loc[row, metric] = "background-color: #bbf7d0; font-weight: 600"
+    styled = table.style.format(dict.fromkeys(metric_cols, "{:.4f}"), na_rep="-").apply(
+        lambda _: marks, axis=None
+    )
     st.dataframe(styled, hide_index=True, width="stretch")
     st.caption("Green: the best run on each metric (lowest for ranks and FOSCTTM, highest otherwise).")
 

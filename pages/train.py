@@ -246,7 +246,8 @@ def _panel_body(job_id: str) -> None:
     m[0].metric("State", state)
     m[1].metric("Epoch", f"{job.epoch or 0} / {job.epochs or job.spec.train.epochs}")
     if state == JobState.QUEUED.value:
-        m[2].metric("Queue position", str(job.queue_position if job.queue_position is not None else "-"))
+        position = "-" if job.queue_position is None else str(job.queue_position + 1)
+        m[2].metric("Queue position", position, help="1 = next to run.")
     eta = job.eta_seconds
     m[3].metric("ETA", "-" if done or eta is None else f"{eta:.0f} s")
     total = max(int(job.epochs or job.spec.train.epochs or 1), 1)

@@ -43,3 +43,16 @@ def test_password_gate_blocks_every_page_until_the_right_password(
     no_exceptions(app)
     assert [e.value for e in app.error] == []
     assert any(b.label.startswith("Load the ") for b in app.button)
+
+
+def test_home_demo_button_registers_the_demo_and_opens_train(app: Any) -> None:
+    app.run()
+    app.button(key="demo_synthetic").click().run()
+    no_exceptions(app)
+    from mmcorr.data import DatasetRegistry
+
+    datasets = DatasetRegistry().list()
+    assert len(datasets) == 1 and len(datasets[0].modalities) == 3
+    assert app.session_state["mmcorr_dataset_id"] == datasets[0].id
+    assert app.title[0].value == "Train"
+    assert app.selectbox(key="dataset").value == datasets[0].id

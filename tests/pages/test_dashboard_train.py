@@ -77,3 +77,23 @@ def test_train_submits_a_job_that_reaches_succeeded(
     no_exceptions(fresh)
     assert {m.label: m.value for m in fresh.metric}["State"] == "succeeded"
     assert any(h.value.startswith(f"Job {job_id}") for h in fresh.subheader)
+
+
+def test_a_queued_job_shows_its_place_the_worker_warning_and_cancels(app: Any, dataset_id: str) -> None:
+    # MMCORR_AUTOSTART_WORKER=0 (conftest): nothing runs the job, so it stays queued.
+    page(app, TRAIN)
+    app.selectbox(key="model").set_value("cca")
+    app.button(key="train").click().run()
+    no_exceptions(app)
+    job_id = app.session_state["mmcorr_job_id"]
+    states = {m.label: m.value for m in app.metric}
+    assert states["State"] == "queued"
+    assert states["Queue position"] == "1"  # next to run
+    assert any("worker is not running" in w.value for w in app.warning)
+    assert any(b.label == "Start worker" for b in app.button)
+    app.button(key=f"cancel_{job_id}").click().run()
+    no_exceptions(app)
+    assert {m.label: m.value for m in app.metric}["State"] == "cancelled"
+    from mmcorr.jobs import JobState, get_job
+
+    assert get_job(job_id).state == JobState.CANCELLED
