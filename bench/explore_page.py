@@ -6,6 +6,11 @@ AppTest runs of the Explore page: the first (cold: files read from disk) and the
 (warm: st.cache_data hits). The target is under 2 s for the cold render.
 
     .venv/bin/python bench/explore_page.py [--samples 10000] [--repeats 3]
+
+Recorded (2026-11-28, 2 shared CPU cores, streamlit 1.67, plotly 6.9): 10,000 samples ->
+cold render 0.73 s, warm 0.27 s (median of 3), 5 plotly charts (similarity 1500 x 1500 drawn as
+300 x 300, 200 x 200 clustered feature map, canonical bars, 20,000-point UMAP, training curves).
+This is the page script's time (what AppTest measures); the browser's WebGL paint comes on top.
 """
 
 from __future__ import annotations
