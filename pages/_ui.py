@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -170,3 +171,45 @@ def load_similarity(path: str) -> dict[str, Any]:
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_file_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
+
+
+# Feature values for colouring the UMAP, read one column at a time from the registered dataset
+# (one parquet file per modality, columns = the id column + features), never the whole matrix.
+def _modality_file(dataset_id: str, modality: str) -> Path | None:
+    from mmcorr.paths import datasets_dir
+
+    if safe_id(dataset_id) is None:
+        return None
+    path = datasets_dir() / dataset_id / f"{modality}.parquet"
+    return path if path.is_file() else None
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_feature_names(dataset_id: str, modality: str, home: str) -> list[str]:
+    """Feature names of one modality of a registered dataset ([] when it is gone). ``home`` keys
+    the cache by MMCORR_HOME."""
+    import pyarrow.parquet as pq
+
+    from mmcorr.data.registry import ID_COLUMN
+
+    path = _modality_file(dataset_id, modality)
+    if path is None:
+        return []
+    return [c for c in pq.read_schema(path).names if c != ID_COLUMN]
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def load_feature_values(dataset_id: str, modality: str, feature: str, home: str) -> pd.Series:
+    """One feature's values indexed by sample id (float); empty when the dataset is gone."""
+    import pyarrow.parquet as pq
+
+    from mmcorr.data.registry import ID_COLUMN
+
+    path = _modality_file(dataset_id, modality)
+    if path is None:
+        return pd.Series(dtype=np.float64)
+    table = pq.read_table(path, columns=[ID_COLUMN, feature])
+    return pd.Series(
+        table.column(feature).to_numpy(zero_copy_only=False).astype(np.float64),
+        index=pd.Index(table.column(ID_COLUMN).to_pylist(), dtype=object),
+    )

@@ -23,6 +23,8 @@ from pages._ui import (
     Param,
     ensure_routed,
     load_feature_corr,
+    load_feature_names,
+    load_feature_values,
     load_file_bytes,
     load_history,
     load_latents,
@@ -213,21 +215,43 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
         st.plotly_chart(fig, key=f"canonical_{key}")
 
 
-def _latent_space(path: str) -> None:
+def _latent_space(path: str, dataset_id: str) -> None:
     from mmcorr.jobs.bundle import BundleFile
+    from mmcorr.paths import home
     from mmcorr.viz import umap_scatter
 
     if not (Path(path) / BundleFile.UMAP.value).is_file():
         st.info("This run has no UMAP embedding.")
         return
     frame = load_umap(path)
-    options = [c for c in frame.columns if c not in ("x", "y", "id")]
-    c = st.columns([2, 1, 1])
-    color_by = c[0].selectbox(
-        "Colour by", options, help="Modality, split, labels or any metadata column of the dataset."
+    columns = [c for c in frame.columns if c not in ("x", "y", "id")]
+    modalities = [str(m) for m in frame["modality"].unique()] if "modality" in frame.columns else []
+    c = st.columns([1, 2, 2, 1, 1])
+    source = c[0].radio(
+        "Colour from",
+        ["column", "feature"],
+        key="umap_colour_source",
+        help="A column of the run, or a raw feature.",
     )
-    link = c[1].toggle("Link a sample's points", help="Short lines mean the modalities agree.")
-    c[2].metric("Points", f"{len(frame):,}")
+    color_by = "modality"
+    if source == "column":
+        color_by = c[1].selectbox(
+            "Colour by", columns, key="umap_colour", help="Modality, split, labels or any metadata column."
+        )
+    else:
+        modality = c[1].selectbox("Feature of", modalities, key="umap_feature_modality")
+        names = load_feature_names(dataset_id, modality, str(home())) if modality else []
+        feature = c[2].selectbox(
+            "Feature", names, key="umap_feature", help="Colour every point by this feature's value."
+        )
+        if feature:
+            values = load_feature_values(dataset_id, modality, feature, str(home()))
+            color_by = f"{modality}:{feature}"
+            frame = frame.assign(**{color_by: frame["id"].map(values)})
+        else:
+            c[2].caption("The run's dataset is no longer registered.")
+    link = c[3].toggle("Link points", key="umap_link", help="Join each sample's points across modalities.")
+    c[4].metric("Points", f"{len(frame):,}")
     fig = umap_scatter(frame, color_by=color_by, link=link)
     fig.update_layout(dragmode="lasso", height=650)
     event = st.plotly_chart(fig, key="umap", on_select="rerun", selection_mode=("lasso", "box"))
@@ -301,7 +325,7 @@ with user_errors("Loading the run"):
         with heat:
             _heatmaps(path, metrics)
         with latent:
-            _latent_space(path)
+            _latent_space(path, run.dataset_id)
         with training:
             from mmcorr.viz import training_curves
 

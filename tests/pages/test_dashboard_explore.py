@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -86,3 +87,29 @@ def test_compare_empty_state(app: Any) -> None:
     page(app, COMPARE)
     no_exceptions(app)
     assert any("No finished runs yet" in i.value for i in app.info)
+
+
+def test_umap_can_be_coloured_by_a_raw_feature_of_the_dataset(app: Any, mmcorr_home: Path) -> None:
+    from mmcorr.data import DatasetRegistry, PairedDataset
+
+    n = 60  # more distinct values than viz.MAX_CATEGORIES: a continuous colour scale
+    ids = np.array([f"s{i:05d}" for i in range(n)], dtype=object)
+    ramp = np.arange(n, dtype=np.float32)
+    ds = PairedDataset(
+        names=["a", "b"],
+        values={"a": np.column_stack([ramp, -ramp]), "b": np.column_stack([ramp * 2, ramp + 1, ramp])},
+        features={"a": ["ga0", "ga1"], "b": ["pb0", "pb1", "pb2"]},
+        ids=ids,
+        mask=np.ones((n, 2), dtype=bool),
+    )
+    dataset_id = DatasetRegistry().save(ds, "ramp")
+    write_run(mmcorr_home, "run-a", dataset_id=dataset_id, n=n)
+    page(app, EXPLORE)
+    app.radio(key="umap_colour_source").set_value("feature").run()
+    app.selectbox(key="umap_feature_modality").set_value("b").run()
+    app.selectbox(key="umap_feature").set_value("pb1").run()
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    umap = json.loads(plotly_charts(app)[3].proto.spec)
+    assert umap["data"][0]["type"] == "scattergl"
+    assert umap["data"][0]["marker"]["colorbar"]["title"]["text"] == "b:pb1"
