@@ -114,8 +114,10 @@ def cca_correlation(
     maximise it (the models minimise its negative).
     """
     n = za.shape[0]
-    a = za.double() - za.double().mean(dim=0, keepdim=True)
-    b = zb.double() - zb.double().mean(dim=0, keepdim=True)
+    # float64 where the device has it (MPS does not): the (k, k) eigen-problems are then stable.
+    dtype = torch.float32 if za.device.type == "mps" else torch.float64
+    a = za.to(dtype) - za.to(dtype).mean(dim=0, keepdim=True)
+    b = zb.to(dtype) - zb.to(dtype).mean(dim=0, keepdim=True)
     denom = max(n - 1, 1)
     eye_a = torch.eye(a.shape[1], dtype=a.dtype, device=a.device)
     eye_b = torch.eye(b.shape[1], dtype=b.dtype, device=b.device)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+import pytest
 
 from mmcorr import CorrelationModel
 from mmcorr.data.types import PairedDataset
@@ -44,3 +45,18 @@ def test_model_trained_on_shuffled_pairs_scores_near_the_null(
     # Held-out pairs are intact: only a model that learned nothing real stays near zero. Five
     # components of |r| ~ 1/sqrt(400) each give ~0.25 under the null.
     assert _score(heldout_sum, model, shuffled, test) < 0.6
+
+
+@pytest.mark.parametrize("name", ["ae", "mvae"])
+def test_partially_paired_models_learn_the_shared_signal(
+    name: str, synthetic_ab: tuple[PairedDataset, PairedDataset, np.ndarray], heldout_sum: Measure
+) -> None:
+    train, test, ceiling = synthetic_ab
+    mask = train.mask.copy()
+    mask[: train.n_samples // 3, 1] = False  # a third of the training samples lack modality b
+    values = {"a": train.values["a"], "b": np.where(mask[:, 1:], train.values["b"], 0.0).astype(np.float32)}
+    partial = PairedDataset(
+        names=train.names, values=values, features=train.features, ids=train.ids, mask=mask
+    )
+    model = CorrelationModel(name, 5, **FAST).fit(partial)  # type: ignore[arg-type]
+    assert _score(heldout_sum, model, train, test) >= 0.5 * ceiling.sum()
