@@ -56,6 +56,9 @@ class PagePath(StrEnum):
     COMPARE = "pages/compare.py"
 
 
+#: Legend under the plot: on the right it covers the second (validation correlation) axis.
+LEGEND_BELOW: dict[str, Any] = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
+
 MODEL_HELP: dict[str, str] = {
     "cca": "Linear CCA (closed form, seconds): the honest baseline every deep model must beat.",
     "ae": "Joint multimodal autoencoder: one shared code reconstructs every modality.",

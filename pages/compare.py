@@ -98,4 +98,4 @@ with user_errors("Listing runs"):
                 labels, metric, label="label", higher_is_better=not _lower_is_better(metric)
             )
             fig.update_layout(height=160 + 40 * len(labels))
-            st.plotly_chart(fig, key=f"bars_{metric}")
+            st.plotly_chart(fig, theme=None, key=f"bars_{metric}")

@@ -133,7 +133,33 @@ with st.expander("Labels / metadata and pairing options", expanded=False):
         help="error: refuse files with NaN and say where. impute: replace NaN by the feature mean.",
     )
 
+
+def _registered() -> None:
+    """The datasets already saved: they survive reloads and restarts."""
+    from mmcorr.data import DatasetRegistry
+
+    saved = DatasetRegistry().list()
+    if not saved:
+        return
+    with st.expander(f"Registered datasets ({len(saved)})"):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "name": [d.name for d in saved],
+                    "id": [d.id for d in saved],
+                    "samples": [d.n_samples for d in saved],
+                    "modalities": [", ".join(f"{m} ({n})" for m, n in d.modalities.items()) for d in saved],
+                    "created": [d.created[:19].replace("T", " ") for d in saved],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
 if len(files) < n_modalities:
+    with user_errors("Listing datasets"):
+        _registered()
     st.info(
         f"Upload {n_modalities - len(files)} more file(s) to see the pairing report. "
         "No data? Load a demo from the Home page.",

@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._ui import (
+    LEGEND_BELOW,
     Key,
     PagePath,
     Param,
@@ -160,7 +161,7 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
                 name_a=pair[0],
                 name_b=pair[-1],
             )
-            st.plotly_chart(fig, key="similarity")
+            st.plotly_chart(fig, theme=None, key="similarity")
         else:
             st.info("The test set is large: the run stored top-k neighbours instead of the full matrix.")
     else:
@@ -189,7 +190,7 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
             fig = feature_corr_heatmap(
                 part, value=value, mask_nonsignificant=masked, name_a=names[0], name_b=names[-1]
             )
-            st.plotly_chart(fig, key="feature_corr")
+            st.plotly_chart(fig, theme=None, key="feature_corr")
             top = part.reindex(part[value].abs().sort_values(ascending=False).index).head(50)
             st.dataframe(top, hide_index=True, width="stretch")
             st.download_button(
@@ -212,7 +213,7 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
             ceiling=cc.get("ceiling"),  # the synthetic demo's closed-form ceiling
             title=f"Held-out canonical correlations {key.replace('|', ' x ')}",
         )
-        st.plotly_chart(fig, key=f"canonical_{key}")
+        st.plotly_chart(fig, theme=None, key=f"canonical_{key}")
 
 
 def _latent_space(path: str, dataset_id: str) -> None:
@@ -254,7 +255,7 @@ def _latent_space(path: str, dataset_id: str) -> None:
     c[4].metric("Points", f"{len(frame):,}")
     fig = umap_scatter(frame, color_by=color_by, link=link)
     fig.update_layout(dragmode="lasso", height=650)
-    event = st.plotly_chart(fig, key="umap", on_select="rerun", selection_mode=("lasso", "box"))
+    event = st.plotly_chart(fig, theme=None, key="umap", on_select="rerun", selection_mode=("lasso", "box"))
     points = event.selection.points if event is not None and hasattr(event, "selection") else []
     ids = sorted({str(p["customdata"][0]) for p in points if p.get("customdata")})
     if ids:
@@ -331,7 +332,9 @@ with user_errors("Loading the run"):
 
             history = load_history(path)
             if len(history) > 1:
-                st.plotly_chart(training_curves(history), key="history")
+                st.plotly_chart(
+                    training_curves(history).update_layout(legend=LEGEND_BELOW), theme=None, key="history"
+                )
             else:
                 st.info("This model is fitted in closed form: there is one step, no curve.")
             st.dataframe(history, hide_index=True, width="stretch")

@@ -11,7 +11,16 @@ from typing import Any
 
 import streamlit as st
 
-from pages._ui import MODEL_HELP, Key, PagePath, Param, current_job_id, ensure_routed, user_errors
+from pages._ui import (
+    LEGEND_BELOW,
+    MODEL_HELP,
+    Key,
+    PagePath,
+    Param,
+    current_job_id,
+    ensure_routed,
+    user_errors,
+)
 
 ensure_routed()
 
@@ -248,6 +257,8 @@ def _panel_body(job_id: str) -> None:
     if state == JobState.QUEUED.value:
         position = "-" if job.queue_position is None else str(job.queue_position + 1)
         m[2].metric("Queue position", position, help="1 = next to run.")
+    else:
+        m[2].metric("Started", (job.started or "-")[11:19] or "-", help="UTC time the worker picked it up.")
     eta = job.eta_seconds
     m[3].metric("ETA", "-" if done or eta is None else f"{eta:.0f} s")
     total = max(int(job.epochs or job.spec.train.epochs or 1), 1)
@@ -268,7 +279,13 @@ def _panel_body(job_id: str) -> None:
     if job.spec.model.model == "cca":
         st.caption("Linear CCA is fitted in closed form: one step, no training curve.")
     elif len(history):
-        st.plotly_chart(training_curves(history, title="Loss and validation correlation"), key="live_curves")
+        st.plotly_chart(
+            training_curves(history, title="Loss and validation correlation").update_layout(
+                legend=LEGEND_BELOW
+            ),
+            theme=None,
+            key="live_curves",
+        )
     elif not done:
         st.caption("Curves appear after the first epoch.")
     if not done:
