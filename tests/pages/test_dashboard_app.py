@@ -56,3 +56,18 @@ def test_home_demo_button_registers_the_demo_and_opens_train(app: Any) -> None:
     assert app.session_state["mmcorr_dataset_id"] == datasets[0].id
     assert app.title[0].value == "Train"
     assert app.selectbox(key="dataset").value == datasets[0].id
+
+
+def test_password_gate_also_guards_a_page_opened_directly(
+    app: Any, monkeypatch: pytest.MonkeyPatch, mmcorr_home: Any
+) -> None:
+    # A page URL opened first after a server start runs in Streamlit's legacy pages/ mode, which
+    # would skip app.py; pages route themselves through app.py, so the gate still applies.
+    from dashboard_helpers import write_run
+
+    write_run(mmcorr_home, "run-a")
+    monkeypatch.setenv("MMCORR_PASSWORD", "s3cret")
+    page(app, "pages/explore.py")
+    no_exceptions(app)
+    assert [t.value for t in app.title] == ["mmcorr"]
+    assert len(app.metric) == 0 and len(app.get("plotly_chart")) == 0
