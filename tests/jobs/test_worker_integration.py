@@ -75,7 +75,9 @@ def test_sigkill_mid_job_then_restart_fails_it_as_worker_lost_and_resubmit_resum
     new_id = resubmit(job_id, autostart=False)
     wait_for(lambda: _epochs(new_id), 120, "the resumed job's first epoch")
     assert _epochs(new_id)[0] > 1  # resumed from the checkpoint, not from scratch
-    assert _epochs(new_id)[0] <= last_epoch + 1
+    # The trainer writes the checkpoint before the epoch's progress row, so a kill between the two
+    # leaves the checkpoint one epoch ahead of the last row: resume at last_epoch + 1 or + 2.
+    assert _epochs(new_id)[0] <= last_epoch + 2
     cancel(new_id)
     wait_for(lambda: get_job(new_id).is_terminal, 60, "the resumed job to stop")
 
