@@ -3,7 +3,7 @@
 Drives the system Chromium (``/usr/bin/chromium``) with the Python playwright package against a real
 ``streamlit run app.py`` on a free loopback port, in a private MMCORR_HOME, with the embedded worker.
 It never downloads a browser. Without Chromium it skips, unless MMCORR_REQUIRE_E2E=1 (CI), where a
-missing browser is a failure. The screenshots it takes are the README's (docs/screenshots/).
+missing browser is a failure. With MMCORR_SCREENSHOTS=1 its screenshots refresh the README (docs/screenshots/).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 ARTIFACTS = ROOT / "tests" / "_artifacts"
+# The README's screenshots are refreshed only on request, so a test run leaves the tree clean.
+SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("MMCORR_SCREENSHOTS") == "1" else ARTIFACTS
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
