@@ -54,6 +54,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_list)
 
+    p = jsub.add_parser("workers", help="every worker on every machine: host, state, current job")
+    p.add_argument("--all", action="store_true", help="include workers that stopped cleanly")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_workers)
+
     for action, helptext, func in (
         ("status", "state, epoch of total, last losses, ETA", _status),
         ("cancel", "cancel a queued or running job", _cancel),
@@ -181,4 +186,21 @@ def _resubmit(args: argparse.Namespace) -> int:
     from mmcorr.jobs import resubmit
 
     print(resubmit(args.job_id))
+    return 0
+
+
+def _workers(args: argparse.Namespace) -> int:
+    from mmcorr.jobs import list_workers
+
+    workers = list_workers(include_stopped=args.all)
+    if args.json:
+        print(json.dumps([w.to_dict() for w in workers], indent=2))
+        return 0
+    if not workers:
+        print("no workers have sent a heartbeat in the last day; start one with 'mmcorr worker'")
+        return 0
+    print(f"{'NAME':24s} {'HOST':20s} {'PID':>7s} {'STATE':8s} {'HEARTBEAT':>10s}  JOB")
+    for w in workers:
+        age = f"{w.heartbeat_age:.0f}s ago"
+        print(f"{w.name:24s} {w.host:20s} {w.pid:>7d} {w.state.value:8s} {age:>10s}  {w.job_id or '-'}")
     return 0

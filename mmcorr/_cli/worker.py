@@ -18,11 +18,17 @@ def register(sub: Any) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch threads per job (default cores - 1)")
     p.add_argument("--poll", type=float, default=0.1, help="seconds between queue polls, 0.05-1")
     p.add_argument("--no-warmup", action="store_true", help="skip the torch / UMAP warm-up")
+    p.add_argument(
+        "--name",
+        default=None,
+        help="this worker's name in the worker list, unique per job store (default host:pid)",
+    )
     p.set_defaults(func=_worker)
 
 
 def _worker(args: argparse.Namespace) -> int:
     from mmcorr.jobs import stop_worker, worker_status
+    from mmcorr.jobs.backends import check_worker_name
 
     if args.stop:
         status = stop_worker()
@@ -35,4 +41,5 @@ def _worker(args: argparse.Namespace) -> int:
     poll = check_float("poll", args.poll, 0.05, 1.0)
     from mmcorr.jobs.worker import run_worker
 
-    return run_worker(threads=threads, poll_interval=poll, warm=False if args.no_warmup else None)
+    name = None if args.name is None else check_worker_name(args.name)
+    return run_worker(threads=threads, poll_interval=poll, warm=False if args.no_warmup else None, name=name)

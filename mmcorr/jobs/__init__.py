@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from mmcorr.jobs.api import cancel, get_job, job_logs, list_jobs, progress, resubmit, submit
 from mmcorr.jobs.autostart import ensure_worker, recover_lost_jobs, stop_worker, worker_status
-from mmcorr.jobs.records import JobRecord, WorkerStatus
+from mmcorr.jobs.fleet import list_workers
+from mmcorr.jobs.records import JobRecord, WorkerInfo, WorkerState, WorkerStatus
 from mmcorr.jobs.states import TERMINAL_STATES, WORKER_LOST, JobState
 from mmcorr.jobs.store import JobStore, get_store
 
@@ -18,6 +19,8 @@ __all__ = [
     "JobRecord",
     "JobState",
     "JobStore",
+    "WorkerInfo",
+    "WorkerState",
     "WorkerStatus",
     "cancel",
     "ensure_worker",
@@ -25,6 +28,7 @@ __all__ = [
     "get_store",
     "job_logs",
     "list_jobs",
+    "list_workers",
     "progress",
     "recover_lost_jobs",
     "resubmit",

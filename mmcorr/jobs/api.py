@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import socket
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +83,9 @@ def resubmit(job_id: str, *, autostart: bool = True) -> str:
 
 def _refresh_lost(records: list[JobRecord]) -> bool:
     """Mark running jobs whose process died as 'worker lost'; True when any changed."""
-    host = socket.gethostname()
+    from mmcorr.jobs.backends import host_name
+
+    host = host_name()
     if any(r.state is JobState.RUNNING and not pid_alive(r.worker_pid) for r in records):
         store = get_store()
         running_here = [j for j, _, h in store.running() if h in (None, host)]

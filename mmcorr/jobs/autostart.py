@@ -12,7 +12,6 @@ import fcntl
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from typing import Any
 
 from mmcorr._validation import MmcorrError
 from mmcorr.jobs.records import WorkerStatus, iso
-from mmcorr.jobs.states import AUTOSTART_ENV, HEARTBEAT_STALE_SECONDS, WORKER_LOST
+from mmcorr.jobs.states import AUTOSTART_ENV, WORKER_LOST
 from mmcorr.jobs.store import JobStore, get_store
 
 __all__ = [
@@ -106,7 +105,9 @@ def worker_status() -> WorkerStatus:
     if row is not None and pid is not None and row.get("pid") == pid:
         beat = float(row["heartbeat"])
     age = None if beat is None else max(0.0, time.time() - beat)
-    alive = bool(pid_alive(pid) and age is not None and age < HEARTBEAT_STALE_SECONDS)
+    from mmcorr.jobs.fleet import heartbeat_stale_seconds
+
+    alive = bool(pid_alive(pid) and age is not None and age < heartbeat_stale_seconds())
     if row is not None and row.get("state") == "stopped" and row.get("pid") == pid:
         alive = alive and pid_alive(pid)
     started = info.get("started") or (row or {}).get("started")
@@ -120,14 +121,19 @@ def worker_status() -> WorkerStatus:
     )
 
 
-def recover_lost_jobs(store: JobStore | None = None) -> list[str]:
+def recover_lost_jobs(store: JobStore | None = None, *, check_heartbeats: bool = False) -> list[str]:
     """Mark every RUNNING job whose process on this host is gone as FAILED 'worker lost'.
 
+    check_heartbeats: also mark jobs of workers on any machine whose heartbeat is stale
+        (:func:`mmcorr.jobs.fleet.recover_stale_jobs`); only live workers pass True, and only once
+        their own heartbeats have reached the store for a whole stale period.
     Returns the ids marked. Such a job can be resubmitted (:func:`mmcorr.jobs.resubmit`) and then
     resumes from its last checkpoint.
     """
+    from mmcorr.jobs.backends import host_name
+
     store = store or get_store()
-    host = socket.gethostname()
+    host = host_name()
     lost: list[str] = []
     for job_id, pid, job_host in store.running():
         if job_host not in (None, host) or pid_alive(pid):
@@ -139,6 +145,10 @@ def recover_lost_jobs(store: JobStore | None = None) -> list[str]:
         )
         if store.mark_lost(job_id, pid, message):
             lost.append(job_id)
+    if check_heartbeats:
+        from mmcorr.jobs.fleet import recover_stale_jobs
+
+        lost += recover_stale_jobs(store)
     return lost
 
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 
 from mmcorr._validation import MmcorrError
-from mmcorr.jobs.states import DB_URL_ENV, QUEUE_URL_ENV
+from mmcorr.jobs.states import DB_URL_ENV, HOST_ENV, QUEUE_URL_ENV
 
 __all__ = [
     "QueueBackend",
@@ -27,6 +27,7 @@ __all__ = [
     "uses_server_queue",
     "redact_url",
     "default_worker_name",
+    "host_name",
     "check_worker_name",
 ]
 
@@ -120,9 +121,27 @@ def uses_server_queue() -> bool:
     return queue_backend() is not QueueBackend.SQLITE
 
 
+def host_name() -> str:
+    """The machine name recorded with workers and jobs: ``MMCORR_HOST``, else the hostname.
+
+    Jobs whose host equals this one are checked by process id (fast, exact); jobs of other hosts
+    only by their worker's heartbeat. Set ``MMCORR_HOST`` when the hostname does not identify the
+    machine (containers with random or shared hostnames: use the node's name).
+    """
+    value = os.environ.get(HOST_ENV, "").strip()
+    if not value:
+        return socket.gethostname()
+    if len(value) <= 128 and value.isprintable() and " " not in value:
+        return value
+    raise MmcorrError(
+        f"The {HOST_ENV} environment variable must be 1-128 printable characters without spaces "
+        f"(a machine name such as 'gpu-node-3'), or unset for the hostname. Got {value!r} instead."
+    )
+
+
 def default_worker_name() -> str:
-    """``hostname:pid``: unique across the machines sharing one queue and job store."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """``host:pid``: unique across the machines sharing one queue and job store."""
+    return f"{host_name()}:{os.getpid()}"
 
 
 def check_worker_name(name: str) -> str:

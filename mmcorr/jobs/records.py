@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from mmcorr.config import JobSpec
 from mmcorr.jobs.states import JobState
 
-__all__ = ["JobRecord", "WorkerStatus", "iso"]
+__all__ = ["JobRecord", "WorkerStatus", "WorkerInfo", "WorkerState", "iso"]
 
 
 def iso(ts: float | None) -> str | None:
@@ -38,6 +39,7 @@ class JobRecord:
     cancel_requested: a running job was asked to stop and will end cancelled within one epoch.
     resume_from: id of the job whose checkpoint this one resumes from, or None.
     worker_pid: process running the job (running jobs).
+    worker: name of the worker that ran (or runs) the job, e.g. ``gpu-node-3:0``; None before.
     """
 
     id: str
@@ -58,6 +60,7 @@ class JobRecord:
     cancel_requested: bool
     resume_from: str | None
     worker_pid: int | None
+    worker: str | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -92,3 +95,40 @@ class WorkerStatus:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+class WorkerState(StrEnum):
+    """What a worker of the fleet is doing, as judged from its heartbeat row and the running jobs."""
+
+    IDLE = "idle"  # heartbeat fresh, no running job
+    BUSY = "busy"  # heartbeat fresh, running a job
+    STALE = "stale"  # heartbeat older than the stale limit: the worker or its machine died
+    STOPPED = "stopped"  # stopped cleanly
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    """One worker of the fleet (any machine), for the dashboard's worker list and ``mmcorr jobs workers``.
+
+    name: its name (``mmcorr worker --name``; default ``host:pid``).
+    host / pid: where it runs.
+    state: see :class:`WorkerState`.
+    job_id: the job it is running (BUSY, or STALE with a job not yet marked lost), else None.
+    heartbeat: ISO time of its last heartbeat; heartbeat_age: seconds since then (>= 0).
+    started: ISO time it started. threads: torch threads per job, or None.
+    """
+
+    name: str
+    host: str
+    pid: int
+    state: WorkerState
+    job_id: str | None
+    heartbeat: str | None
+    heartbeat_age: float
+    started: str | None
+    threads: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["state"] = self.state.value
+        return out

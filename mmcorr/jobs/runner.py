@@ -14,7 +14,6 @@ import errno
 import logging
 import os
 import shutil
-import socket
 import traceback
 from enum import StrEnum
 from pathlib import Path
@@ -33,6 +32,7 @@ __all__ = [
     "request_stop",
     "stop_requested",
     "set_stop_event",
+    "set_worker_name",
     "ProgressCallback",
     "StopReason",
 ]
@@ -41,6 +41,14 @@ log = logging.getLogger("mmcorr.jobs")
 
 # Shared with the worker's child processes through fork: set when the worker is shutting down.
 _stop_event: Any = None
+# The name of the worker this process serves (set before the fork; None outside a worker).
+_worker_name: str | None = None
+
+
+def set_worker_name(name: str | None) -> None:
+    """Record the name of the worker whose jobs this process runs (claims carry it)."""
+    global _worker_name
+    _worker_name = name
 
 
 def set_stop_event(event: Any) -> None:
@@ -94,19 +102,23 @@ class ProgressCallback:
     """Estimator callback: one progress row per epoch; returns True to stop training.
 
     It stops when the job was cancelled, the worker is shutting down, or the worker process that
-    started this one has gone (an orphan must not keep training unseen).
+    started this one has gone (an orphan must not keep training unseen). While the job store is
+    unreachable, training goes on and the rows are written, in order, once it is back.
     """
 
     def __init__(self, store: JobStore, job_id: str) -> None:
+        from mmcorr.jobs.outage import BufferedProgress
+
         self.store = store
         self.job_id = job_id
         self.reason: StopReason | None = None
         self.epoch = 0
         self._parent = os.getppid()
+        self.progress = BufferedProgress(store, job_id)
 
     def on_epoch_end(self, record: dict[str, Any]) -> bool:
         self.epoch = int(record.get("epoch", self.epoch))
-        cancelled = self.store.record_epoch(self.job_id, record)
+        cancelled = self.progress.add(record)
         if cancelled:
             self.reason = StopReason.CANCEL
         elif stop_requested():
@@ -153,6 +165,8 @@ def _prepare_checkpoint(job_id: str, resume_from: str | None) -> tuple[Path, boo
 
 def execute_job(job_id: str) -> JobState | None:
     """Run job ``job_id`` to a definite state; None when it was not claimable (already taken)."""
+    from mmcorr.jobs.backends import host_name
+    from mmcorr.jobs.outage import StoreOutage, retry_store
     from mmcorr.jobs.queue import enqueue_job
     from mmcorr.paths import runs_dir
 
@@ -161,10 +175,13 @@ def execute_job(job_id: str) -> JobState | None:
         # Dequeued while the worker is stopping: put it back untouched, at the front.
         enqueue_job(job_id, front=True)
         return None
-    if not store.claim(job_id, os.getpid(), socket.gethostname()):
+    # The job id is out of the queue now: wait for an unreachable store rather than drop the job.
+    outage = StoreOutage(f"job {job_id}")
+    host = host_name()
+    if not retry_store(lambda: store.claim(job_id, os.getpid(), host, _worker_name), outage):
         log.info("job %s is no longer queued (cancelled or already run); skipped", job_id)
         return None
-    record = store.get(job_id)
+    record = retry_store(lambda: store.get(job_id), outage)
     callback = ProgressCallback(store, job_id)
     try:
         spec = _limit_threads(record.spec)
@@ -175,10 +192,26 @@ def execute_job(job_id: str) -> JobState | None:
 
         out = run_spec(spec, runs_dir() / job_id, callbacks=[callback], checkpoint_dir=ckpt, resume=resume)
     except Exception as exc:
-        return _after_failure(store, job_id, callback, exc)
+        callback.progress.flush()
+        return _after_failure(_RetryingStore(store, outage), job_id, callback, exc)
+    callback.progress.flush()
     shutil.rmtree(checkpoints_dir() / job_id, ignore_errors=True)
-    store.finish(job_id, JobState.SUCCEEDED, f"finished; run bundle at {out}", run_dir=str(out))
+    message = f"finished; run bundle at {out}"
+    retry_store(lambda: store.finish(job_id, JobState.SUCCEEDED, message, run_dir=str(out)), outage)
     return JobState.SUCCEEDED
+
+
+class _RetryingStore:
+    """The few store calls of a job's last step, each retried while the store is unreachable."""
+
+    def __init__(self, store: JobStore, outage: Any) -> None:
+        self.store, self.outage = store, outage
+
+    def __getattr__(self, name: str) -> Any:
+        from mmcorr.jobs.outage import retry_store
+
+        method = getattr(self.store, name)
+        return lambda *a, **k: retry_store(lambda: method(*a, **k), self.outage)
 
 
 def store_event(store: JobStore, job_id: str, text: str) -> None:
@@ -187,7 +220,7 @@ def store_event(store: JobStore, job_id: str, text: str) -> None:
     store.add_event(job_id, EventLevel.INFO, text)
 
 
-def _after_failure(store: JobStore, job_id: str, callback: ProgressCallback, exc: Exception) -> JobState:
+def _after_failure(store: Any, job_id: str, callback: ProgressCallback, exc: Exception) -> JobState:
     from mmcorr.jobs.queue import enqueue_job
     from mmcorr.jobs.states import WORKER_LOST
 

@@ -23,7 +23,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs.records import JobRecord, iso
 from mmcorr.jobs.states import EventLevel, JobState
-from mmcorr.jobs.store import SCHEMA_VERSION, WorkerRow
+from mmcorr.jobs.store import SCHEMA_VERSION, WORKER_KEYS, WorkerRow
 
 __all__ = ["SQLiteJobStore"]
 
@@ -76,10 +76,19 @@ _SCHEMA = (
     )""",
 )
 
+#: _MIGRATIONS[v] brings a version-v schema to v + 1 (the statements above make version 1).
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (),
+    ("ALTER TABLE workers ADD COLUMN name TEXT", "ALTER TABLE jobs ADD COLUMN worker_name TEXT"),
+)
+assert len(_MIGRATIONS) == SCHEMA_VERSION, "add a migration when SCHEMA_VERSION grows"
+
 _COLUMNS = (
     "id, seq, name, state, spec, created, started, finished, epoch, epochs, last_record, message, "
-    "traceback, run_dir, worker_pid, cancel_requested, resume_from"
+    "traceback, run_dir, worker_pid, cancel_requested, resume_from, worker_name"
 )
+
+_WORKER_COLUMNS = ", ".join(WORKER_KEYS)
 
 
 class SQLiteJobStore:
@@ -126,14 +135,19 @@ class SQLiteJobStore:
             for stmt in _SCHEMA:
                 conn.execute(stmt)
             row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            version = row[0] if row else None
-            if version is None:
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
-            elif version > SCHEMA_VERSION:
+            # No row: the tables were just made by the version-1 statements above.
+            version = 1 if not row or row[0] is None else int(row[0])
+            if version > SCHEMA_VERSION:
                 raise MmcorrError(
                     f"The job store {self.path} has schema version {version}, newer than this mmcorr "
                     f"supports ({SCHEMA_VERSION}). Upgrade mmcorr or point MMCORR_HOME elsewhere."
                 )
+            for step in range(version, SCHEMA_VERSION):
+                for stmt in _MIGRATIONS[step]:
+                    conn.execute(stmt)
+            if row is None or row[0] is None or version < SCHEMA_VERSION:
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -187,15 +201,16 @@ class SQLiteJobStore:
             rows = self._read(f"SELECT {_COLUMNS} FROM jobs ORDER BY seq DESC LIMIT ?", (int(limit),))
         return [self._record(r) for r in rows]
 
-    def claim(self, job_id: str, pid: int, host: str) -> bool:
+    def claim(self, job_id: str, pid: int, host: str, worker: str | None = None) -> bool:
         with self._tx() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET state = ?, started = ?, worker_pid = ?, worker_host = ?, "
+                "UPDATE jobs SET state = ?, started = ?, worker_pid = ?, worker_host = ?, worker_name = ?, "
                 "attempts = attempts + 1 WHERE id = ? AND state = ?",
-                (JobState.RUNNING.value, time.time(), pid, host, job_id, JobState.QUEUED.value),
+                (JobState.RUNNING.value, time.time(), pid, host, worker, job_id, JobState.QUEUED.value),
             )
             if cur.rowcount == 1:
-                self._event(conn, job_id, EventLevel.INFO, f"started by worker pid {pid} on {host}")
+                by = f"worker {worker} (pid {pid} on {host})" if worker else f"worker pid {pid} on {host}"
+                self._event(conn, job_id, EventLevel.INFO, f"started by {by}")
             return cur.rowcount == 1
 
     def record_epoch(self, job_id: str, record: dict[str, Any]) -> bool:
@@ -237,7 +252,7 @@ class SQLiteJobStore:
     def requeue(self, job_id: str, message: str) -> bool:
         with self._tx() as conn:
             cur = conn.execute(
-                "UPDATE jobs SET state = ?, worker_pid = NULL, worker_host = NULL, message = ?, "
+                "UPDATE jobs SET state = ?, worker_pid = NULL, worker_host = NULL, worker_name = NULL, message = ?, "
                 "resume_from = COALESCE(resume_from, id) WHERE id = ? AND state = ?",
                 (JobState.QUEUED.value, message, job_id, JobState.RUNNING.value),
             )
@@ -286,6 +301,13 @@ class SQLiteJobStore:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def running_workers(self) -> list[tuple[str, int | None, str | None]]:
+        rows = self._read(
+            "SELECT id, worker_pid, worker_name FROM jobs WHERE state = ? ORDER BY seq",
+            (JobState.RUNNING.value,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def queued_ids(self) -> list[str]:
         rows = self._read("SELECT id FROM jobs WHERE state = ? ORDER BY seq", (JobState.QUEUED.value,))
         return [r[0] for r in rows]
@@ -311,29 +333,31 @@ class SQLiteJobStore:
         rows = self._read("SELECT ts, level, text FROM events WHERE job_id = ? ORDER BY ts", (job_id,))
         return [(float(r[0]), EventLevel(r[1]), r[2]) for r in rows]
 
-    def heartbeat(self, pid: int, host: str, started: float, threads: int | None, state: str) -> None:
+    def heartbeat(
+        self, pid: int, host: str, started: float, threads: int | None, state: str, name: str | None = None
+    ) -> None:
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO workers (pid, host, started, heartbeat, state, threads) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (host, pid) DO UPDATE SET "
-                "heartbeat = excluded.heartbeat, state = excluded.state, threads = excluded.threads",
-                (pid, host, started, time.time(), state, threads),
+                "INSERT INTO workers (pid, host, name, started, heartbeat, state, threads) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (host, pid) DO UPDATE SET "
+                "heartbeat = excluded.heartbeat, state = excluded.state, threads = excluded.threads, "
+                "name = COALESCE(excluded.name, workers.name)",
+                (pid, host, name, started, time.time(), state, threads),
             )
 
     def worker(self) -> WorkerRow | None:
-        rows = self._read(
-            "SELECT pid, host, started, heartbeat, state, threads FROM workers ORDER BY started DESC LIMIT 1"
-        )
-        if not rows:
-            return None
-        keys = ("pid", "host", "started", "heartbeat", "state", "threads")
-        return dict(zip(keys, rows[0], strict=True))
+        rows = self._read(f"SELECT {_WORKER_COLUMNS} FROM workers ORDER BY started DESC LIMIT 1")
+        return dict(zip(WORKER_KEYS, rows[0], strict=True)) if rows else None
+
+    def workers(self) -> list[WorkerRow]:
+        rows = self._read(f"SELECT {_WORKER_COLUMNS} FROM workers ORDER BY heartbeat DESC")
+        return [dict(zip(WORKER_KEYS, r, strict=True)) for r in rows]
 
     # -- records ----------------------------------------------------------------------------------
 
     def _record(self, row: tuple[Any, ...]) -> JobRecord:
         (job_id, seq, name, state_s, spec, created, started, finished, epoch, epochs, last, message,
-         tb, run_dir, pid, cancel, resume_from) = row  # fmt: skip
+         tb, run_dir, pid, cancel, resume_from, worker_name) = row  # fmt: skip
         state = JobState(state_s)
         position: int | None = None
         eta: float | None = None
@@ -367,4 +391,5 @@ class SQLiteJobStore:
             cancel_requested=bool(cancel),
             resume_from=resume_from,
             worker_pid=pid,
+            worker=worker_name,
         )

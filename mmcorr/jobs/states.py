@@ -17,6 +17,8 @@ __all__ = [
     "DB_URL_ENV",
     "QUEUE_URL_ENV",
     "WARMUP_ENV",
+    "HOST_ENV",
+    "STALE_ENV",
 ]
 
 
@@ -54,7 +56,8 @@ WORKER_LOST = "worker lost"
 #: How often the worker writes its heartbeat, in seconds.
 HEARTBEAT_SECONDS = 1.0
 #: A worker whose last heartbeat is older than this is considered dead (10 missed beats: the
-#: heartbeat thread only stalls when the machine is badly overloaded).
+#: heartbeat thread only stalls when the machine is badly overloaded). Override with
+#: ``MMCORR_HEARTBEAT_STALE_SECONDS`` (mmcorr.jobs.fleet.heartbeat_stale_seconds).
 HEARTBEAT_STALE_SECONDS = 10.0
 
 #: Environment variables read by mmcorr.jobs.
@@ -63,3 +66,7 @@ AUTOSTART_ENV = "MMCORR_AUTOSTART_WORKER"
 DB_URL_ENV = "MMCORR_DB_URL"
 QUEUE_URL_ENV = "MMCORR_QUEUE_URL"
 WARMUP_ENV = "MMCORR_WORKER_WARMUP"
+#: The machine name mmcorr records for its processes (default: the hostname).
+HOST_ENV = "MMCORR_HOST"
+#: Seconds without a heartbeat after which a worker counts as dead.
+STALE_ENV = "MMCORR_HEARTBEAT_STALE_SECONDS"

@@ -16,13 +16,17 @@ from mmcorr._validation import MmcorrError
 from mmcorr.jobs.records import JobRecord
 from mmcorr.jobs.states import DB_URL_ENV, EventLevel, JobState
 
-__all__ = ["JobStore", "WorkerRow", "get_store", "SCHEMA_VERSION"]
+__all__ = ["JobStore", "WorkerRow", "WORKER_KEYS", "get_store", "SCHEMA_VERSION"]
 
 #: Version of the tables below; a store written by a newer mmcorr is refused with a clear message.
-SCHEMA_VERSION = 1
+#: 1: jobs, progress, events, workers. 2: workers.name and jobs.worker_name, so a running job can be
+#: matched to the heartbeat of the worker that claimed it (stale-heartbeat detection across machines).
+SCHEMA_VERSION = 2
 
-#: A worker row: keys pid, host, started, heartbeat (POSIX seconds), state, threads.
+#: A worker row: keys pid, host, name, started, heartbeat (POSIX seconds), state, threads.
 WorkerRow = dict[str, Any]
+#: Keys of a :data:`WorkerRow`, in the column order both stores select them.
+WORKER_KEYS = ("pid", "host", "name", "started", "heartbeat", "state", "threads")
 
 
 @runtime_checkable
@@ -45,8 +49,8 @@ class JobStore(Protocol):
         """Newest first."""
         ...
 
-    def claim(self, job_id: str, pid: int, host: str) -> bool:
-        """QUEUED -> RUNNING for this process; False when the job is no longer queued."""
+    def claim(self, job_id: str, pid: int, host: str, worker: str | None = None) -> bool:
+        """QUEUED -> RUNNING for this process of the worker named ``worker``; False when no longer queued."""
         ...
 
     def record_epoch(self, job_id: str, record: dict[str, Any]) -> bool:
@@ -75,6 +79,10 @@ class JobStore(Protocol):
         """(job id, worker pid, worker host) of every RUNNING job."""
         ...
 
+    def running_workers(self) -> list[tuple[str, int | None, str | None]]:
+        """(job id, process pid, worker name) of every RUNNING job (name None for older rows)."""
+        ...
+
     def queued_ids(self) -> list[str]:
         """Ids of QUEUED jobs in submission order."""
         ...
@@ -89,12 +97,18 @@ class JobStore(Protocol):
         """(POSIX time, level, text) lines of the job's log, oldest first."""
         ...
 
-    def heartbeat(self, pid: int, host: str, started: float, threads: int | None, state: str) -> None:
-        """Record that the worker ``pid`` is alive now."""
+    def heartbeat(
+        self, pid: int, host: str, started: float, threads: int | None, state: str, name: str | None = None
+    ) -> None:
+        """Record that the worker ``pid`` on ``host`` (called ``name``) is alive now."""
         ...
 
     def worker(self) -> WorkerRow | None:
         """The most recent worker row, or None when no worker ever ran."""
+        ...
+
+    def workers(self) -> list[WorkerRow]:
+        """Every worker that ever sent a heartbeat, most recent heartbeat first."""
         ...
 
 

@@ -20,7 +20,6 @@ import logging
 import multiprocessing
 import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -122,18 +121,49 @@ def _make_consumer(huey: Any, poll_interval: float) -> Any:
     )
 
 
-def _heartbeat_loop(stop: threading.Event, started: float, threads: int) -> None:
-    store, pid, host = get_store(), os.getpid(), socket.gethostname()
-    beats = 0
-    while not stop.wait(HEARTBEAT_SECONDS):
+def _heartbeat_loop(stop: threading.Event, started: float, threads: int, name: str) -> None:
+    from mmcorr.jobs.backends import ServiceUnavailable, host_name
+    from mmcorr.jobs.fleet import heartbeat_stale_seconds
+    from mmcorr.jobs.outage import StoreOutage
+
+    store, pid, host = get_store(), os.getpid(), host_name()
+    stale = heartbeat_stale_seconds()
+    # Retry at least three times per stale period, so an outage that ends does not leave this
+    # worker looking dead to the others for long.
+    outage = StoreOutage(f"worker {name} heartbeat", first=HEARTBEAT_SECONDS, cap=max(1.0, stale / 3))
+    beats, delay = 0, HEARTBEAT_SECONDS
+    while not stop.wait(delay):
         try:
-            store.heartbeat(pid, host, started, threads, "running")
-            beats += 1
+            store.heartbeat(pid, host, started, threads, "running", name)
+            outage.succeeded()
+            beats, delay = beats + 1, HEARTBEAT_SECONDS
             if beats % 5 == 0:
-                # A child killed by the system (e.g. out of memory) is replaced by huey; its job is not.
-                recover_lost_jobs(store)
+                # A child killed by the system (e.g. out of memory) is replaced by huey; its job is
+                # not. Other workers' heartbeats are judged only after ours have reached the store
+                # for a whole stale period: right after an outage, theirs are old for the same reason.
+                recover_lost_jobs(store, check_heartbeats=outage.healthy_for() >= stale)
+        except ServiceUnavailable as exc:
+            delay = outage.failed(exc)
         except Exception:
             log.exception("heartbeat failed")
+            delay = HEARTBEAT_SECONDS
+
+
+def _name_taken(store: Any, name: str, host: str, pid: int) -> str | None:
+    """Why ``name`` cannot be used (another live worker has it), or None."""
+    from mmcorr.jobs.autostart import pid_alive
+    from mmcorr.jobs.fleet import heartbeat_stale_seconds
+
+    stale = heartbeat_stale_seconds()
+    for row in store.workers():
+        if row.get("name") != name or (row["host"], row["pid"]) == (host, pid):
+            continue
+        if row.get("state") == "stopped" or time.time() - float(row["heartbeat"]) > stale:
+            continue
+        if row["host"] == host and not pid_alive(int(row["pid"])):
+            continue  # a crashed predecessor on this machine (its jobs are recovered by pid)
+        return f"worker {name!r} is already running on {row['host']} (pid {row['pid']})"
+    return None
 
 
 def _requeue_missing(store: Any) -> None:
@@ -147,15 +177,26 @@ def _requeue_missing(store: Any) -> None:
             enqueue_job(job_id)
 
 
-def run_worker(*, threads: int | None = None, poll_interval: float = 0.1, warm: bool | None = None) -> int:
+def run_worker(
+    *,
+    threads: int | None = None,
+    poll_interval: float = 0.1,
+    warm: bool | None = None,
+    name: str | None = None,
+) -> int:
     """Serve jobs until stopped; returns the process exit code (0 clean, 1 another worker runs).
 
+    name: this worker's name in the heartbeat table and on its jobs, unique among the workers
+        sharing the job store (default ``host:pid``; e.g. ``gpu-node-3:0`` for one per GPU).
     threads: torch threads per job (default ``MMCORR_WORKER_THREADS`` or cores - 1), 1-256.
     poll_interval: seconds between queue polls when idle, 0.05-1 (0.1 starts a job within ~0.1 s).
     warm: warm up torch and UMAP at start (default: unless ``MMCORR_WORKER_WARMUP=0``).
     """
+    from mmcorr.jobs.backends import check_worker_name, default_worker_name, host_name
     from mmcorr.jobs.queue import get_huey
     from mmcorr.paths import state_dir
+
+    name = default_worker_name() if name is None else check_worker_name(name)
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
@@ -175,15 +216,20 @@ def run_worker(*, threads: int | None = None, poll_interval: float = 0.1, warm: 
 
     # One worker per home with the embedded queue; with a server queue any number of workers, on
     # any machines, share one (network) home, so each takes a lock of its own.
-    lock_name = f"worker-{socket.gethostname()}-{os.getpid()}.lock" if uses_server_queue() else "worker.lock"
+    lock_name = f"worker-{host_name()}-{os.getpid()}.lock" if uses_server_queue() else "worker.lock"
     with file_lock(lock_name, blocking=False) as locked:
         if not locked:
             print(f"mmcorr worker: another worker already serves {state_dir()}", file=sys.stderr)
             return 1
-        store, pid, host, started = get_store(), os.getpid(), socket.gethostname(), time.time()
-        payload = {"pid": pid, "host": host, "started": started, "threads": threads}
-        atomic_write_text(pid_file(), json.dumps(payload))
-        store.heartbeat(pid, host, started, threads, "running")
+        store, pid, host, started = get_store(), os.getpid(), host_name(), time.time()
+        taken = _name_taken(store, name, host, pid)
+        if taken:
+            print(f"mmcorr worker: {taken}; give this one another --name", file=sys.stderr)
+            return 1
+        payload = {"pid": pid, "host": host, "started": started, "threads": threads, "name": name}
+        if not uses_server_queue():  # the pid file describes the one local worker of this home
+            atomic_write_text(pid_file(), json.dumps(payload))
+        store.heartbeat(pid, host, started, threads, "running", name)
         lost = recover_lost_jobs(store)
         if lost:
             log.warning("marked %d job(s) of a dead worker as failed: %s", len(lost), ", ".join(lost))
@@ -192,20 +238,32 @@ def run_worker(*, threads: int | None = None, poll_interval: float = 0.1, warm: 
         huey.storage.close()  # an sqlite connection must not cross the fork into the child
 
         runner.set_stop_event(multiprocessing.get_context("fork").Event())
+        runner.set_worker_name(name)
         huey._startup.clear()
         huey.on_startup(name="mmcorr-child-start")(lambda: _child_start(threads, warm))
         beat_stop = threading.Event()
-        beat = threading.Thread(target=_heartbeat_loop, args=(beat_stop, started, threads), daemon=True)
+        beat = threading.Thread(target=_heartbeat_loop, args=(beat_stop, started, threads, name), daemon=True)
         beat.start()
-        log.info("worker pid %d serving %s with %d torch thread(s)", pid, state_dir(), threads)
+        log.info(
+            "worker %s (pid %d on %s) serving %s with %d torch thread(s)",
+            name,
+            pid,
+            host,
+            state_dir(),
+            threads,
+        )
         try:
             _make_consumer(huey, poll_interval).run()
         finally:
             beat_stop.set()
             beat.join(timeout=5)
-            recover_lost_jobs(store)
-            store.heartbeat(pid, host, started, threads, "stopped")
-            with contextlib.suppress(FileNotFoundError):
-                pid_file().unlink()
-            log.info("worker pid %d stopped", pid)
+            try:
+                recover_lost_jobs(store)
+                store.heartbeat(pid, host, started, threads, "stopped", name)
+            except Exception as exc:  # the store may be down: the others see our heartbeat go stale
+                log.warning("could not record the stop in the job store: %s", exc)
+            if not uses_server_queue():
+                with contextlib.suppress(FileNotFoundError):
+                    pid_file().unlink()
+            log.info("worker %s (pid %d) stopped", name, pid)
     return 0

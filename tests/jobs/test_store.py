@@ -12,7 +12,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs.sqlite_store import SQLiteJobStore
 from mmcorr.jobs.states import TERMINAL_STATES, EventLevel, JobState
-from mmcorr.jobs.store import JobStore, get_store
+from mmcorr.jobs.store import SCHEMA_VERSION, JobStore, get_store
 
 SPEC = JobSpec(dataset_id="ds-1").to_json()
 
@@ -144,7 +144,9 @@ def test_newer_schema_is_refused_with_both_versions(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "jobs.db").execute(
         "UPDATE schema_version SET version = 99"
     ).connection.commit()
-    with pytest.raises(MmcorrError, match=r"schema version 99, newer than this mmcorr supports \(1\)"):
+    with pytest.raises(
+        MmcorrError, match=rf"schema version 99, newer than this mmcorr supports \({SCHEMA_VERSION}\)"
+    ):
         SQLiteJobStore(tmp_path / "jobs.db").get("a")
 
 
