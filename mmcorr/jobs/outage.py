@@ -59,15 +59,15 @@ class StoreOutage:
         now = time.monotonic()
         if self.down_since is None:
             self.down_since, self.delay = now, self.first
-            log.warning("%s: job store unreachable: %s", self.what, exc)
+            log.warning("%s: job store unreachable: %s (retrying in %.1f s)", self.what, exc, self.delay)
         else:
             self.delay = min(self.cap, self.delay * 2.0)
-        log.warning(
-            "%s: job store still unreachable after %.0f s; retrying in %.1f s",
-            self.what,
-            now - self.down_since,
-            self.delay,
-        )
+            log.warning(
+                "%s: job store still unreachable after %.0f s; retrying in %.1f s",
+                self.what,
+                now - self.down_since,
+                self.delay,
+            )
         self.next_try = now + self.delay
         return self.delay
 

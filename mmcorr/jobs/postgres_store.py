@@ -48,6 +48,12 @@ _MIGRATION_LOCK = 0x6D6D636F7272  # "mmcorr"
 _WORKER_COLUMNS = ", ".join(WORKER_KEYS)
 
 
+def _after_fork_in_child() -> None:
+    # A fork while another thread held the lock would leave it locked forever in the child; the
+    # parent's pools are unusable there anyway (for_url keys stores by pid).
+    PostgresJobStore._instances_lock = threading.Lock()
+
+
 def _no_job(job_id: str, where: str) -> MmcorrError:
     return MmcorrError(f"There is no job with id {job_id!r} in {where}. List jobs with 'mmcorr jobs list'.")
 
@@ -438,3 +444,7 @@ class PostgresJobStore:
             worker_pid=pid,
             worker=worker_name,
         )
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

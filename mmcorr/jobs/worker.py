@@ -28,7 +28,10 @@ from typing import Any
 
 from mmcorr._io import atomic_write_text
 from mmcorr.jobs import runner
-from mmcorr.jobs.autostart import file_lock, pid_file, recover_lost_jobs
+from mmcorr.jobs.autostart import file_lock, pid_alive, pid_file, recover_lost_jobs
+from mmcorr.jobs.backends import ServiceUnavailable, host_name
+from mmcorr.jobs.fleet import heartbeat_stale_seconds
+from mmcorr.jobs.outage import StoreOutage
 from mmcorr.jobs.states import HEARTBEAT_SECONDS, WARMUP_ENV, WORKER_THREADS_ENV
 from mmcorr.jobs.store import get_store
 
@@ -122,10 +125,8 @@ def _make_consumer(huey: Any, poll_interval: float) -> Any:
 
 
 def _heartbeat_loop(stop: threading.Event, started: float, threads: int, name: str) -> None:
-    from mmcorr.jobs.backends import ServiceUnavailable, host_name
-    from mmcorr.jobs.fleet import heartbeat_stale_seconds
-    from mmcorr.jobs.outage import StoreOutage
-
+    # No lazy imports in this thread: huey forks the job child while it runs, and a module lock
+    # held here at that moment would deadlock the child's first import of the same module.
     store, pid, host = get_store(), os.getpid(), host_name()
     stale = heartbeat_stale_seconds()
     # Retry at least three times per stale period, so an outage that ends does not leave this
@@ -151,9 +152,6 @@ def _heartbeat_loop(stop: threading.Event, started: float, threads: int, name: s
 
 def _name_taken(store: Any, name: str, host: str, pid: int) -> str | None:
     """Why ``name`` cannot be used (another live worker has it), or None."""
-    from mmcorr.jobs.autostart import pid_alive
-    from mmcorr.jobs.fleet import heartbeat_stale_seconds
-
     stale = heartbeat_stale_seconds()
     for row in store.workers():
         if row.get("name") != name or (row["host"], row["pid"]) == (host, pid):
@@ -170,11 +168,13 @@ def _requeue_missing(store: Any) -> None:
     """QUEUED jobs the queue does not hold (a crash between store and queue) go back on it."""
     from mmcorr.jobs.queue import enqueue_job, pending_job_ids
 
-    pending = set(pending_job_ids())
-    for job_id in store.queued_ids():
-        if job_id not in pending:
-            log.warning("job %s was queued in the store but not in the queue; re-enqueued", job_id)
-            enqueue_job(job_id)
+    # Under the submitters' lock: a job added to the store but not yet enqueued is not missing.
+    with file_lock("submit.lock"):
+        pending = set(pending_job_ids())
+        for job_id in store.queued_ids():
+            if job_id not in pending:
+                log.warning("job %s was queued in the store but not in the queue; re-enqueued", job_id)
+                enqueue_job(job_id)
 
 
 def run_worker(

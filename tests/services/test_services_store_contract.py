@@ -125,3 +125,21 @@ def test_events_and_heartbeats(store: Any) -> None:
     store.heartbeat(10, "host-a", 100.0, 2, "busy")
     newest = store.worker()
     assert (newest["pid"], newest["host"], newest["state"]) == (20, "host-b", "busy")
+
+
+def test_worker_names_on_heartbeats_and_claimed_jobs(store: Any) -> None:
+    store.heartbeat(10, "host-a", 100.0, 2, "running", "gpu-a:0")
+    store.heartbeat(10, "host-a", 100.0, 2, "running")  # a beat without the name keeps it
+    store.heartbeat(20, "host-b", 200.0, 1, "running", "gpu-b:0")
+    rows = {r["name"]: r for r in store.workers()}
+    assert set(rows) == {"gpu-a:0", "gpu-b:0"}
+    assert (rows["gpu-a:0"]["host"], rows["gpu-a:0"]["pid"], rows["gpu-a:0"]["threads"]) == ("host-a", 10, 2)
+    assert store.workers()[0]["name"] == "gpu-b:0"  # most recent heartbeat first
+    store.add_job("j", SPEC, "", 3, None)
+    store.add_job("k", SPEC, "", 3, None)
+    assert store.claim("j", 11, "host-a", "gpu-a:0")
+    assert store.claim("k", 12, "host-b")  # a claim without a name (older workers)
+    assert store.running_workers() == [("j", 11, "gpu-a:0"), ("k", 12, None)]
+    assert store.get("j").worker == "gpu-a:0" and store.get("k").worker is None
+    assert any("started by worker gpu-a:0 (pid 11 on host-a)" in t for _, _, t in store.events("j"))
+    assert store.requeue("j", "shutdown") and store.get("j").worker is None
