@@ -96,8 +96,38 @@ def _read_pid_file() -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _fleet_status() -> WorkerStatus:
+    """With a server queue: the freshest live worker on any machine (alive if there is one)."""
+    from mmcorr.jobs.fleet import worker_states
+    from mmcorr.jobs.records import WorkerState
+
+    workers = worker_states(get_store())
+    live = [w for w in workers if w.state in (WorkerState.IDLE, WorkerState.BUSY)]
+    if not workers:
+        return WorkerStatus(
+            alive=False, pid=None, heartbeat=None, heartbeat_age=None, started=None, threads=None
+        )
+    best = (live or workers)[0]
+    return WorkerStatus(
+        alive=bool(live),
+        pid=best.pid,
+        heartbeat=best.heartbeat,
+        heartbeat_age=best.heartbeat_age,
+        started=best.started,
+        threads=best.threads,
+    )
+
+
 def worker_status() -> WorkerStatus:
-    """The local worker: alive when its pid exists and its heartbeat is fresh."""
+    """The local worker: alive when its pid exists and its heartbeat is fresh.
+
+    With a server queue (workers on any machine) it describes the freshest live worker instead;
+    :func:`mmcorr.jobs.list_workers` lists them all.
+    """
+    from mmcorr.jobs.backends import uses_server_queue
+
+    if uses_server_queue():
+        return _fleet_status()
     info = _read_pid_file() or {}
     row = get_store().worker()
     pid = info.get("pid") or (row or {}).get("pid")
@@ -210,6 +240,14 @@ def stop_worker(timeout: float = 120.0) -> WorkerStatus:
     timeout: seconds to wait (one epoch of the running job) before killing the worker outright; a
     killed job is then marked 'worker lost' and can be resubmitted.
     """
+    from mmcorr.jobs.backends import uses_server_queue
+
+    if uses_server_queue():
+        raise MmcorrError(
+            "With a server queue (MMCORR_QUEUE_URL) workers run on their own machines: stop one where "
+            "it runs (systemctl stop mmcorr-worker@N, or Ctrl-C / SIGTERM to its 'mmcorr worker' "
+            "process). 'mmcorr jobs workers' lists them."
+        )
     status = worker_status()
     pid = status.pid
     if pid is None or not pid_alive(pid):

@@ -205,12 +205,27 @@ def check_autostart() -> Check:
     except MmcorrError:
         return Check("workers", CheckStatus.WARN, "unknown until MMCORR_QUEUE_URL is fixed (see above)")
     if server_queue:
-        return Check(
-            "workers",
-            CheckStatus.OK,
+        text = (
             "server queue: the dashboard does not start workers; run 'mmcorr worker' (or the "
-            "mmcorr-worker@ systemd units) on each worker machine",
+            "mmcorr-worker@ systemd units) on each worker machine"
         )
+        from mmcorr.jobs.fleet import list_workers
+        from mmcorr.jobs.records import WorkerState
+
+        try:
+            workers = list_workers()
+        except MmcorrError:
+            return Check(
+                "workers", CheckStatus.WARN, f"{text}; the worker list is unknown (see the job store)"
+            )
+        live = [
+            f"{w.name} on {w.host} ({w.state.value})" for w in workers if w.state is not WorkerState.STALE
+        ]
+        stale = [w.name for w in workers if w.state is WorkerState.STALE]
+        if not live:
+            return Check("workers", CheckStatus.WARN, f"{text}; no worker is alive now, so jobs will wait")
+        note = f"; stale (dead?): {', '.join(stale)}" if stale else ""
+        return Check("workers", CheckStatus.OK, f"{len(live)} live worker(s): {', '.join(live)}{note}")
     return Check("workers", CheckStatus.OK, "embedded queue: the dashboard starts a local worker when needed")
 
 

@@ -188,3 +188,19 @@ def test_retry_store_backs_off_then_gives_up_after_its_patience() -> None:
     assert len(calls) >= 3 and gaps[1] > gaps[0]  # exponential backoff
     assert outage.down and outage.healthy_for() == 0.0
     assert retry_store(lambda: 42, outage) == 42 and not outage.down
+
+
+def test_with_a_server_queue_worker_status_reports_the_fleet(
+    store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mmcorr.jobs import stop_worker, worker_status
+
+    monkeypatch.setenv("MMCORR_QUEUE_URL", "redis://127.0.0.1:1/0")  # never contacted here
+    assert worker_status().alive is False and worker_status().pid is None
+    _beat(store, "dead", "node-b", 20, age=60.0)
+    assert worker_status().alive is False and worker_status().pid == 20
+    _beat(store, "gpu-1", "node-a", 10, age=0.5)
+    status = worker_status()
+    assert status.alive and status.pid == 10 and status.heartbeat_age is not None
+    with pytest.raises(MmcorrError, match="stop one where it runs"):
+        stop_worker()

@@ -89,10 +89,15 @@ for i in range(6):
 def test_twelve_jobs_from_two_processes_run_once_each_over_both_workers(
     fleet: Fleet, dataset_id: str, tmp_path: Path
 ) -> None:
-    from mmcorr.jobs import get_job, get_store, submit
+    from mmcorr.jobs import get_job, get_store, submit, worker_status
+    from mmcorr.jobs.health import CheckStatus, check_autostart
     from mmcorr.jobs.queue import pending_job_ids
 
     _two_workers(fleet)
+    doctor = check_autostart()  # what `mmcorr doctor` says about the workers
+    assert doctor.status is CheckStatus.OK and "2 live worker(s)" in doctor.detail
+    assert "w-a on machine-a (idle)" in doctor.detail and "w-b on machine-b (idle)" in doctor.detail
+    assert worker_status().alive  # the dashboard's "is a worker running" check, fleet-wide
     spec_file = tmp_path / "spec.json"
     spec_file.write_text(cca_spec(dataset_id, "other").to_json())
     other = fleet.run("-c", SUBMIT_SIX, str(spec_file))
