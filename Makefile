@@ -5,7 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint typecheck pytest install install-dev bench clean
+.PHONY: run test lint typecheck pytest install install-dev bench bench-quality bench-speed bench-gpu \
+	bench-dashboard bench-load clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -39,8 +40,32 @@ pytest: install-dev
 
 test: lint typecheck pytest
 
-bench: install-dev
-	$(BIN)/python bench/load.py
+# Benchmarks (bench/README.md): one target per script; `make bench` runs all but the long quality
+# comparison. The quality run needs cca-zoo, which lives in bench/.venv so it never reaches the app.
+BENCH_VENV := bench/.venv
+
+$(BENCH_VENV)/.installed: requirements.txt bench/requirements.txt pyproject.toml
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q -r requirements.txt -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install -q --no-deps -e .
+	@touch $@
+
+bench-quality: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/quality.py $(ARGS)
+
+bench-speed: install
+	$(BIN)/python bench/speed.py $(ARGS)
+
+bench-gpu: install
+	$(BIN)/python bench/gpu.py $(ARGS)
+
+bench-dashboard: install
+	$(BIN)/python bench/dashboard.py $(ARGS)
+
+bench-load: install
+	$(BIN)/python bench/load.py $(ARGS)
+
+bench: bench-load bench-dashboard bench-speed bench-gpu
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -60,7 +60,7 @@ class ModelConfig:
     corr_weight: float = 1.0
     kl_weight: float = 1.0
     modality_dropout: float = 0.3
-    cca_reg: float = 1e-3
+    cca_reg: float = 1e-2
 
     def __post_init__(self) -> None:
         check_choice("model", self.model, MODEL_NAMES)

@@ -74,6 +74,8 @@ def _form(dataset: Any) -> None:
     narrowest = min(dataset.modalities.values(), default=10)
     from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
 
+    # Widget defaults are the library's defaults, so the page and the Python API never drift apart.
+    m0, t0, a0 = ModelConfig(), TrainConfig(), AnalysisConfig()
     c1, c2 = st.columns([1, 2])
     model = c1.selectbox("Model", list(MODEL_NAMES), index=list(MODEL_NAMES).index("dccae"), key="model")
     c2.markdown(f"**{model}**: {MODEL_HELP.get(model, '')}")
@@ -82,7 +84,7 @@ def _form(dataset: Any) -> None:
         "Latent size",
         1,
         512,
-        max(1, min(10, narrowest)),
+        max(1, min(m0.latent_dim, narrowest)),
         key="latent_dim",
         help=f"Dimensions of the shared space, 1-512 (2-50 typical). Linear CCA allows at most the "
         f"narrowest modality's feature count ({narrowest} here).",
@@ -91,7 +93,7 @@ def _form(dataset: Any) -> None:
         "Epochs",
         1,
         10000,
-        30,
+        t0.epochs,
         help="Maximum passes over the training split, 1-10000 (early stopping may end sooner).",
         disabled=model == "cca",
     )
@@ -99,7 +101,7 @@ def _form(dataset: Any) -> None:
         "Batch size",
         2,
         65536,
-        256,
+        t0.batch_size,
         help="Samples per step, 32-1024 typical; deep CCA needs more samples per batch than latent dims.",
         disabled=model == "cca",
     )
@@ -107,7 +109,7 @@ def _form(dataset: Any) -> None:
         "Learning rate",
         1e-6,
         1.0,
-        1e-3,
+        t0.lr,
         format="%.0e",
         step=1e-4,
         help="AdamW step size, 1e-4 to 1e-2 typical.",
@@ -117,32 +119,32 @@ def _form(dataset: Any) -> None:
         a = st.columns(4)
         hidden = a[0].text_input(
             "Hidden layers",
-            "256,256",
+            ",".join(str(h) for h in m0.hidden),
             key="hidden",
             help="Encoder layer sizes, comma-separated; decoders mirror them.",
         )
         dropout = a[1].slider(
-            "Dropout", 0.0, 0.9, 0.0, 0.05, help="Dropout after hidden layers, 0-0.3 typical."
+            "Dropout", 0.0, 0.9, m0.dropout, 0.05, help="Dropout after hidden layers, 0-0.3 typical."
         )
         recon_weight = a[2].number_input(
-            "Reconstruction weight", 0.0, 100.0, 1.0, help="Weight of reconstruction, 0-100 (0.1-10 typical)."
+            "Reconstruction weight", 0.0, 100.0, m0.recon_weight, help="Weight of reconstruction, 0-100 (0.1-10 typical)."
         )
         corr_weight = a[3].number_input(
             "Correlation weight",
             0.0,
             100.0,
-            1.0,
+            m0.corr_weight,
             help="Weight of the correlation term (corrae, dccae), 0-100 (0.1-10 typical).",
         )
         b = st.columns(4)
         kl_weight = b[0].number_input(
-            "KL weight (mvae)", 0.0, 100.0, 1.0, help="beta of the VAE's KL term, 0-100 (0.1-1 typical)."
+            "KL weight (mvae)", 0.0, 100.0, m0.kl_weight, help="beta of the VAE's KL term, 0-100 (0.1-1 typical)."
         )
         modality_dropout = b[1].slider(
             "Modality dropout",
             0.0,
             0.9,
-            0.3,
+            m0.modality_dropout,
             0.05,
             help="Probability of hiding a modality in training (ae, mvae) so it learns to infer it, 0-0.5.",
         )
@@ -150,7 +152,7 @@ def _form(dataset: Any) -> None:
             "CCA ridge",
             1e-8,
             1.0,
-            1e-3,
+            m0.cca_reg,
             format="%.0e",
             help="Added to covariances, 1e-6 to 1e-1; raise it when samples are few relative to features.",
         )
@@ -160,7 +162,7 @@ def _form(dataset: Any) -> None:
             "Early-stopping patience",
             0,
             10000,
-            10,
+            t0.patience,
             help="Epochs without validation gain before stopping; 0 off.",
         )
         pca_dim = d[1].number_input(
@@ -175,7 +177,7 @@ def _form(dataset: Any) -> None:
             "Null permutations",
             0,
             10000,
-            100,
+            a0.permutations,
             key="permutations",
             help="Shuffled-pairing rounds for p-values, 100-1000.",
         )
