@@ -127,7 +127,11 @@ def _form(dataset: Any) -> None:
             "Dropout", 0.0, 0.9, m0.dropout, 0.05, help="Dropout after hidden layers, 0-0.3 typical."
         )
         recon_weight = a[2].number_input(
-            "Reconstruction weight", 0.0, 100.0, m0.recon_weight, help="Weight of reconstruction, 0-100 (0.1-10 typical)."
+            "Reconstruction weight",
+            0.0,
+            100.0,
+            m0.recon_weight,
+            help="Weight of reconstruction, 0-100 (0.1-10 typical).",
         )
         corr_weight = a[3].number_input(
             "Correlation weight",
@@ -138,7 +142,11 @@ def _form(dataset: Any) -> None:
         )
         b = st.columns(4)
         kl_weight = b[0].number_input(
-            "KL weight (mvae)", 0.0, 100.0, m0.kl_weight, help="beta of the VAE's KL term, 0-100 (0.1-1 typical)."
+            "KL weight (mvae)",
+            0.0,
+            100.0,
+            m0.kl_weight,
+            help="beta of the VAE's KL term, 0-100 (0.1-1 typical).",
         )
         modality_dropout = b[1].slider(
             "Modality dropout",
@@ -239,6 +247,41 @@ def _worker_health() -> None:
             st.rerun()
 
 
+def _workers() -> None:
+    """Every worker sharing this job store (one machine, or a fleet on Redis + PostgreSQL)."""
+    from mmcorr.jobs import list_workers
+
+    workers = list_workers()
+    count = {state: sum(w.state.value == state for w in workers) for state in ("idle", "busy", "stale")}
+    label = f"Workers: {count['idle'] + count['busy']} alive, {count['busy']} busy"
+    if count["stale"]:
+        label += f", {count['stale']} stale"
+    with st.expander(label, icon=":material/dns:"):
+        if not workers:
+            st.caption("No worker is running. The first job you submit starts one on this machine.")
+            return
+        st.dataframe(
+            [
+                {
+                    "worker": w.name,
+                    "host": w.host,
+                    "pid": w.pid,
+                    "state": w.state.value,
+                    "job": w.job_id or "",
+                    "last heartbeat": f"{w.heartbeat_age:.0f} s ago",
+                    "threads": w.threads,
+                }
+                for w in workers
+            ],
+            hide_index=True,
+        )
+        if count["stale"]:
+            st.caption(
+                "A stale worker has stopped sending heartbeats (its process or machine died); "
+                "its job is marked failed 'worker lost' and can be resubmitted to resume."
+            )
+
+
 def _panel(job_id: str) -> None:
     with user_errors("Reading the job"):
         _panel_body(job_id)
@@ -318,3 +361,5 @@ with user_errors("Loading datasets"):
     chosen_dataset = _dataset_picker()
     if chosen_dataset is not None:
         _form(chosen_dataset)
+with user_errors("Reading the worker list"):
+    _workers()

@@ -97,3 +97,23 @@ def test_a_queued_job_shows_its_place_the_worker_warning_and_cancels(app: Any, d
     from mmcorr.jobs import JobState, get_job
 
     assert get_job(job_id).state == JobState.CANCELLED
+
+
+def test_worker_list_shows_every_worker_with_host_and_state(app: Any, mmcorr_home: Path) -> None:
+    import time
+
+    from mmcorr.jobs.store import get_store
+
+    page(app, TRAIN)
+    no_exceptions(app)
+    assert any(e.label.startswith("Workers: 0 alive") for e in app.expander)
+    store = get_store()
+    store.heartbeat(4321, "gpu-box-1", time.time() - 60, 4, "running", name="gpu-1")
+    store.heartbeat(8765, "gpu-box-2", time.time() - 30, 2, "running", name="gpu-2")
+    page(app, TRAIN)
+    no_exceptions(app)
+    assert any(e.label == "Workers: 2 alive, 0 busy" for e in app.expander)
+    (table,) = [d.value for d in app.dataframe if "worker" in d.value.columns]
+    assert sorted(table["worker"]) == ["gpu-1", "gpu-2"]
+    assert set(table["host"]) == {"gpu-box-1", "gpu-box-2"}
+    assert set(table["state"]) == {"idle"}
