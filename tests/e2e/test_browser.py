@@ -223,6 +223,26 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             expect(umap.first.locator("canvas").first).to_be_attached()
             _wait_app_idle(page)
             _screenshot(page, SCREENSHOTS / "explore_umap.png")
+
+            # 5. A lasso around most of the UMAP exports the selected sample ids as CSV.
+            box = umap.first.locator(".nsewdrag").first.bounding_box()
+            assert box is not None
+            x0, y0, w, h = box["x"], box["y"], box["width"], box["height"]
+            corners = [(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]
+            page.mouse.move(x0 + w * corners[0][0], y0 + h * corners[0][1])
+            page.mouse.down()
+            for fx, fy in corners[1:]:
+                page.mouse.move(x0 + w * fx, y0 + h * fy, steps=8)
+            page.mouse.up()
+            export = page.get_by_role("button", name=re.compile(r"Export \d+ selected sample ids"))
+            expect(export).to_be_visible(timeout=30_000)
+            selected = int(re.findall(r"\d+", export.inner_text())[0])
+            with page.expect_download() as download:
+                export.click()
+            download.value.save_as(tmp_path / "selected.csv")
+            exported = (tmp_path / "selected.csv").read_text().splitlines()
+            assert exported[0] == "id" and len(exported) - 1 == selected > 0
+            assert set(exported[1:]) <= {f"cell{i:03d}" for i in range(150)}, exported[:5]
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "e2e_failure.png"), full_page=True)
             raise
