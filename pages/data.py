@@ -42,6 +42,24 @@ def _stage(uploaded: Any) -> Path:
     return path
 
 
+def _default_name(i: int) -> None:
+    """Name modality i after its uploaded file (rna.csv -> rna) until the user types a name.
+
+    The uploader's value is already in the session at the start of the rerun it triggers, so the
+    name box can follow it before it is drawn; a name the user typed is never overwritten.
+    """
+    from mmcorr.data import sanitize_name
+
+    key, auto_key = f"modality_name_{i}", f"modality_auto_name_{i}"
+    placeholder = f"view_{i + 1}"
+    st.session_state.setdefault(key, placeholder)
+    upload = st.session_state.get(f"modality_file_{i}")
+    if upload is None or st.session_state[key] not in (placeholder, st.session_state.get(auto_key)):
+        return
+    suggested = sanitize_name(Path(str(upload.name)).stem)
+    st.session_state[key] = st.session_state[auto_key] = suggested
+
+
 def _header(path: Path) -> list[str]:
     """Column names of a table file, for the id-column picker (reads the header only)."""
     suffix = path.suffix.lower()
@@ -86,11 +104,12 @@ with user_errors("Reading the upload"):
     cols = st.columns(min(n_modalities, 4))
     for i in range(n_modalities):
         with cols[i % len(cols)]:
+            _default_name(i)
             name = st.text_input(
                 f"Modality {i + 1} name",
-                value=f"view_{i + 1}",
                 key=f"modality_name_{i}",
-                help="A short name: a letter, then letters, digits, '_' or '-' (e.g. rna, image).",
+                help="A short name: a letter, then letters, digits, '_' or '-' (e.g. rna, image). "
+                "It starts as the uploaded file's name.",
             ).strip()
             upload = st.file_uploader(f"Modality {i + 1} file", type=DATA_TYPES, key=f"modality_file_{i}")
             if upload is not None:

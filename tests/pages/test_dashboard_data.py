@@ -33,8 +33,10 @@ def test_upload_two_csvs_shows_the_report_and_saves_a_dataset(app: Any, mmcorr_h
     assert [e.value for e in app.error] == []
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Paired samples"] == "30"
-    assert metrics["view_1 features"] == "4"
-    assert metrics["view_2 features"] == "3"
+    # each modality is named after its file until the user types a name
+    assert [t.value for t in app.text_input if t.key.startswith("modality_name")] == ["rna", "protein"]
+    assert metrics["rna features"] == "4"
+    assert metrics["protein features"] == "3"
     assert "rna.csv" in app.code[0].value  # the pairing report names the user's files
     app.text_input(key="dataset_name").input("cells")
     app.button(key="save_dataset").click().run()
@@ -43,7 +45,7 @@ def test_upload_two_csvs_shows_the_report_and_saves_a_dataset(app: Any, mmcorr_h
     from mmcorr.data import DatasetRegistry
 
     saved = DatasetRegistry().list()
-    assert [(d.name, d.n_samples, d.modalities) for d in saved] == [("cells", 30, {"view_1": 4, "view_2": 3})]
+    assert [(d.name, d.n_samples, d.modalities) for d in saved] == [("cells", 30, {"rna": 4, "protein": 3})]
     # the id lives in the session, so the Train page preselects it
     assert app.session_state["mmcorr_dataset_id"] == saved[0].id
 
@@ -63,3 +65,15 @@ def test_waits_for_every_file_before_pairing(app: Any) -> None:
     app.file_uploader[0].set_value(("rna.csv", _csv("g", 30, 4, 0), "text/csv")).run()
     no_exceptions(app)
     assert any("Upload 1 more file(s)" in i.value for i in app.info)
+
+
+def test_a_typed_modality_name_is_kept_when_a_file_arrives(app: Any) -> None:
+    page(app, DATA)
+    app.text_input(key="modality_name_0").input("expression").run()
+    app.file_uploader[0].set_value(("rna.csv", _csv("g", 30, 4, 0), "text/csv"))
+    app.file_uploader[1].set_value(("protein.csv", _csv("p", 30, 3, 1), "text/csv"))
+    app.run()
+    no_exceptions(app)
+    assert app.text_input(key="modality_name_0").value == "expression"
+    assert app.text_input(key="modality_name_1").value == "protein"
+    assert {m.label for m in app.metric} >= {"expression features", "protein features"}
