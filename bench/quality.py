@@ -7,8 +7,10 @@ Run from the repository root in the benchmark environment (see bench/README.md):
 
 Every (dataset, method) pair runs in a fresh subprocess so its peak memory (ru_maxrss, which covers
 numpy and torch's CPU allocator alike, unlike tracemalloc) is its own. Every method gets the same
-rows, the same encoder sizes (hidden layers, latent size), batch size, learning rate and epoch
-budget; external methods get the same train-fitted standardisation that mmcorr applies itself.
+rows, the same encoder sizes (hidden layers, latent size), batch size and epoch budget; each library
+trains at its own default learning rate (mmcorr: its per-family ``RECOMMENDED_LR``, 5e-3 for dccae;
+cca-zoo: 1e-3) unless ``--lr`` sets one rate for all. External methods get the same train-fitted
+standardisation that mmcorr applies itself. mmcorr's early stopping uses the validation split only.
 All metrics are computed by mmcorr.analysis on each method's latents, so the comparison is the same
 arithmetic for every library:
 
@@ -47,7 +49,9 @@ def _standardize(train: Any, *others: Any) -> list[Any]:
     return [((x - mean) / std).astype("float32") for x in (train, *others)]
 
 
-def _latents_mmcorr(model_name: str, data: Any, args: argparse.Namespace) -> tuple[list[Any], float]:
+def _latents_mmcorr(
+    model_name: str, data: Any, args: argparse.Namespace, row: dict[str, Any]
+) -> tuple[list[Any], float]:
     from mmcorr import CorrelationModel
 
     est = CorrelationModel(
@@ -65,6 +69,7 @@ def _latents_mmcorr(model_name: str, data: Any, args: argparse.Namespace) -> tup
     t0 = time.perf_counter()
     est.fit(data.train, validation=data.val)
     fit_s = time.perf_counter() - t0
+    row["epochs_run"] = len(est.history_)
     a, b = data.train.names
     tr = est.transform(data.train)
     te = est.transform(data.test)
@@ -110,12 +115,13 @@ def _latents_ccazoo(kind: str, data: Any, args: argparse.Namespace) -> tuple[lis
     k, hidden = args.latent_dim, list(args.hidden)
     pl.seed_everything(args.seed, verbose=False)
     encoders = [_mlp([x.shape[1], *hidden, k]) for x in (xa, xb)]
+    lr = {} if args.lr is None else {"learning_rate": args.lr}  # None: cca-zoo's default, 1e-3
     if kind == "dcca":
-        model: Any = DCCA(n_components=k, encoders=encoders, learning_rate=args.lr)
+        model: Any = DCCA(n_components=k, encoders=encoders, **lr)
     else:
         # lam=0.5 weighs correlation and reconstruction equally, as mmcorr's default weights do.
         decoders = [_mlp([k, *hidden[::-1], x.shape[1]]) for x in (xa, xb)]
-        model = DCCAE(n_components=k, encoders=encoders, decoders=decoders, lam=0.5, learning_rate=args.lr)
+        model = DCCAE(n_components=k, encoders=encoders, decoders=decoders, lam=0.5, **lr)
     loader = DataLoader(MultiviewDataset([xa, xb]), batch_size=args.batch_size, shuffle=True, drop_last=True)
     trainer = pl.Trainer(
         max_epochs=args.epochs,
@@ -150,8 +156,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     data = load_quality(args.dataset, seed=args.seed, n_samples=args.max_n)
     rss0 = rss_mib()
     lib, name = args.method.split(":")
+    extra: dict[str, Any] = {}
     if lib == "mmcorr":
-        lat, fit_s = _latents_mmcorr(name, data, args)
+        lat, fit_s = _latents_mmcorr(name, data, args, extra)
     elif lib == "sklearn":
         lat, fit_s = _latents_sklearn(data, args)
     else:
@@ -171,6 +178,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         "fit_mib": peak - rss0,
         "n_train": data.train.n_samples,
         "n_test": data.test.n_samples,
+        **extra,
     }
     if data.ceiling is not None:
         # The ceiling has one value per true shared direction (5 on synthetic): compare that many.
@@ -235,7 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hidden", type=int, nargs="+", default=[256, 256])
     p.add_argument("--latent-dim", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="one learning rate for every method (default: each library's own)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-n", type=int, default=None, help="cap samples per dataset")
@@ -258,11 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     methods = args.methods or list(METHODS)
     shared = [
         "--epochs", str(args.epochs), "--latent-dim", str(args.latent_dim), "--batch-size", str(args.batch_size),
-        "--lr", str(args.lr), "--threads", str(args.threads), "--seed", str(args.seed),
+        "--threads", str(args.threads), "--seed", str(args.seed),
         "--hidden", *map(str, args.hidden),
     ]  # fmt: skip
     if args.max_n is not None:
         shared += ["--max-n", str(args.max_n)]
+    if args.lr is not None:
+        shared += ["--lr", str(args.lr)]
     info = machine_info()
     rows: list[dict[str, Any]] = []
     for ds in datasets:
@@ -276,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             status = res.get("error") or f"cca_sum={res['cca_sum']:.3f} fit={res['fit_s']:.2f}s"
             print(f"[{ds} {m}] {status}", file=sys.stderr, flush=True)
     cols = ["dataset", "method", "cca_sum", "frac_ceiling", "recall@1", "class_precision@1", "probe_acc"]
-    cols += ["foscttm", "fit_s", "peak_mib", "fit_mib", "error"]
+    cols += ["foscttm", "fit_s", "epochs_run", "peak_mib", "fit_mib", "error"]
     table = markdown_table(rows, [c for c in cols if any(c in r for r in rows)])
     goals = _goal_lines(rows)
     config = {k: v for k, v in vars(args).items() if k not in {"worker", "dataset", "method"}}

@@ -16,6 +16,7 @@ from mmcorr._validation import MmcorrError, check_choice, check_float, check_int
 
 __all__ = [
     "MODEL_NAMES",
+    "RECOMMENDED_LR",
     "ModelName",
     "ModelConfig",
     "TrainConfig",
@@ -28,6 +29,11 @@ ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 Activation = Literal["relu", "gelu", "tanh", "leaky_relu", "elu"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
+#: Each family's tuned AdamW learning rate, used by ``CorrelationModel(lr=None)`` (the default).
+#: dccae's correlation objective needs ~5x the autoencoders' rate: at 1e-3 it was still improving
+#: after 100 epochs and often left one canonical direction unlearned (test correlation < 0), while
+#: the VAE's KL term destabilises at 3e-3 (bench/RESULTS.md, Quality).
+RECOMMENDED_LR: dict[str, float] = {"cca": 1e-3, "ae": 1e-3, "corrae": 1e-3, "dccae": 5e-3, "mvae": 1e-3}
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,8 @@ class TrainConfig:
 
     epochs: maximum passes over the training split, 1-10000.
     batch_size: samples per optimisation step, 2-65536 (CCA losses need >= latent_dim + 1).
-    lr: AdamW learning rate, 1e-6-1 (1e-4-1e-2 is typical).
+    lr: AdamW learning rate, 1e-6-1 (1e-4-1e-2 is typical; ``RECOMMENDED_LR`` holds each model
+        family's tuned rate, e.g. 5e-3 for dccae).
     weight_decay: AdamW decoupled weight decay, 0-1.
     patience: epochs without validation improvement before stopping early; 0 disables.
     grad_clip: maximum global gradient norm; 0 disables clipping.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor, nn
@@ -29,12 +29,15 @@ class MultimodalModel(nn.Module):
     ``align_after_fit``: the per-modality latents live in different bases (CCA-type objectives);
     the estimator fits a linear CCA on the training latents so that ``transform`` returns aligned
     canonical variates.
+    ``early_stop_on``: what the estimator's early stopping watches: ``"loss"`` (the validation loss)
+    or ``"val_corr"`` (the held-out canonical correlation of a CCA fitted on training latents).
     """
 
     needs_full_pairs: ClassVar[bool] = True
     closed_form: ClassVar[bool] = False
     cross_decoder: ClassVar[bool] = False
     align_after_fit: ClassVar[bool] = False
+    early_stop_on: ClassVar[Literal["loss", "val_corr"]] = "loss"
 
     def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
         super().__init__()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import Tensor
@@ -28,6 +28,10 @@ class DeepCCAE(MultimodalModel):
     """
 
     align_after_fit: ClassVar[bool] = True
+    # The validation loss refits the CCA on the validation pairs themselves (optimistic, in-sample)
+    # and kept falling slowly for 100 epochs on digits after the held-out correlation users get had
+    # levelled off; stopping on val_corr ended those fits 4x sooner at a higher test correlation.
+    early_stop_on: ClassVar[Literal["loss", "val_corr"]] = "val_corr"
 
     def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
         super().__init__(names, dims, config)

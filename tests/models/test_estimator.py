@@ -11,7 +11,7 @@ import pytest
 from model_testdata import small_paired  # type: ignore[import-not-found]
 
 from mmcorr import CorrelationModel, MmcorrError
-from mmcorr.config import DataConfig, ModelConfig, TrainConfig
+from mmcorr.config import RECOMMENDED_LR, DataConfig, ModelConfig, TrainConfig
 from mmcorr.training import TrainingCancelled
 
 TINY: dict[str, Any] = {"hidden": (16,), "epochs": 3, "batch_size": 32, "device": "cpu"}
@@ -104,6 +104,13 @@ def test_from_configs_round_trips_the_configs() -> None:
     model = CorrelationModel.from_configs(*configs)
     assert model.get_configs() == configs
     assert model.model == "ae" and model.epochs == 7 and model.log1p is True
+
+
+def test_lr_none_uses_the_family_rate_and_an_explicit_lr_is_kept() -> None:
+    assert CorrelationModel("dccae").get_configs()[1].lr == RECOMMENDED_LR["dccae"] == 5e-3
+    assert CorrelationModel("mvae").get_configs()[1].lr == RECOMMENDED_LR["mvae"] == 1e-3
+    assert CorrelationModel("dccae", lr=2e-4).get_configs()[1].lr == 2e-4
+    assert CorrelationModel("dccae").get_params()["lr"] is None
 
 
 # -- one test per bad input ----------------------------------------------------------------------

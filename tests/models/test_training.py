@@ -179,3 +179,37 @@ def test_unavailable_device_is_rejected() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(MmcorrError, match="'device' parameter is 'cuda'"):
             resolve_device("cuda")
+
+
+class _Scripted:
+    """A val_metric returning scripted values in call order and keeping each epoch's weights."""
+
+    def __init__(self, values: list[float]) -> None:
+        self.values = values
+        self.states: list[dict[str, Tensor]] = []
+
+    def __call__(self, model: MultimodalModel) -> float:
+        self.states.append({k: v.detach().clone() for k, v in model.state_dict().items()})
+        return self.values[len(self.states) - 1]
+
+
+def test_metric_monitor_stops_on_the_metric_and_restores_its_best_epoch() -> None:
+    metric = _Scripted([0.1, 0.5, 0.3, 0.2, 0.1, 0.9])
+    trainer = Trainer(_cfg(epochs=6, patience=3), val_metric=metric, monitor="metric")
+    model = _model()
+    history = trainer.fit(model, _data(), _data(seed=1))
+    assert [r["val_corr"] for r in history] == [0.1, 0.5, 0.3, 0.2, 0.1]
+    assert trainer.stopped_early and trainer.best_epoch == 2
+    assert all(torch.equal(model.state_dict()[k], metric.states[1][k]) for k in metric.states[1])
+
+
+def test_metric_monitor_counts_only_gains_above_min_delta_and_skips_nan() -> None:
+    metric = _Scripted([0.5, 0.505, float("nan"), 0.509, 0.6])
+    trainer = Trainer(_cfg(epochs=5, patience=3), val_metric=metric, monitor="metric", min_delta=0.01)
+    trainer.fit(_model(), _data(), _data(seed=1))
+    assert trainer.stopped_early and trainer.best_epoch == 1
+
+
+def test_metric_monitor_without_a_metric_is_rejected() -> None:
+    with pytest.raises(MmcorrError, match="needs a 'val_metric'"):
+        Trainer(_cfg(), monitor="metric")
