@@ -153,6 +153,11 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     from mmcorr.analysis import canonical_correlation_test, linear_probe_accuracy, retrieval_metrics
 
     torch.set_num_threads(args.threads)
+    # torch's optimizers import torch._dynamo on their first construction (1-1.6 s on the benchmark
+    # machine); Lightning imports it at import time, before cca-zoo's timer starts. Importing it up
+    # front makes fit_s time the training of every library rather than that one-off import.
+    import torch._dynamo
+
     data = load_quality(args.dataset, seed=args.seed, n_samples=args.max_n)
     rss0 = rss_mib()
     lib, name = args.method.split(":")
