@@ -19,6 +19,7 @@ import torch
 
 from mmcorr._cca import canonical_correlations
 from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._memory import check_fit_memory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr._version import BUNDLE_FORMAT, __version__
 from mmcorr.config import RECOMMENDED_LR, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
@@ -184,8 +185,24 @@ class CorrelationModel:
         from mmcorr.data.preprocess import Preprocessor
 
         mcfg, tcfg, dcfg = self.get_configs()
+        _check_kind(train, "train")
+        if validation is not None:
+            _check_kind(validation, "validation")
+        cls = get_model_class(mcfg.model)
+        # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
+        check_fit_memory(
+            train.n_samples + (0 if validation is None else validation.n_samples),
+            train.dims,
+            pca_dim=dcfg.pca_dim,
+            hidden=mcfg.hidden,
+            latent_dim=mcfg.latent_dim,
+            ridge_heads=not cls.cross_decoder,
+        )
         _check_dataset(train, "train")
         k = mcfg.latent_dim
+        # The splits are row indices into the caller's arrays: the preprocessor reads those rows
+        # in chunks and writes the float32 results, so no raw copy of the data is ever made.
+        tr_rows: np.ndarray = np.arange(train.n_samples)
         if validation is None:
             order = np.random.default_rng(tcfg.seed).permutation(train.n_samples)
             n_val = max(round(_VAL_FRACTION * train.n_samples), k + 2)
@@ -195,26 +212,29 @@ class CorrelationModel:
                     f"set and fit a {k}-dimensional latent. Give at least {2 * (k + 2)} samples or lower "
                     "'latent_dim'."
                 )
-            train, validation = train.subset(np.sort(order[n_val:])), train.subset(np.sort(order[:n_val]))
-        _check_dataset(validation, "validation")
-        if validation.names != train.names:
+            tr_rows, va_rows = np.sort(order[n_val:]), np.sort(order[:n_val])
+            va_src = train
+        else:
+            _check_dataset(validation, "validation")
+            va_src, va_rows = validation, np.arange(validation.n_samples)
+        if va_src.names != train.names:
             raise MmcorrError(
                 f"The validation data must have the modalities {train.names} in that order. "
-                f"Got {validation.names}."
+                f"Got {va_src.names}."
             )
-        cls = get_model_class(mcfg.model)
         if cls.needs_full_pairs:
-            train = train.subset(np.flatnonzero(train.fully_paired))
-            validation = validation.subset(np.flatnonzero(validation.fully_paired))
-            if train.n_samples < k + 2 or validation.n_samples < 2:
+            tr_rows = tr_rows[train.fully_paired[tr_rows]]
+            va_rows = va_rows[va_src.fully_paired[va_rows]]
+            if len(tr_rows) < k + 2 or len(va_rows) < 2:
                 raise MmcorrError(
                     f"Model '{mcfg.model}' trains on samples present in every modality; only "
-                    f"{train.n_samples} training and {validation.n_samples} validation samples are. "
+                    f"{len(tr_rows)} training and {len(va_rows)} validation samples are. "
                     "Use 'ae' or 'mvae' for partially paired data."
                 )
 
-        pre = Preprocessor.from_config(dcfg).fit(train)
-        tr, va = pre.transform(train), pre.transform(validation)
+        pre = Preprocessor.from_config(dcfg).fit(train, rows=tr_rows)
+        tr, va = pre.transform(train, rows=tr_rows), pre.transform(va_src, rows=va_rows)
+        del tr_rows, va_rows, va_src
         dims = dict(pre.out_dims)
         if cls is LinearCCA and k > min(dims.values()):
             raise MmcorrError(
@@ -521,15 +541,24 @@ def _xs_mask(data: TensorData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     return data.xs, data.mask
 
 
-def _check_dataset(ds: Any, what: str) -> None:
+def _check_kind(ds: Any, what: str) -> None:
     if not isinstance(ds, PairedDataset):
         raise MmcorrError(f"The '{what}' data must be a PairedDataset. Got {type(ds).__name__} instead.")
     if len(ds.names) < 2:
         raise MmcorrError(f"The '{what}' data must have at least 2 modalities to relate. Got {ds.names}.")
-    for n in ds.names:
-        present = ds.mask[:, ds.names.index(n)]
-        if not np.isfinite(ds.values[n][present]).all():
-            raise MmcorrError(
-                f"The modality '{n}' of the '{what}' data contains NaN or infinite values; "
-                "load it with nan='impute' or drop those samples."
-            )
+
+
+def _check_dataset(ds: Any, what: str) -> None:
+    _check_kind(ds, what)
+    for j, n in enumerate(ds.names):
+        values = ds.values[n]
+        # Row chunks of ~32 MiB of booleans: no copy of the present rows, bounded temporaries.
+        step = max(1, 2**25 // max(values.shape[1], 1))
+        for s in range(0, ds.n_samples, step):
+            bad = ~np.isfinite(values[s : s + step]).all(axis=1) & ds.mask[s : s + step, j]
+            if bad.any():
+                raise MmcorrError(
+                    f"The modality '{n}' of the '{what}' data contains NaN or infinite values "
+                    f"(first at sample {ds.ids[s + int(np.argmax(bad))]!r}); "
+                    "load it with nan='impute' or drop those samples."
+                )

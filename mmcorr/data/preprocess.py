@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ import numpy as np
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import DataError, MmcorrError, check_int
 
+from ._chunks import PCA_COV_MAX_D, column_mean_var, gram, iter_chunks
 from .types import PairedDataset
 
 if TYPE_CHECKING:
@@ -63,42 +65,90 @@ class Preprocessor:
 
     # ---- fitting ----------------------------------------------------------------------------
 
-    def fit(self, ds: PairedDataset) -> Preprocessor:
-        """Learn the statistics from ``ds`` (pass the training split), ignoring absent rows."""
+    def fit(self, ds: PairedDataset, rows: np.ndarray | None = None) -> Preprocessor:
+        """Learn the statistics from ``ds`` (pass the training split), ignoring absent rows.
+
+        rows: optional integer indices of the training rows of ``ds`` (default: every row), so a
+        caller can fit on a split without copying it. Statistics are accumulated in float64 over
+        row chunks: the extra memory stays a few 32 MiB chunks (plus a d x d covariance for PCA).
+        """
         params: dict[str, dict[str, np.ndarray]] = {}
         for j, name in enumerate(ds.names):
-            x = np.asarray(ds.values[name][ds.mask[:, j]], dtype=np.float64)
-            if len(x) < 2:
+            values = ds.values[name]
+            sel, _ = _present(ds.mask, j, rows)
+            m = values.shape[0] if sel is None else len(sel)
+            if m < 2:
                 raise DataError(
-                    f"Modality {name!r} is present in {len(x)} training sample(s); preprocessing needs at least 2."
+                    f"Modality {name!r} is present in {m} training sample(s); preprocessing needs at least 2."
                 )
-            x = self._log(name, x, ds.features[name])
-            d = x.shape[1]
+            log = self._log_prep(name, ds.features[name])
+            mu, var = column_mean_var(values, sel, log)
+            d = values.shape[1]
             p: dict[str, np.ndarray] = {"mean": np.zeros(d), "scale": np.ones(d)}
             if self.standardize:
-                std = x.std(axis=0)
-                p["mean"] = x.mean(axis=0)
+                std = np.sqrt(var)
+                p["mean"] = mu
                 p["scale"] = np.where(std > 1e-12, std, 1.0)  # constant on train: centre only
-                x = (x - p["mean"]) / p["scale"]
             if self.pca_dim is not None and d > self.pca_dim:
-                p["pca_mean"], p["components"] = _pca(x, min(self.pca_dim, len(x)))
+                # The mean of the standardised rows follows from mu: no pass needed.
+                pca_mean = (mu - p["mean"]) / p["scale"]
+                k = min(self.pca_dim, m)
+                p["pca_mean"] = pca_mean
+                p["components"] = _pca(values, sel, m, self._scaler(log, p), pca_mean, k)
             params[name] = p
         self.names_ = list(ds.names)
         self.in_dims_ = ds.dims
         self.params_ = params
         return self
 
-    def _log(self, name: str, x: np.ndarray, features: list[str] | None = None) -> np.ndarray:
+    def _log_prep(
+        self, name: str, features: list[str] | None = None
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """log1p in place on a float64 chunk (checking it is >= 0), or None without log1p."""
         if not self.log1p:
+            return None
+
+        def log(x: np.ndarray) -> np.ndarray:
+            if x.size and x.min() < 0:
+                j = int(np.argmin(x.min(axis=0)))
+                what = f"feature {features[j]!r}" if features else f"feature {j}"
+                raise DataError(
+                    f"log1p needs non-negative values, but modality {name!r} {what} has "
+                    f"{float(x[:, j].min()):g}. Turn log1p off for this data."
+                )
+            return np.log1p(x, out=x)
+
+        return log
+
+    @staticmethod
+    def _scaler(
+        log: Callable[[np.ndarray], np.ndarray] | None, p: dict[str, np.ndarray]
+    ) -> Callable[[np.ndarray], np.ndarray]:
+        """log1p (if on), centring and scaling, in place on a float64 chunk."""
+
+        def scale(x: np.ndarray) -> np.ndarray:
+            if log is not None:
+                x = log(x)
+            x -= p["mean"]
+            x /= p["scale"]
             return x
-        if x.size and x.min() < 0:
-            j = int(np.argmin(x.min(axis=0)))
-            what = f"feature {features[j]!r}" if features else f"feature {j}"
-            raise DataError(
-                f"log1p needs non-negative values, but modality {name!r} {what} has {float(x[:, j].min()):g}. "
-                "Turn log1p off for this data."
-            )
-        return np.log1p(x)
+
+        return scale
+
+    def _full(self, name: str, features: list[str] | None = None) -> Callable[[np.ndarray], np.ndarray]:
+        """Every fitted step of ``name`` on a float64 chunk (n_chunk, d_in) -> (n_chunk, d_out)."""
+        p = self.params_[name]
+        scale = self._scaler(self._log_prep(name, features), p)
+        if "components" not in p:
+            return scale
+        comps_t = np.ascontiguousarray(p["components"].T)
+
+        def project(x: np.ndarray) -> np.ndarray:
+            x = scale(x)
+            x -= p["pca_mean"]
+            return x @ comps_t
+
+        return project
 
     # ---- applying ---------------------------------------------------------------------------
 
@@ -117,24 +167,30 @@ class Preprocessor:
             for n in self.names_
         }
 
+    def _check_width(self, name: str, values: np.ndarray) -> None:
+        if values.ndim != 2 or values.shape[1] != self.in_dims_[name]:
+            raise DataError(
+                f"Modality {name!r} must have {self.in_dims_[name]} features (as in training); "
+                f"got shape {values.shape}."
+            )
+
     def transform_values(self, name: str, values: np.ndarray) -> np.ndarray:
         """Apply the fitted steps of modality ``name`` to values (n, d_in) -> float32 (n, d_out)."""
         self._check_fitted()
         if name not in self.params_:
             raise MmcorrError(f"Modality {name!r} was not seen in fit; known: {self.names_}.")
-        x = np.asarray(values, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.in_dims_[name]:
-            raise DataError(
-                f"Modality {name!r} must have {self.in_dims_[name]} features (as in training); got shape {x.shape}."
-            )
-        p = self.params_[name]
-        x = (self._log(name, x) - p["mean"]) / p["scale"]
-        if "components" in p:
-            x = (x - p["pca_mean"]) @ p["components"].T
-        return x.astype(np.float32)
+        x = np.asarray(values)
+        self._check_width(name, x)
+        out = np.empty((x.shape[0], self.out_dims[name]), dtype=np.float32)
+        step = self._full(name)
+        for pos, chunk in iter_chunks(x, None, step):
+            out[pos] = chunk
+        return out
 
-    def transform(self, ds: PairedDataset) -> PairedDataset:
-        """``ds`` with every modality preprocessed; rows where a modality is absent stay zero."""
+    def transform(self, ds: PairedDataset, rows: np.ndarray | None = None) -> PairedDataset:
+        """``ds`` (or its ``rows``, integer indices) with every modality preprocessed into new
+        float32 arrays; rows where a modality is absent stay zero. Works in row chunks, so beside
+        the output it needs only a few 32 MiB temporaries; ``ds`` is never modified."""
         self._check_fitted()
         if list(ds.names) != self.names_:
             raise DataError(
@@ -142,20 +198,29 @@ class Preprocessor:
             )
         values: dict[str, np.ndarray] = {}
         features: dict[str, list[str]] = {}
+        if rows is not None:
+            rows = np.asarray(rows)
+            rows = np.flatnonzero(rows) if rows.dtype == bool else rows
+        n_out = ds.n_samples if rows is None else len(rows)
         for j, name in enumerate(ds.names):
-            present = ds.mask[:, j]
             raw = ds.values[name]
-            # Absent rows hold zeros that log1p would accept; only present rows are checked.
-            out = np.zeros((ds.n_samples, self.out_dims[name]), dtype=np.float32)
-            out[present] = self.transform_values(name, raw[present])
-            values[name] = out
+            self._check_width(name, raw)
             k = self.out_dims[name]
+            # Absent rows hold zeros that log1p would accept; only present rows are read.
+            src, dst = _present(ds.mask, j, rows)
+            out = np.zeros((n_out, k), dtype=np.float32)
+            step = self._full(name, ds.features[name])
+            for pos, chunk in iter_chunks(raw, src, step):
+                out[pos if dst is None else dst[pos]] = chunk
+            values[name] = out
             features[name] = (
                 [f"pc{i + 1}" for i in range(k)]
                 if "components" in self.params_[name]
                 else list(ds.features[name])
             )
-        return dataclasses.replace(ds, values=values, features=features)
+        if rows is None:
+            return dataclasses.replace(ds, values=values, features=features)
+        return dataclasses.replace(ds.subset(rows, values=values), features=features)
 
     def inverse_transform(self, name: str, values: np.ndarray) -> np.ndarray:
         """Map preprocessed values (n, d_out) of modality ``name`` back to original units (n, d_in);
@@ -221,17 +286,55 @@ class Preprocessor:
         return pre
 
 
-def _pca(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Principal axes of x (n, d): (mean (d,), components (k, d)), signs fixed for determinism."""
-    mean = x.mean(axis=0)
-    xc = x - mean
-    if k < 0.5 * min(xc.shape):
-        from sklearn.utils.extmath import randomized_svd
+def _present(
+    mask: np.ndarray, j: int, rows: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Where modality ``j`` is present among ``rows``: (source rows of the data, their positions
+    in the output); None for "all of them in order", so the common case reads contiguous views."""
+    if rows is not None:
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            rows = np.flatnonzero(rows)
+    present = mask[:, j] if rows is None else mask[rows, j]
+    if present.all():
+        return rows, None
+    dst = np.flatnonzero(present)
+    return (dst if rows is None else rows[dst]), dst
 
-        _, _, vt = randomized_svd(xc, n_components=k, random_state=0)
+
+def _pca(
+    values: np.ndarray,
+    rows: np.ndarray | None,
+    m: int,
+    scale: Callable[[np.ndarray], np.ndarray],
+    mean: np.ndarray,
+    k: int,
+) -> np.ndarray:
+    """Top ``k`` principal axes (k, d) of the m standardised rows ``scale(values[rows])`` centred
+    on ``mean``; signs fixed for determinism.
+
+    Up to PCA_COV_MAX_D features: eigenvectors of the (d, d) float64 scatter matrix summed over row
+    chunks (exact, and no copy of the rows). Wider: one float32 copy of the standardised rows and
+    a randomized SVD (Halko et al. 2011) on it.
+    """
+    d = values.shape[1]
+    if d <= PCA_COV_MAX_D:
+        _, vecs = np.linalg.eigh(gram(values, rows, mean, scale))
+        vt = vecs[:, ::-1][:, :k].T  # eigh sorts ascending
     else:
-        _, _, vt = np.linalg.svd(xc, full_matrices=False)
-        vt = vt[:k]
+        xc = np.empty((m, d), dtype=np.float32)
+        for pos, chunk in iter_chunks(values, rows, scale):
+            chunk -= mean
+            xc[pos] = chunk
+        if k < 0.5 * min(xc.shape):
+            from sklearn.utils.extmath import randomized_svd
+
+            _, _, vt = randomized_svd(xc, n_components=k, random_state=0)
+        else:
+            _, _, vt = np.linalg.svd(xc, full_matrices=False)
+            vt = vt[:k]
+        del xc
+        vt = vt.astype(np.float64)
     # Make the largest-magnitude loading of each component positive, so refits agree in sign.
     signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
-    return mean, vt * signs[:, None]
+    return np.ascontiguousarray(vt * signs[:, None])

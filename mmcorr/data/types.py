@@ -88,13 +88,17 @@ class PairedDataset:
         """Boolean (n,): samples present in every modality."""
         return np.asarray(self.mask.all(axis=1))
 
-    def subset(self, rows: np.ndarray) -> PairedDataset:
-        """The dataset restricted to ``rows`` (integer indices or a boolean mask), in that order."""
+    def subset(self, rows: np.ndarray, *, values: dict[str, np.ndarray] | None = None) -> PairedDataset:
+        """The dataset restricted to ``rows`` (integer indices or a boolean mask), in that order.
+
+        values: arrays already holding those rows (e.g. preprocessed ones) to use instead of
+        copying ``self.values[n][rows]``.
+        """
         rows = np.asarray(rows)
         meta = None if self.metadata is None else self.metadata.iloc[rows]
         return PairedDataset(
             names=list(self.names),
-            values={n: self.values[n][rows] for n in self.names},
+            values=dict(values) if values is not None else {n: self.values[n][rows] for n in self.names},
             features={n: list(f) for n, f in self.features.items()},
             ids=self.ids[rows],
             mask=self.mask[rows],

@@ -1,0 +1,75 @@
+"""Row-chunked passes over a (n, d) float32 array: bounded float64 temporaries, no full copies.
+
+Preprocessing works on a subset of rows (the training rows where a modality is present). Copying
+that subset, or converting the whole modality to float64, costs 1-4x the data; these helpers read
+it ``chunk_rows`` rows at a time instead, so the extra memory is a few chunks whatever n is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+__all__ = ["CHUNK_BYTES", "PCA_COV_MAX_D", "chunk_rows", "iter_chunks", "column_mean_var", "gram"]
+
+#: Target size of one float64 chunk; a pass holds two or three of them at once.
+CHUNK_BYTES = 32 * 2**20
+#: Widest modality whose PCA uses a d x d float64 covariance (128 MiB at 4096); wider ones copy the
+#: standardised rows once as float32 and run a randomized SVD on that.
+PCA_COV_MAX_D = 4096
+
+
+def chunk_rows(d: int) -> int:
+    """Rows per chunk for d features (at least 1)."""
+    return max(1, CHUNK_BYTES // (8 * max(d, 1)))
+
+
+def iter_chunks(
+    values: np.ndarray, rows: np.ndarray | None, prep: Callable[[np.ndarray], np.ndarray] | None = None
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield (positions, float64 chunk) over ``values[rows]`` (all rows when ``rows`` is None).
+
+    positions: the slice of ``rows`` (or of values) this chunk covers. prep: applied to each fresh
+    float64 chunk (it may work in place), e.g. log1p.
+    """
+    n = values.shape[0] if rows is None else len(rows)
+    step = chunk_rows(values.shape[1])
+    for start in range(0, n, step):
+        pos = slice(start, min(start + step, n))
+        src = values[pos] if rows is None else values[rows[pos]]
+        x = np.array(src, dtype=np.float64)  # always a fresh array: prep may write into it
+        yield pos, (prep(x) if prep is not None else x)
+
+
+def column_mean_var(
+    values: np.ndarray, rows: np.ndarray | None, prep: Callable[[np.ndarray], np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and (population) variance of ``prep(values[rows])``, float64 (d,) each.
+
+    Two passes (mean, then squared deviations from it), so a large common offset does not cancel
+    digits the way a one-pass sum of squares would.
+    """
+    d = values.shape[1]
+    n = values.shape[0] if rows is None else len(rows)
+    total = np.zeros(d)
+    for _, x in iter_chunks(values, rows, prep):
+        total += x.sum(axis=0)
+    mean = total / max(n, 1)
+    sq = np.zeros(d)
+    for _, x in iter_chunks(values, rows, prep):
+        x -= mean
+        sq += np.einsum("ij,ij->j", x, x)
+    return mean, sq / max(n, 1)
+
+
+def gram(
+    values: np.ndarray, rows: np.ndarray | None, centre: np.ndarray, prep: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """(d, d) float64 sum over rows of (prep(x) - centre)^T (prep(x) - centre)."""
+    d = values.shape[1]
+    out = np.zeros((d, d))
+    for _, x in iter_chunks(values, rows, prep):
+        x -= centre
+        out += x.T @ x
+    return out
