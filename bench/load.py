@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -88,9 +89,11 @@ def main() -> None:
         size_mb = path.stat().st_size / 2**20
         print(f"wrote {args.rows} x {args.cols} CSV ({size_mb:.0f} MB) in {time.perf_counter() - t0:.1f} s")
         res: dict[str, list[dict[str, float]]] = {"pyarrow": [], "mmcorr": []}
+        load_before = os.getloadavg()
         for _ in range(args.repeat):  # interleaved, so machine load affects both alike
             for which in ("pyarrow", "mmcorr"):
                 res[which].append(run_child(path, which))
+        load_after = os.getloadavg()
     best = {k: min(r["seconds"] for r in v) for k, v in res.items()}
     peak = min(r["peak_extra"] for r in res["mmcorr"])
     array_bytes = res["mmcorr"][0]["array_bytes"]
@@ -104,6 +107,12 @@ def main() -> None:
         "peak_extra_mb": round(peak / 2**20, 1),
         "array_mb": round(array_bytes / 2**20, 1),
         "memory_ratio": round(peak / array_bytes, 3),
+        # Every run, so a noisy machine shows as spread instead of hiding behind the best one.
+        "pyarrow_runs_s": [round(r["seconds"], 3) for r in res["pyarrow"]],
+        "mmcorr_runs_s": [round(r["seconds"], 3) for r in res["mmcorr"]],
+        "mmcorr_peak_runs_mb": [round(r["peak_extra"] / 2**20, 1) for r in res["mmcorr"]],
+        "pyarrow_peak_runs_mb": [round(r["peak_extra"] / 2**20, 1) for r in res["pyarrow"]],
+        "load_average_1m": [round(load_before[0], 2), round(load_after[0], 2)],
         "goals": {"time_ratio": 1.5, "memory_ratio": 3.0},
     }
     print(json.dumps(figures, indent=2))

@@ -5,7 +5,8 @@
 
 Each stage (the finiteness check, the preprocessor's fit and transform, training, the heads) is
 wrapped; for each it prints the memory held when it starts and its peak, as multiples of the data
-(tracemalloc sees numpy's buffers; torch tensors made with ``torch.as_tensor`` share them). Also
+(tracemalloc sees numpy's buffers; torch tensors made with ``torch.as_tensor`` share them, but
+torch's own allocations are invisible to it), and the high-water RSS so far after the stage. Also
 prints the whole fit's peak RSS above the RSS before the data was made (what bench/speed.py's
 growth section reports). ``PYTHONPATH`` comes first on the path, so an older checkout can be
 measured with the same script.
@@ -59,7 +60,14 @@ def main() -> None:
             tracemalloc.reset_peak()
             out = fn(*a, **kw)
             _, peak = tracemalloc.get_traced_memory()
-            stages.append({"stage": label, "held_at_start": held / data, "peak": peak / data})
+            stages.append(
+                {
+                    "stage": label,
+                    "held_at_start": held / data,
+                    "peak": peak / data,
+                    "peak_rss_so_far_mib": peak_rss_mib() - base,
+                }
+            )
             return out
 
         setattr(owner, attr, inner)
