@@ -180,7 +180,9 @@ class CorrelationModel:
         train: the training samples, raw units. validation: early-stopping data; when None, 15%
         of ``train`` (chosen with ``seed``) is held out. callbacks: see :class:`~mmcorr.training.Callback`
         (a cancel raises TrainingCancelled, ``history_`` is kept). checkpoint_dir / resume: see
-        :class:`~mmcorr.training.Trainer`.
+        :class:`~mmcorr.training.Trainer`. Before any work, raises a MmcorrError naming the sizes
+        when the fit's estimated memory exceeds what the machine has (``mmcorr._memory``; cap it
+        with the environment variable ``MMCORR_MEMORY_LIMIT_BYTES``).
         """
         from mmcorr.data.preprocess import Preprocessor
 
