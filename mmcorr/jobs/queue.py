@@ -56,8 +56,28 @@ def _redis_url() -> str | None:
     return url if url.startswith(("redis://", "rediss://", "unix://")) else None
 
 
-def _entry() -> tuple[Huey, Any]:
+def _sqlite_huey(filename: str) -> Huey:
     from huey import SqliteHuey
+    from huey.storage import SqliteStorage
+
+    from mmcorr.jobs._sqlite import connect_wal
+
+    class _Storage(SqliteStorage):  # type: ignore[misc]
+        # huey's own connection switches to WAL without waiting for a concurrent opener.
+        def _create_connection(self) -> Any:
+            conn = connect_wal(self.filename, self._timeout, **self._conn_kwargs)
+            conn.execute(f"pragma cache_size={-1000 * self._cache_mb}")
+            conn.execute(f"pragma synchronous={2 if self._fsync else 0}")
+            return conn
+
+    class _Huey(SqliteHuey):  # type: ignore[misc]
+        storage_class = _Storage
+
+    # results=False: outcomes live in the job store; huey's result store would only grow.
+    return _Huey(name="mmcorr", filename=filename, results=False, utc=True, timeout=30)
+
+
+def _entry() -> tuple[Huey, Any]:
 
     redis_url = _redis_url()
     if redis_url is not None:  # scale-out: huey on Redis (mmcorr.jobs.redis_queue), lazy import
@@ -75,8 +95,7 @@ def _entry() -> tuple[Huey, Any]:
         entry = _hueys.get(key)
         if entry is None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            # results=False: outcomes live in the job store; huey's result store would only grow.
-            huey = SqliteHuey(name="mmcorr", filename=key, results=False, utc=True, timeout=30)
+            huey = _sqlite_huey(key)
             task = huey.task(name=TASK_NAME)(_run_job_task)
             entry = _hueys[key] = (huey, task)
         return entry

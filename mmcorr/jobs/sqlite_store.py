@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
+from mmcorr.jobs._sqlite import connect_wal
 from mmcorr.jobs.records import JobRecord, iso
 from mmcorr.jobs.states import EventLevel, JobState
 from mmcorr.jobs.store import SCHEMA_VERSION, WORKER_KEYS, WorkerRow
@@ -120,9 +121,8 @@ class SQLiteJobStore:
             return conn
         # A connection inherited through fork is unusable: open a fresh one for this process.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn = connect_wal(self.path, timeout=30.0)
         conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         self._local.conn, self._local.pid = conn, os.getpid()
         if not self._schema_ready:
