@@ -72,7 +72,15 @@ def _form(dataset: Any) -> None:
     dataset_id = str(dataset.id)
     # Linear CCA finds at most min(feature counts) components: default to a latent that fits.
     narrowest = min(dataset.modalities.values(), default=10)
-    from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
+    from mmcorr.config import (
+        MODEL_NAMES,
+        RECOMMENDED_LR,
+        AnalysisConfig,
+        DataConfig,
+        JobSpec,
+        ModelConfig,
+        TrainConfig,
+    )
 
     # Widget defaults are the library's defaults, so the page and the Python API never drift apart.
     m0, t0, a0 = ModelConfig(), TrainConfig(), AnalysisConfig()
@@ -109,10 +117,12 @@ def _form(dataset: Any) -> None:
         "Learning rate",
         1e-6,
         1.0,
-        t0.lr,
+        RECOMMENDED_LR.get(model, t0.lr),
         format="%.0e",
         step=1e-4,
-        help="AdamW step size, 1e-4 to 1e-2 typical.",
+        help="AdamW step size, 1e-4 to 1e-2 typical. Starts at the model's tuned rate "
+        "(5e-3 for deep CCA, 1e-3 for the others).",
+        key=f"lr_{model}",  # one per model: switching models shows that model's rate
         disabled=model == "cca",
     )
     with st.expander("Advanced options"):

@@ -7,7 +7,15 @@ import json
 import time
 from typing import Any
 
-from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
+from mmcorr.config import (
+    MODEL_NAMES,
+    RECOMMENDED_LR,
+    AnalysisConfig,
+    DataConfig,
+    JobSpec,
+    ModelConfig,
+    TrainConfig,
+)
 
 __all__ = ["register", "spec_from_args"]
 
@@ -34,7 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--lr", type=float, help="AdamW learning rate (default: 5e-3 for dccae, 1e-3 otherwise)")
     p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
     p.add_argument("--patience", type=int, default=TrainConfig.patience)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
@@ -83,7 +91,7 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
         train=TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,
-            lr=args.lr,
+            lr=RECOMMENDED_LR[args.model] if args.lr is None else args.lr,
             weight_decay=args.weight_decay,
             patience=args.patience,
             seed=args.seed,

@@ -20,7 +20,15 @@ import pandas as pd
 
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
-from mmcorr.config import MODEL_NAMES, AnalysisConfig, DataConfig, JobSpec, ModelConfig, TrainConfig
+from mmcorr.config import (
+    MODEL_NAMES,
+    RECOMMENDED_LR,
+    AnalysisConfig,
+    DataConfig,
+    JobSpec,
+    ModelConfig,
+    TrainConfig,
+)
 from mmcorr.jobs.bundle import JOINT, MetricsKey, json_safe, require_run
 
 if TYPE_CHECKING:
@@ -130,7 +138,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_cfg = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
-        lr=args.lr,
+        lr=RECOMMENDED_LR[args.model] if args.lr is None else args.lr,
         seed=args.seed,
         device=args.device,
         threads=args.threads,
@@ -359,7 +367,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--hidden", metavar="H", type=int, nargs="+", help="hidden layer sizes (default 256 256)")
     p.add_argument("--epochs", metavar="N", type=int, default=100)
     p.add_argument("--batch-size", metavar="B", type=int, default=256)
-    p.add_argument("--lr", metavar="LR", type=float, default=1e-3)
+    p.add_argument(
+        "--lr", metavar="LR", type=float, help="AdamW learning rate (default: 5e-3 for dccae, 1e-3 otherwise)"
+    )
     p.add_argument("--patience", metavar="P", type=int, default=10, help="early-stopping patience (0: off)")
     p.add_argument("--seed", metavar="S", type=int, default=0)
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")

@@ -100,6 +100,7 @@ def test_train_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[...,
     )
     assert rc == 0
     assert len(B.read_history(tmp_path / "run")) == 2
+    assert B.read_spec(tmp_path / "run").train.lr == 1e-3  # no --lr: corrae's tuned rate
 
 
 def test_encode_matches_the_bundle_latents(trained: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:

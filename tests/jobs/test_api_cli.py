@@ -71,6 +71,21 @@ def test_cli_submit_list_status_cancel_logs(capsys: pytest.CaptureFixture[str]) 
     assert main(["jobs", "logs", job_id]) == 0 and "cancelled before it started" in capsys.readouterr().out
 
 
+def test_cli_learning_rate_defaults_to_the_models_tuned_rate(capsys: pytest.CaptureFixture[str]) -> None:
+    from mmcorr.config import RECOMMENDED_LR
+
+    lrs = {}
+    for extra in (["--model", "dccae"], ["--model", "ae"], ["--model", "dccae", "--lr", "2e-4"]):
+        assert main(["jobs", "submit", "--dataset", "ds", *extra, "--no-worker"]) == 0
+        lrs[" ".join(extra)] = get_job(capsys.readouterr().out.strip()).spec.train.lr
+    assert lrs == {
+        "--model dccae": RECOMMENDED_LR["dccae"],
+        "--model ae": RECOMMENDED_LR["ae"],
+        "--model dccae --lr 2e-4": 2e-4,
+    }
+    assert RECOMMENDED_LR["dccae"] != RECOMMENDED_LR["ae"]
+
+
 def test_cli_bad_latent_dim_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["jobs", "submit", "--dataset", "ds", "--latent-dim", "0", "--no-worker"]) == 1
     assert "The 'latent_dim' parameter must be an int in [1, 512]. Got 0" in capsys.readouterr().err

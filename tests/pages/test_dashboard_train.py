@@ -45,6 +45,17 @@ def test_bad_hidden_sizes_show_the_message(app: Any, dataset_id: str) -> None:
     assert any("'hidden' parameter" in e.value and "256,abc" in e.value for e in app.error)
 
 
+def test_learning_rate_follows_the_chosen_model(app: Any, dataset_id: str) -> None:
+    page(app, TRAIN)
+    app.selectbox(key="model").set_value("dccae").run()
+    assert app.number_input(key="lr_dccae").value == 5e-3
+    app.number_input(key="lr_dccae").set_value(2e-3).run()
+    app.selectbox(key="model").set_value("ae").run()
+    no_exceptions(app)
+    assert app.number_input(key="lr_ae").value == 1e-3
+    app.selectbox(key="model").set_value("dccae").run()
+    assert app.number_input(key="lr_dccae").value == 2e-3  # the user's own rate is kept
+
 @pytest.mark.slow  # the real pipeline: torch import and UMAP's numba compile (~30 s on 2 cores)
 def test_train_submits_a_job_that_reaches_succeeded(
     app: Any, dataset_id: str, immediate: None, monkeypatch: pytest.MonkeyPatch
