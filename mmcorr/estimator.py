@@ -343,7 +343,8 @@ class CorrelationModel:
                 for i, t in enumerate(self.names_):
                     rows = tr.mask[:, j] & tr.mask[:, i]
                     if s != t and rows.sum() >= 2:
-                        self.heads_.ridge[(s, t)] = fit_ridge(zs[rows], tr.values[t][rows].astype(np.float64))
+                        y = tr.values[t] if rows.all() else tr.values[t][rows]  # no copy when all
+                        self.heads_.ridge[(s, t)] = fit_ridge(zs[rows], y)
 
     # -- using a fitted model ----------------------------------------------------------------------
     def _check_fitted(self) -> None:

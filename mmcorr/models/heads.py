@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmcorr._cca import fit_cca
+from mmcorr._memory import RIDGE_CHUNK_BYTES
 
 __all__ = ["LinearHeads", "fit_alignment", "fit_ridge", "quick_cca", "RIDGE_ALPHA"]
 
@@ -89,12 +90,17 @@ def fit_alignment(
 
 
 def fit_ridge(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ridge regression y ~ z with intercept: z (n, k), y (n, d). Returns (mean_z, coef (k, d), intercept)."""
+    """Ridge regression y ~ z with intercept: z (n, k), y (n, d) of any float dtype (read in row
+    chunks: no float64 copy of y). Returns (mean_z, coef (k, d), intercept)."""
     mz = z.mean(axis=0)
-    my = y.mean(axis=0)
+    my = y.mean(axis=0, dtype=np.float64)
     zc = z - mz
     gram = zc.T @ zc + RIDGE_ALPHA * z.shape[0] * np.eye(z.shape[1])
-    coef = np.linalg.solve(gram, zc.T @ (y - my))
+    zty = np.zeros((z.shape[1], y.shape[1]))
+    step = max(1, RIDGE_CHUNK_BYTES // (8 * max(y.shape[1], 1)))  # float64 chunks of y
+    for s in range(0, len(y), step):
+        zty += zc[s : s + step].T @ (np.asarray(y[s : s + step], dtype=np.float64) - my)
+    coef = np.linalg.solve(gram, zty)
     return mz, coef, my
 
 

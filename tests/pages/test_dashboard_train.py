@@ -56,6 +56,7 @@ def test_learning_rate_follows_the_chosen_model(app: Any, dataset_id: str) -> No
     app.selectbox(key="model").set_value("dccae").run()
     assert app.number_input(key="lr_dccae").value == 2e-3  # the user's own rate is kept
 
+
 @pytest.mark.slow  # the real pipeline: torch import and UMAP's numba compile (~30 s on 2 cores)
 def test_train_submits_a_job_that_reaches_succeeded(
     app: Any, dataset_id: str, immediate: None, monkeypatch: pytest.MonkeyPatch
