@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from mmcorr._cca import canonical_correlations
-from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._io import atomic_write_bytes, atomic_write_text, json_safe
 from mmcorr._memory import check_fit_memory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr._version import BUNDLE_FORMAT, __version__
@@ -492,7 +492,10 @@ class CorrelationModel:
         torch.save(state, buf)
         atomic_write_bytes(out / MODEL_FILE, buf.getvalue())
         self.preprocessor_.save(out)
-        atomic_write_text(out / HISTORY_FILE, "".join(json.dumps(r) + "\n" for r in self.history_))
+        atomic_write_text(
+            out / HISTORY_FILE,
+            "".join(json.dumps(json_safe(r), allow_nan=False) + "\n" for r in self.history_),
+        )
         atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True))
         return out
 

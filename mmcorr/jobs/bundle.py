@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._io import atomic_write_bytes, atomic_write_text, json_safe
 from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 
@@ -123,23 +122,6 @@ def ordered_key(source: str, target: str) -> str:
 def latent_columns(name: str, k: int) -> list[str]:
     """Column names of a k-dimensional latent in latents.parquet: ``name_0 .. name_{k-1}``."""
     return [f"{name}_{i}" for i in range(k)]
-
-
-def json_safe(obj: Any) -> Any:
-    """Plain JSON types; NaN / inf become None (strict JSON readers reject NaN)."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return json_safe(obj.tolist())
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Enum):
-        return obj.value
-    return obj
 
 
 def write_json(run_dir: Path, file: BundleFile, obj: Any) -> Path:

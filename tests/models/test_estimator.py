@@ -65,6 +65,18 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path: Path) -> None:
     assert loaded.get_configs() == model.get_configs()
 
 
+def test_saved_history_is_strict_json_with_null_for_non_finite_values(tmp_path: Path) -> None:
+    model = CorrelationModel("cca", 2, device="cpu").fit(small_paired())
+    model.history_[0]["val_corr"] = float("nan")  # e.g. a validation split too small to correlate
+    model.save(tmp_path)
+    line = (tmp_path / "history.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    assert "NaN" not in line and json.loads(line, parse_constant=_reject)["val_corr"] is None
+
+
+def _reject(name: str) -> None:
+    raise AssertionError(f"non-standard JSON constant {name}")
+
+
 def test_loading_another_bundle_format_names_both_versions(tmp_path: Path) -> None:
     CorrelationModel("cca", 2, device="cpu").fit(small_paired()).save(tmp_path)
     cfg = json.loads((tmp_path / "config.json").read_text())
