@@ -154,12 +154,12 @@ def table_to_modality(
 
     values = np.empty((n, len(keep)), dtype=np.float32)
     for j, (_, arr) in enumerate(keep):
-        if isinstance(arr, np.ndarray):
-            values[:, j] = arr
-        else:
+        if not isinstance(arr, np.ndarray):
             if pa.types.is_decimal(arr.type) or pa.types.is_boolean(arr.type) or pa.types.is_null(arr.type):
                 arr = pc.cast(arr, pa.float64(), safe=False)
-            values[:, j] = arr.to_numpy()  # nulls come out as NaN for float columns
+            arr = arr.to_numpy()  # nulls come out as NaN for float columns
+        with np.errstate(over="ignore"):  # beyond float32 becomes inf, reported in finalize
+            values[:, j] = arr
     if id_column is None:
         ids = np.arange(n).astype(str).astype(object)
     else:
@@ -208,7 +208,11 @@ def finalize(
         if nan == "error":
             row = int(np.argmax(~finite.all(axis=1)))
             col = int(np.argmax(~finite[row]))
-            kind = "a missing value (NaN)" if np.isnan(values[row, col]) else "an infinite value"
+            kind = (
+                "a missing value (NaN)"
+                if np.isnan(values[row, col])
+                else "an infinite value (or one beyond float32's range, about ±3.4e38)"
+            )
             raise DataError(
                 f"{source}: column {features[col]!r} row {row + 1} holds {kind} ({n_bad} non-finite "
                 "value(s) in all). Fill them in, or load with nan='impute' (CLI: --nan impute) to "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -136,6 +137,15 @@ def test_non_numeric_cell_names_column_and_row(write_csv: Callable[..., Path]) -
     text = "id,a,b\n" + "".join(f"s{i},{i},{i * 2}\n" for i in range(6)) + "s6,7,oops\ns7,8,9\n"
     with pytest.raises(DataError, match=r"x\.csv: column 'b' row 7 holds 'oops', which is not a number"):
         load_modality(write_csv(text))
+
+
+def test_a_value_beyond_float32_names_its_cell_without_a_numpy_warning(tmp_path: Path) -> None:
+    path = tmp_path / "big.parquet"
+    pd.DataFrame({"id": ["s1", "s2", "s3"], "a": [1.0, 2.0, 3.0], "b": [0.5, 1e39, 0.2]}).to_parquet(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"big\.parquet: column 'b' row 2 holds .*beyond float32's range"):
+            load_modality(path)
 
 
 def test_nan_is_an_error_by_default(write_csv: Callable[..., Path]) -> None:
