@@ -118,7 +118,7 @@ def _form(dataset: Any) -> None:
         1e-6,
         1.0,
         RECOMMENDED_LR.get(model, t0.lr),
-        format="%.0e",
+        format="%.1e",
         step=1e-4,
         help="AdamW step size, 1e-4 to 1e-2 typical. Starts at the model's tuned rate "
         "(5e-3 for deep CCA, 1e-3 for the others).",
