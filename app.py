@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hmac
 import os
+import sys
+import threading
 
 import streamlit as st
 
@@ -33,6 +35,29 @@ if _PASSWORD and not st.session_state.get(_AUTH_KEY, False):
             st.rerun()
         st.error("Wrong password.")
     st.stop()
+
+
+@st.cache_resource(show_spinner=False)
+def _start_worker_in_background() -> threading.Thread:
+    """Once per dashboard process: start the local job worker (a no-op with
+    MMCORR_AUTOSTART_WORKER=0 or a Redis queue) without holding up the page, so its UMAP warm-up
+    runs while the user uploads data. The Train page reports a worker that has died since."""
+
+    def start() -> None:
+        from mmcorr import MmcorrError
+        from mmcorr.jobs import ensure_worker
+
+        try:
+            ensure_worker()
+        except MmcorrError as exc:  # shown again, with a button, on the Train page
+            print(f"mmcorr: the job worker did not start: {exc}", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=start, name="mmcorr-worker-autostart", daemon=True)
+    thread.start()
+    return thread
+
+
+_start_worker_in_background()
 
 navigation = st.navigation(
     {

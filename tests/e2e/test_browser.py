@@ -159,6 +159,15 @@ def _screenshot(page: Any, path: Path) -> None:
     page.set_viewport_size({"width": 1440, "height": 1000})
 
 
+def _wait_worker_alive(home: Path, timeout: float = 60.0) -> None:
+    check = "from mmcorr.jobs import worker_status; raise SystemExit(0 if worker_status().alive else 1)"
+    env = {**os.environ, "MMCORR_HOME": str(home)}
+    deadline = time.monotonic() + timeout
+    while subprocess.run([sys.executable, "-c", check], env=env).returncode != 0:
+        assert time.monotonic() < deadline, f"no worker came up within {timeout:.0f} s of the first page view"
+        time.sleep(0.5)
+
+
 def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -173,6 +182,8 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             # 1. Data: two uploads, the pairing report, save.
             page.goto(f"{server}/data")
             expect(page.get_by_role("heading", name="Data")).to_be_visible()
+            # the first page view starts the embedded worker (no Train page visited yet)
+            _wait_worker_alive(tmp_path / "home")
             uploads = page.locator('[data-testid="stFileUploader"] input[type="file"]')
             uploads.nth(0).set_input_files(str(csv_a))
             expect(page.get_by_text("Upload 1 more file(s)")).to_be_visible()
