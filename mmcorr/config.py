@@ -17,6 +17,7 @@ from mmcorr._validation import MmcorrError, check_choice, check_float, check_int
 __all__ = [
     "MODEL_NAMES",
     "RECOMMENDED_LR",
+    "resolve_lr",
     "ModelName",
     "ModelConfig",
     "TrainConfig",
@@ -34,6 +35,12 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 #: after 100 epochs and often left one canonical direction unlearned (test correlation < 0), while
 #: the VAE's KL term destabilises at 3e-3 (bench/RESULTS.md, Quality).
 RECOMMENDED_LR: dict[str, float] = {"cca": 1e-3, "ae": 1e-3, "corrae": 1e-3, "dccae": 5e-3, "mvae": 1e-3}
+
+
+def resolve_lr(model: str, lr: float | None = None) -> float:
+    """``lr`` when given, else the model family's tuned rate (``TrainConfig.lr`` for an unknown
+    name, which ModelConfig then rejects with its own message)."""
+    return lr if lr is not None else RECOMMENDED_LR.get(model, TrainConfig.lr)
 
 
 @dataclass(frozen=True)

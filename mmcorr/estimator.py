@@ -22,7 +22,7 @@ from mmcorr._io import atomic_write_bytes, atomic_write_text, json_safe
 from mmcorr._memory import check_fit_memory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr._version import BUNDLE_FORMAT, __version__
-from mmcorr.config import RECOMMENDED_LR, DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from mmcorr.config import DataConfig, ModelConfig, TrainConfig, from_dict, resolve_lr, to_dict
 from mmcorr.data.types import PairedDataset
 from mmcorr.models import LinearCCA, MultimodalModel, get_model_class
 from mmcorr.models.heads import LinearHeads, fit_alignment, fit_ridge, quick_cca
@@ -144,8 +144,7 @@ class CorrelationModel:
     def get_configs(self) -> tuple[ModelConfig, TrainConfig, DataConfig]:
         """The parameters as validated config dataclasses (raises MmcorrError naming a bad one)."""
         p = self.get_params()
-        if p["lr"] is None:
-            p["lr"] = RECOMMENDED_LR.get(p["model"], TrainConfig.lr)
+        p["lr"] = resolve_lr(p["model"], p["lr"])
         hidden = p["hidden"]
         if isinstance(hidden, list):
             hidden = tuple(hidden)

@@ -74,12 +74,12 @@ def _form(dataset: Any) -> None:
     narrowest = min(dataset.modalities.values(), default=10)
     from mmcorr.config import (
         MODEL_NAMES,
-        RECOMMENDED_LR,
         AnalysisConfig,
         DataConfig,
         JobSpec,
         ModelConfig,
         TrainConfig,
+        resolve_lr,
     )
 
     # Widget defaults are the library's defaults, so the page and the Python API never drift apart.
@@ -117,7 +117,7 @@ def _form(dataset: Any) -> None:
         "Learning rate",
         1e-6,
         1.0,
-        RECOMMENDED_LR.get(model, t0.lr),
+        resolve_lr(model),
         format="%.1e",
         step=1e-4,
         help="AdamW step size, 1e-4 to 1e-2 typical. Starts at the model's tuned rate "

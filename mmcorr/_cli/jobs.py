@@ -9,12 +9,12 @@ from typing import Any
 
 from mmcorr.config import (
     MODEL_NAMES,
-    RECOMMENDED_LR,
     AnalysisConfig,
     DataConfig,
     JobSpec,
     ModelConfig,
     TrainConfig,
+    resolve_lr,
 )
 
 __all__ = ["register", "spec_from_args"]
@@ -91,7 +91,7 @@ def spec_from_args(args: argparse.Namespace) -> JobSpec:
         train=TrainConfig(
             epochs=args.epochs,
             batch_size=args.batch_size,
-            lr=RECOMMENDED_LR[args.model] if args.lr is None else args.lr,
+            lr=resolve_lr(args.model, args.lr),
             weight_decay=args.weight_decay,
             patience=args.patience,
             seed=args.seed,

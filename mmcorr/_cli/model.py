@@ -22,12 +22,12 @@ from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
 from mmcorr.config import (
     MODEL_NAMES,
-    RECOMMENDED_LR,
     AnalysisConfig,
     DataConfig,
     JobSpec,
     ModelConfig,
     TrainConfig,
+    resolve_lr,
 )
 from mmcorr.jobs.bundle import JOINT, MetricsKey, json_safe, require_run
 
@@ -138,7 +138,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     train_cfg = TrainConfig(
         epochs=args.epochs,
         batch_size=args.batch_size,
-        lr=RECOMMENDED_LR[args.model] if args.lr is None else args.lr,
+        lr=resolve_lr(args.model, args.lr),
         seed=args.seed,
         device=args.device,
         threads=args.threads,
