@@ -11,8 +11,7 @@ The memory a fit allocates on top of the caller's data (all float32 unless said 
   or a float32 copy of the standardised rows (wider);
 * weights, gradients, AdamW's two moments and the best-epoch copy: 5 x the parameters;
 * the per-modality float64 latents of every training row and, for models without a
-  cross-decoder, the ridge heads' float32 copy of a target modality's paired rows (only when some
-  samples miss a modality) and two 32 MiB float64 row chunks;
+  cross-decoder, the ridge heads' float64 row chunks of a target modality (two of ``CHUNK_BYTES``);
 * a fixed allowance for row chunks, batches and the allocator.
 
 Operators can cap the figure with ``MMCORR_MEMORY_LIMIT_BYTES`` (bytes the fit may use); on systems
@@ -27,11 +26,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from mmcorr._validation import MmcorrError
-from mmcorr.data._chunks import PCA_COV_MAX_D
+from mmcorr.data._chunks import CHUNK_BYTES, PCA_COV_MAX_D
 
 __all__ = [
     "ENV_LIMIT",
-    "RIDGE_CHUNK_BYTES",
     "FitMemory",
     "available_bytes",
     "check_fit_memory",
@@ -40,8 +38,6 @@ __all__ = [
 
 #: Environment variable: the most bytes a fit may allocate (caps what the system reports).
 ENV_LIMIT = "MMCORR_MEMORY_LIMIT_BYTES"
-#: Bytes of one float64 row chunk that ``mmcorr.models.heads.fit_ridge`` reads its target in.
-RIDGE_CHUNK_BYTES = 32 * 2**20
 # Row chunks, one training batch, torch's allocator and workspace: measured well under this.
 _FIXED_BYTES = 256 * 2**20
 _GIB = 2**30
@@ -86,9 +82,8 @@ def estimate_fit_bytes(
     model = 5 * 4 * params
     heads = 8 * n * latent_dim * 2 * len(dims)
     if ridge_heads:
-        # the paired rows of one target modality (a copy only for partially paired data), then
-        # fit_ridge's float64 chunk of it and the chunk centred (RIDGE_CHUNK_BYTES each).
-        heads += 4 * n * max(out.values(), default=0) + 2 * RIDGE_CHUNK_BYTES
+        # fit_ridge reads its target in float64 row chunks (mmcorr.data._chunks), two at a time.
+        heads += 2 * CHUNK_BYTES
     return FitMemory(data, pca, model, heads, copies)
 
 

@@ -342,8 +342,8 @@ class CorrelationModel:
                 for i, t in enumerate(self.names_):
                     rows = tr.mask[:, j] & tr.mask[:, i]
                     if s != t and rows.sum() >= 2:
-                        y = tr.values[t] if rows.all() else tr.values[t][rows]  # no copy when all
-                        self.heads_.ridge[(s, t)] = fit_ridge(zs[rows], y)
+                        targets = None if rows.all() else np.flatnonzero(rows)  # read in place
+                        self.heads_.ridge[(s, t)] = fit_ridge(zs[rows], tr.values[t], targets)
 
     # -- using a fitted model ----------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mmcorr._cca import fit_cca
-from mmcorr._memory import RIDGE_CHUNK_BYTES
+from mmcorr.data._chunks import iter_chunks
 
 __all__ = ["LinearHeads", "fit_alignment", "fit_ridge", "quick_cca", "RIDGE_ALPHA"]
 
@@ -89,17 +89,23 @@ def fit_alignment(
     return out
 
 
-def fit_ridge(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ridge regression y ~ z with intercept: z (n, k), y (n, d) of any float dtype (read in row
-    chunks: no float64 copy of y). Returns (mean_z, coef (k, d), intercept)."""
+def fit_ridge(
+    z: np.ndarray, y: np.ndarray, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ridge regression y[rows] ~ z with intercept: z (n, k); y (N, d) of any float dtype, of which
+    ``rows`` (n indices; None: all N rows) are the targets. y is read in float64 row chunks
+    (mmcorr.data._chunks), never copied whole. Returns (mean_z, coef (k, d), intercept)."""
     mz = z.mean(axis=0)
-    my = y.mean(axis=0, dtype=np.float64)
     zc = z - mz
     gram = zc.T @ zc + RIDGE_ALPHA * z.shape[0] * np.eye(z.shape[1])
+    my = np.zeros(y.shape[1])
+    for _, x in iter_chunks(y, rows):
+        my += x.sum(axis=0)
+    my /= z.shape[0]
     zty = np.zeros((z.shape[1], y.shape[1]))
-    step = max(1, RIDGE_CHUNK_BYTES // (8 * max(y.shape[1], 1)))  # float64 chunks of y
-    for s in range(0, len(y), step):
-        zty += zc[s : s + step].T @ (np.asarray(y[s : s + step], dtype=np.float64) - my)
+    for pos, x in iter_chunks(y, rows):
+        x -= my
+        zty += zc[pos].T @ x
     coef = np.linalg.solve(gram, zty)
     return mz, coef, my
 

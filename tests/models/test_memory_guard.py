@@ -10,8 +10,9 @@ import pytest
 from model_testdata import small_paired  # type: ignore[import-not-found]
 
 from mmcorr import CorrelationModel, MmcorrError
-from mmcorr._memory import ENV_LIMIT, RIDGE_CHUNK_BYTES, available_bytes, check_fit_memory, estimate_fit_bytes
+from mmcorr._memory import ENV_LIMIT, available_bytes, check_fit_memory, estimate_fit_bytes
 from mmcorr.data import PairedDataset
+from mmcorr.data._chunks import CHUNK_BYTES
 
 TINY = {"hidden": (16,), "epochs": 1, "batch_size": 32, "device": "cpu"}
 ARCH = {"pca_dim": None, "hidden": (256, 256), "latent_dim": 10, "ridge_heads": True}
@@ -35,8 +36,8 @@ def test_estimate_counts_the_preprocessed_copy_model_and_heads() -> None:
     # 2 modalities x (encoder + decoder) of 100 -> 256 -> 256 -> 20, weights + grad + AdamW + best copy
     per_mlp = 100 * 256 + 256 + 256 * 256 + 256 + 256 * 20 + 20
     assert est.model == 5 * 4 * 2 * 2 * per_mlp
-    # float64 latents per modality; one target's paired rows (float32) and two float64 ridge chunks
-    assert est.heads == 8 * 1_000_000 * 10 * 2 * 2 + 4 * 1_000_000 * 100 + 2 * RIDGE_CHUNK_BYTES
+    # float64 latents per modality and two float64 row chunks of a ridge target
+    assert est.heads == 8 * 1_000_000 * 10 * 2 * 2 + 2 * CHUNK_BYTES
     assert est.total == est.data + est.model + est.heads + 256 * 2**20
 
 
@@ -159,17 +160,20 @@ def test_finiteness_check_makes_no_copy_of_the_rows() -> None:
 def test_ridge_heads_read_their_target_in_chunks_and_match_the_closed_form(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from mmcorr.data import _chunks
     from mmcorr.models import heads
 
     rng = np.random.default_rng(0)
     z = rng.normal(size=(1000, 4))
     y = (z @ rng.normal(size=(4, 30)) + 0.1 * rng.normal(size=(1000, 30)) + 5.0).astype(np.float32)
-    monkeypatch.setattr(heads, "RIDGE_CHUNK_BYTES", 8 * 30 * 64)  # 64 rows a chunk: 16 chunks
-    mz, coef, my = heads.fit_ridge(z, y)
-    y64 = y.astype(np.float64)
-    zc = z - z.mean(axis=0)
-    gram = zc.T @ zc + heads.RIDGE_ALPHA * len(z) * np.eye(4)
-    expected = np.linalg.solve(gram, zc.T @ (y64 - y64.mean(axis=0)))
-    np.testing.assert_allclose(coef, expected, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(my, y64.mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(mz, z.mean(axis=0))
+    monkeypatch.setattr(_chunks, "CHUNK_BYTES", 8 * 30 * 64)  # 64 rows a chunk: 16 chunks
+    rows = np.flatnonzero(rng.random(1000) < 0.7)  # partially paired: the targets are a subset
+    for z_in, target_rows in ((z, None), (z[rows], rows)):
+        mz, coef, my = heads.fit_ridge(z_in, y, target_rows)
+        y64 = (y if target_rows is None else y[target_rows]).astype(np.float64)
+        zc = z_in - z_in.mean(axis=0)
+        gram = zc.T @ zc + heads.RIDGE_ALPHA * len(z_in) * np.eye(4)
+        expected = np.linalg.solve(gram, zc.T @ (y64 - y64.mean(axis=0)))
+        np.testing.assert_allclose(coef, expected, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(my, y64.mean(axis=0), rtol=1e-6)
+        np.testing.assert_allclose(mz, z_in.mean(axis=0))
