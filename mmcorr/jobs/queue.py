@@ -78,7 +78,6 @@ def _sqlite_huey(filename: str) -> Huey:
 
 
 def _entry() -> tuple[Huey, Any]:
-
     redis_url = _redis_url()
     if redis_url is not None:  # scale-out: huey on Redis (mmcorr.jobs.redis_queue), lazy import
         from mmcorr.jobs.redis_queue import make_redis_huey

@@ -121,8 +121,7 @@ class SQLiteJobStore:
             return conn
         # A connection inherited through fork is unusable: open a fresh one for this process.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect_wal(self.path, timeout=30.0)
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn = connect_wal(self.path, timeout=30.0)  # also the 30 s busy timeout
         conn.execute("PRAGMA synchronous = NORMAL")
         self._local.conn, self._local.pid = conn, os.getpid()
         if not self._schema_ready:
