@@ -18,7 +18,7 @@ from mmcorr._version import __version__
 __all__ = ["build_parser", "main"]
 
 #: Command-group modules under mmcorr/_cli, each with register(subparsers).
-GROUPS: tuple[str, ...] = ("data", "model", "jobs", "worker", "doctor")
+GROUPS: tuple[str, ...] = ("data", "train", "model", "jobs", "worker", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

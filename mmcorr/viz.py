@@ -350,7 +350,7 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves") ->
     """Loss parts per epoch (train solid, validation dashed) and validation correlation (right axis).
 
     history: one row per epoch with an ``epoch`` column, ``train_<part>`` / ``val_<part>`` loss
-        columns and optionally ``val_corr`` (as returned by :func:`mmcorr.jobs.bundle.read_history`).
+        columns and optionally ``val_corr`` (as returned by :func:`mmcorr.runs.bundle.read_history`).
     """
     if "epoch" not in history.columns:
         raise MmcorrError(f"The history table needs an 'epoch' column. Got columns {list(history.columns)}.")

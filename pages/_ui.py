@@ -131,42 +131,42 @@ def run_dir(run_id: str) -> Path:
 # MMCORR_HOME). max_entries bounds memory: a 100k-sample run's latents are tens of MB.
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_metrics(path: str) -> dict[str, Any]:
-    from mmcorr.jobs.bundle import read_metrics
+    from mmcorr.runs.bundle import read_metrics
 
     return read_metrics(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def load_history(path: str) -> pd.DataFrame:
-    from mmcorr.jobs.bundle import read_history
+    from mmcorr.runs.bundle import read_history
 
     return read_history(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_latents(path: str) -> pd.DataFrame:
-    from mmcorr.jobs.bundle import read_latents
+    from mmcorr.runs.bundle import read_latents
 
     return read_latents(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_umap(path: str) -> pd.DataFrame:
-    from mmcorr.jobs.bundle import read_umap
+    from mmcorr.runs.bundle import read_umap
 
     return read_umap(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_feature_corr(path: str) -> pd.DataFrame:
-    from mmcorr.jobs.bundle import read_feature_corr
+    from mmcorr.runs.bundle import read_feature_corr
 
     return read_feature_corr(Path(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def load_similarity(path: str) -> dict[str, Any]:
-    from mmcorr.jobs.bundle import read_similarity
+    from mmcorr.runs.bundle import read_similarity
 
     return read_similarity(Path(path))
 

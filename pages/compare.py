@@ -34,7 +34,7 @@ st.title("Compare")
 st.caption("Held-out metrics of every finished run on one dataset. The best value of each column is marked.")
 
 with user_errors("Listing runs"):
-    from mmcorr.jobs.bundle import list_runs
+    from mmcorr.runs.bundle import list_runs
 
     runs = list_runs()
     if not runs:

@@ -48,7 +48,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def _pick_run() -> Any | None:
-    from mmcorr.jobs.bundle import list_runs
+    from mmcorr.runs.bundle import list_runs
 
     runs = list_runs()
     if not runs:
@@ -71,7 +71,7 @@ def _pick_run() -> Any | None:
 
 
 def _headline(metrics: dict[str, Any]) -> None:
-    from mmcorr.jobs.bundle import MetricsKey, ordered_key
+    from mmcorr.runs.bundle import MetricsKey, ordered_key
 
     canonical: dict[str, Any] = metrics.get(MetricsKey.CANONICAL.value) or {}
     retrieval: dict[str, Any] = metrics.get(MetricsKey.RETRIEVAL.value) or {}
@@ -135,7 +135,7 @@ def _headline(metrics: dict[str, Any]) -> None:
 
 
 def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
-    from mmcorr.jobs.bundle import BundleFile, MetricsKey, SimilarityKey
+    from mmcorr.runs.bundle import BundleFile, MetricsKey, SimilarityKey
     from mmcorr.viz import canonical_bars, feature_corr_heatmap, similarity_heatmap
 
     st.markdown("#### Sample-by-sample similarity")
@@ -217,8 +217,8 @@ def _heatmaps(path: str, metrics: dict[str, Any]) -> None:
 
 
 def _latent_space(path: str, dataset_id: str) -> None:
-    from mmcorr.jobs.bundle import BundleFile
     from mmcorr.paths import home
+    from mmcorr.runs.bundle import BundleFile
     from mmcorr.viz import umap_scatter
 
     if not (Path(path) / BundleFile.UMAP.value).is_file():
@@ -280,7 +280,7 @@ def _zip_run(path: str) -> bytes:
 
 
 def _downloads(path: str, run_id: str) -> None:
-    from mmcorr.jobs.bundle import BundleFile
+    from mmcorr.runs.bundle import BundleFile
 
     c = st.columns(5)
     c[0].download_button(

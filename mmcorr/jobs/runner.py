@@ -1,4 +1,4 @@
-"""The task body: run one job from the store through ``mmcorr.pipeline.run_spec``.
+"""The task body: run one job from the store through ``mmcorr.runs.pipeline.run_spec``.
 
 It claims the job (so a job runs at most once), writes one progress row per epoch, stops within one
 epoch when the job is cancelled or the worker shuts down, and always leaves the job in a definite
@@ -140,7 +140,7 @@ def describe_failure(exc: BaseException) -> str:
         )
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return f"Disk full while writing the run: {text}. Free space under MMCORR_HOME and resubmit."
-    if isinstance(exc, ImportError) and "mmcorr.pipeline" in text:
+    if isinstance(exc, ImportError) and "mmcorr.runs.pipeline" in text:
         return f"The training pipeline is not available in this installation ({text})."
     return f"{type(exc).__name__}: {text}"
 
@@ -188,7 +188,7 @@ def execute_job(job_id: str) -> JobState | None:
         ckpt, resume = _prepare_checkpoint(job_id, record.resume_from)
         if resume:
             store_event(store, job_id, f"resuming from the checkpoint in {ckpt}")
-        from mmcorr.pipeline import run_spec
+        from mmcorr.runs.pipeline import run_spec
 
         out = run_spec(spec, runs_dir() / job_id, callbacks=[callback], checkpoint_dir=ckpt, resume=resume)
     except Exception as exc:

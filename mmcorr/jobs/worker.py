@@ -63,7 +63,7 @@ def warm_up(threads: int) -> None:
     except ImportError as exc:
         log.warning("UMAP warm-up skipped: %s", exc)
     with contextlib.suppress(ImportError):
-        import mmcorr.pipeline  # noqa: F401  (loads the estimator and analyses before the first job)
+        import mmcorr.runs.pipeline  # noqa: F401  (loads the estimator and analyses before the first job)
     log.info("warm-up done in %.1f s (torch threads %d)", time.perf_counter() - t0, threads)
 
 

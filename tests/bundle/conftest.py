@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mmcorr.config import JobSpec
-from mmcorr.jobs.bundle import (
+from mmcorr.runs.bundle import (
     BundleFile,
     MetricsKey,
     SimilarityKey,

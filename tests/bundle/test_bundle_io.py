@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mmcorr._validation import MmcorrError
-from mmcorr.jobs import bundle as B
+from mmcorr.runs import bundle as B
 
 
 def test_readers_round_trip(fake_run: Path) -> None:

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmcorr._cli.model import Progress
+from mmcorr._cli.common import Progress
 from mmcorr.cli import main
-from mmcorr.jobs import bundle as B
+from mmcorr.runs import bundle as B
 
 torch = pytest.importorskip("torch")
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmcorr import pipeline
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AnalysisConfig, JobSpec, ModelConfig, TrainConfig
 from mmcorr.data import load_paired
-from mmcorr.jobs import bundle as B
+from mmcorr.runs import bundle as B
+from mmcorr.runs import pipeline
 
 torch = pytest.importorskip("torch")
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from mmcorr._validation import MmcorrError
-from mmcorr.report import build_report, write_report
+from mmcorr.runs.report import build_report, write_report
 
 
 def test_report_is_self_contained_and_has_the_plots(fake_run: Path) -> None:
@@ -53,7 +53,7 @@ def test_report_of_non_run(tmp_path: Path) -> None:
 def test_report_subsamples_large_umaps_by_sample(fake_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import pandas as pd
 
-    import mmcorr.report as R
+    import mmcorr.runs.report as R
 
     seen: list[pd.DataFrame] = []
     real = R.viz.umap_scatter

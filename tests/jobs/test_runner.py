@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import mmcorr.pipeline as pipeline
+import mmcorr.runs.pipeline as pipeline
 from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs import JobState, cancel, get_job, job_logs, progress, resubmit, runner, submit

@@ -105,8 +105,8 @@ def test_a_huge_dataset_of_views_fails_fast_without_allocating() -> None:
 def test_the_job_pipeline_fails_with_the_same_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from mmcorr import pipeline
     from mmcorr.config import JobSpec, ModelConfig, TrainConfig
+    from mmcorr.runs import pipeline
 
     spec = JobSpec(
         dataset_id="files",

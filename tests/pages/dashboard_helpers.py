@@ -60,7 +60,7 @@ def write_run(
     Two modalities a and b with ``features`` features, n samples (the first n_test, default all,
     form the test split and the similarity matrix), latent size k (<= 3 canonical correlations).
     """
-    from mmcorr.jobs.bundle import (
+    from mmcorr.runs.bundle import (
         BundleFile,
         MetricsKey,
         SimilarityKey,

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from mmcorr import viz
 from mmcorr._io import atomic_write_text
 from mmcorr._version import __version__
-from mmcorr.jobs.bundle import (
+from mmcorr.runs.bundle import (
     PAIR_COLUMN,
     BundleFile,
     MetricsKey,

@@ -17,7 +17,7 @@ from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AnalysisConfig
 from mmcorr.data import PairedDataset
-from mmcorr.jobs.bundle import JOINT, PAIR_COLUMN, ordered_key, pair_key
+from mmcorr.runs.bundle import JOINT, PAIR_COLUMN, ordered_key, pair_key
 
 if TYPE_CHECKING:
     from mmcorr.estimator import CorrelationModel

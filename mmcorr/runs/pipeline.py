@@ -20,12 +20,11 @@ import pandas as pd
 
 from mmcorr import analysis
 from mmcorr._io import atomic_dir
-from mmcorr._metrics import LatentSet, compute_metrics, prediction_metrics
 from mmcorr._validation import MmcorrError
 from mmcorr._version import BUNDLE_FORMAT, __version__
 from mmcorr.config import AnalysisConfig, JobSpec
 from mmcorr.data import PairedDataset, split_indices
-from mmcorr.jobs.bundle import (
+from mmcorr.runs.bundle import (
     ID_COLUMN,
     JOINT,
     PAIR_COLUMN,
@@ -43,7 +42,8 @@ from mmcorr.jobs.bundle import (
     write_json,
     write_similarity,
 )
-from mmcorr.report import write_report
+from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics
+from mmcorr.runs.report import write_report
 
 if TYPE_CHECKING:
     from mmcorr.data import DatasetRegistry
