@@ -7,8 +7,6 @@ so it survives a reload and the worker can read it.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
@@ -25,21 +23,10 @@ AUTO = "(auto-detect)"
 
 
 def _stage(uploaded: Any) -> Path:
-    """Write one upload to a content-addressed folder (same bytes -> same path -> cache hit).
+    """Stage one upload as a file the loaders can read (same bytes -> same path -> cache hit)."""
+    from mmcorr.data import stage_upload
 
-    The file keeps the user's own name (made filesystem-safe) so the library's messages name it.
-    """
-    from mmcorr._io import atomic_write_bytes
-    from mmcorr.paths import state_dir
-
-    data = uploaded.getvalue()
-    digest = hashlib.sha256(data).hexdigest()[:20]
-    base = Path(str(uploaded.name)).name
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._") or "upload"
-    path = state_dir() / "uploads" / digest / f"{stem[:80]}{Path(base).suffix.lower()}"
-    if not path.exists():
-        atomic_write_bytes(path, data)
-    return path
+    return stage_upload(str(uploaded.name), uploaded.getvalue())
 
 
 def _default_name(i: int) -> None:
@@ -62,18 +49,9 @@ def _default_name(i: int) -> None:
 
 def _header(path: Path) -> list[str]:
     """Column names of a table file, for the id-column picker (reads the header only)."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            import pyarrow.parquet as pq
+    from mmcorr.data import table_columns
 
-            return list(pq.read_schema(path).names)
-        if suffix in (".csv", ".tsv", ".txt"):
-            sep = "," if suffix == ".csv" else "\t"
-            return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
-    except Exception:  # the real parse below reports the problem with the library's message
-        return []
-    return []
+    return table_columns(path)
 
 
 @st.cache_data(show_spinner="Reading and pairing the files...", max_entries=2)

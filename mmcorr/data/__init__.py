@@ -10,10 +10,12 @@ from .preprocess import Preprocessor
 from .registry import DatasetInfo, DatasetRegistry
 from .report import ModalitySummary, PairingReport
 from .split import DatasetSplit, Split, split_dataset, split_indices
-from .types import Modality, PairedDataset
+from .types import JOINT, Modality, PairedDataset
+from .uploads import stage_upload, table_columns
 
 __all__ = [
     "DEMO_NAMES",
+    "JOINT",
     "MIN_PAIRED",
     "SUPPORTED_EXTENSIONS",
     "DatasetInfo",
@@ -34,4 +36,6 @@ __all__ = [
     "sanitize_name",
     "split_dataset",
     "split_indices",
+    "stage_upload",
+    "table_columns",
 ]

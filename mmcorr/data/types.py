@@ -8,7 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Modality", "PairedDataset"]
+__all__ = ["JOINT", "Modality", "PairedDataset"]
+
+#: Name of the fused latent (from whichever modalities a sample has) next to the per-modality ones:
+#: the key of ``CorrelationModel.transform``'s result and the column prefix in a run's latents table.
+JOINT = "joint"
 
 
 @dataclass

@@ -1,0 +1,54 @@
+"""Uploaded files: the dashboard hands over bytes, the loaders read a real file; header peeks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from mmcorr._io import atomic_write_bytes
+
+__all__ = ["stage_upload", "table_columns"]
+
+# Keep staged names short and filesystem-safe while still recognisably the user's file.
+_MAX_STEM = 80
+
+
+def stage_upload(name: str, data: bytes) -> Path:
+    """Write one upload to a content-addressed folder under the state dir and return its path.
+
+    Same bytes -> same path, so the dashboard's cached loaders hit on a rerun. The file keeps the
+    user's own name (made filesystem-safe), so the loaders' messages name the file the user chose.
+    """
+    from mmcorr.paths import state_dir
+
+    digest = hashlib.sha256(data).hexdigest()[:20]
+    base = Path(str(name)).name
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._") or "upload"
+    path = state_dir() / "uploads" / digest / f"{stem[:_MAX_STEM]}{Path(base).suffix.lower()}"
+    if not path.exists():
+        atomic_write_bytes(path, data)
+    return path
+
+
+def table_columns(path: str | Path) -> list[str]:
+    """Column names of a csv / tsv / txt / parquet table, reading its header only.
+
+    For pickers offered before the real parse: any other file type, or a file that does not parse,
+    gives ``[]`` — the loaders then report the problem with their own message.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return list(pq.read_schema(path).names)
+        if suffix in (".csv", ".tsv", ".txt"):
+            sep = "," if suffix == ".csv" else "\t"
+            return [str(c) for c in pd.read_csv(path, sep=sep, nrows=0).columns]
+    except Exception:  # reported by the real parse, with the loader's message
+        return []
+    return []
