@@ -31,21 +31,54 @@ if TYPE_CHECKING:
 __all__ = ["read_csv_modality"]
 
 
-def _header(path: Path, delimiter: str, source: str) -> list[str]:
+# Arrow parses whole blocks and needs the header line and every row to fit in one: blocks start at
+# these sizes and grow with the header (a 50,000-column header is ~0.5 MB; 64 KiB refused it).
+_HEADER_BLOCK = 1 << 16
+_DATA_BLOCK = 4 << 20
+_LINE_READ = 1 << 20
+
+
+def _first_line_bytes(path: Path) -> int:
+    """Length in bytes of the file's first line (decompressed for .gz), read in 1 MiB pieces."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    total = 0
+    with opener(path, "rb") as fh:
+        while True:
+            piece = fh.read(_LINE_READ)
+            if not piece:
+                return total
+            cut = piece.find(b"\n")
+            if cut >= 0:
+                return total + cut + 1
+            total += len(piece)
+
+
+def _block_sizes(path: Path, source: str) -> tuple[int, int]:
+    """(header block, data block) large enough for this file's header line."""
+    try:
+        line = _first_line_bytes(path)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{source}: cannot read the table header ({exc}).") from None
+    return max(_HEADER_BLOCK, 2 * line), max(_DATA_BLOCK, 4 * line)
+
+
+def _header(path: Path, delimiter: str, source: str, block_size: int) -> list[str]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
-        # A small first block: only the column names are needed here.
+        # A first block just large enough for the header line: only the column names are needed.
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=1 << 16),
+            read_options=pacsv.ReadOptions(block_size=block_size),
             parse_options=pacsv.ParseOptions(delimiter=delimiter),
         )
         names = list(reader.schema.names)
         reader.close()
     except pa.ArrowInvalid as exc:
-        if "empty" in str(exc).lower():
+        if "empty" in str(exc).lower() and _first_line_bytes(path) == 0:
             raise DataError(f"{source}: the file is empty.") from None
         raise DataError(f"{source}: cannot parse the table ({exc}).") from None
     except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
@@ -54,7 +87,7 @@ def _header(path: Path, delimiter: str, source: str) -> list[str]:
 
 
 def _stream_float32(
-    path: Path, columns: list[str], text_col: str | None, parse: Any, source: str
+    path: Path, columns: list[str], text_col: str | None, parse: Any, block_size: int
 ) -> tuple[np.ndarray, pa.ChunkedArray | None]:
     """Every column but ``text_col`` as one float32 (n, d) array, plus ``text_col`` as text.
 
@@ -70,7 +103,10 @@ def _stream_float32(
         strings_can_be_null=True,
     )
     reader = pacsv.open_csv(
-        path, read_options=pacsv.ReadOptions(block_size=4 << 20), parse_options=parse, convert_options=convert
+        path,
+        read_options=pacsv.ReadOptions(block_size=block_size),
+        parse_options=parse,
+        convert_options=convert,
     )
     feature_idx = [j for j, c in enumerate(columns) if c != text_col]
     blocks: list[np.ndarray] = []
@@ -101,14 +137,15 @@ def read_csv_modality(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    columns = _header(path, delimiter, source)
+    header_block, data_block = _block_sizes(path, source)
+    columns = _header(path, delimiter, source, header_block)
     check_unique_columns(columns, source)
     id_col = detect_id_column(columns, id_column, source)
     # The first column may hold ids without a recognised name: read it as text and decide after.
     text_col = id_col if id_col is not None else (columns[0] if columns else None)
     parse = pacsv.ParseOptions(delimiter=delimiter)
     try:
-        values, text = _stream_float32(path, columns, text_col, parse, source)
+        values, text = _stream_float32(path, columns, text_col, parse, data_block)
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc):
             raise DataError(f"{source}: cannot parse the table ({exc}).") from None
@@ -137,7 +174,12 @@ def read_csv_modality(
         column_types={text_col: pa.string()} if text_col is not None else {}, strings_can_be_null=True
     )
     try:
-        table = pacsv.read_csv(path, parse_options=parse, convert_options=slow)
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=data_block),
+            parse_options=parse,
+            convert_options=slow,
+        )
     except (pa.ArrowException, UnicodeDecodeError, OSError) as exc:
         raise DataError(f"{source}: cannot parse the table ({exc}).") from None
     return table_to_modality(
