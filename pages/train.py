@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages._config_widgets import SECTIONS, form_options, render_option, render_options, widget_values
 from pages._ui import (
     LEGEND_BELOW,
     MODEL_HELP,
@@ -54,178 +55,32 @@ def _dataset_picker() -> Any | None:
     return next(d for d in datasets if d.id == dataset_id)
 
 
-def _hidden(text: str) -> tuple[int, ...]:
-    from mmcorr import MmcorrError
-
-    try:
-        sizes = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
-    except ValueError:
-        sizes = ()
-    if not sizes:
-        raise MmcorrError(
-            f"The 'hidden' parameter must be comma-separated layer sizes such as 256,256. Got {text!r} instead."
-        )
-    return sizes
-
-
 def _form(dataset: Any) -> None:
-    dataset_id = str(dataset.id)
-    # Linear CCA finds at most min(feature counts) components: default to a latent that fits.
-    narrowest = min(dataset.modalities.values(), default=10)
-    from mmcorr.config import (
-        MODEL_NAMES,
-        AnalysisConfig,
-        DataConfig,
-        JobSpec,
-        ModelConfig,
-        TrainConfig,
-        resolve_lr,
-    )
+    from mmcorr.config import build_job_spec, max_latent_dim
 
-    # Widget defaults are the library's defaults, so the page and the Python API never drift apart.
-    m0, t0, a0 = ModelConfig(), TrainConfig(), AnalysisConfig()
+    opts = form_options()
     c1, c2 = st.columns([1, 2])
-    model = c1.selectbox("Model", list(MODEL_NAMES), index=list(MODEL_NAMES).index("dccae"), key="model")
+    model = str(render_option(c1, opts["model"], "dccae"))
     c2.markdown(f"**{model}**: {MODEL_HELP.get(model, '')}")
-    c = st.columns(4)
-    latent_dim = c[0].number_input(
-        "Latent size",
-        1,
-        512,
-        max(1, min(m0.latent_dim, narrowest)),
-        key="latent_dim",
-        help=f"Dimensions of the shared space, 1-512 (2-50 typical). Linear CCA allows at most the "
-        f"narrowest modality's feature count ({narrowest} here).",
-    )
-    epochs = c[1].number_input(
-        "Epochs",
-        1,
-        10000,
-        t0.epochs,
-        help="Maximum passes over the training split, 1-10000 (early stopping may end sooner).",
-        disabled=model == "cca",
-    )
-    batch_size = c[2].number_input(
-        "Batch size",
-        2,
-        65536,
-        t0.batch_size,
-        help="Samples per step, 32-1024 typical; deep CCA needs more samples per batch than latent dims.",
-        disabled=model == "cca",
-    )
-    lr = c[3].number_input(
-        "Learning rate",
-        1e-6,
-        1.0,
-        resolve_lr(model),
-        format="%.1e",
-        step=1e-4,
-        help="AdamW step size, 1e-4 to 1e-2 typical. Starts at the model's tuned rate "
-        "(5e-3 for deep CCA, 1e-3 for the others).",
-        key=f"lr_{model}",  # one per model: switching models shows that model's rate
-        disabled=model == "cca",
+    # Default to a latent size that linear CCA can fit on this dataset (the estimator checks the
+    # final size after preprocessing).
+    limit = max_latent_dim("cca", dataset.modalities.values())
+    basic = [o for o in opts.values() if not o.advanced and o.name != "model"]
+    raw = render_options(
+        basic,
+        model,
+        defaults={"latent_dim": max(1, min(opts["latent_dim"].default, limit))},
+        extra_help={"latent_dim": f" Linear CCA allows at most {limit} here."},
     )
     with st.expander("Advanced options"):
-        a = st.columns(4)
-        hidden = a[0].text_input(
-            "Hidden layers",
-            ",".join(str(h) for h in m0.hidden),
-            key="hidden",
-            help="Encoder layer sizes, comma-separated; decoders mirror them.",
-        )
-        dropout = a[1].slider(
-            "Dropout", 0.0, 0.9, m0.dropout, 0.05, help="Dropout after hidden layers, 0-0.3 typical."
-        )
-        recon_weight = a[2].number_input(
-            "Reconstruction weight",
-            0.0,
-            100.0,
-            m0.recon_weight,
-            help="Weight of reconstruction, 0-100 (0.1-10 typical).",
-        )
-        corr_weight = a[3].number_input(
-            "Correlation weight",
-            0.0,
-            100.0,
-            m0.corr_weight,
-            help="Weight of the correlation term (corrae, dccae), 0-100 (0.1-10 typical).",
-        )
-        b = st.columns(4)
-        kl_weight = b[0].number_input(
-            "KL weight (mvae)",
-            0.0,
-            100.0,
-            m0.kl_weight,
-            help="beta of the VAE's KL term, 0-100 (0.1-1 typical).",
-        )
-        modality_dropout = b[1].slider(
-            "Modality dropout",
-            0.0,
-            0.9,
-            m0.modality_dropout,
-            0.05,
-            help="Probability of hiding a modality in training (ae, mvae) so it learns to infer it, 0-0.5.",
-        )
-        cca_reg = b[2].number_input(
-            "CCA ridge",
-            1e-8,
-            1.0,
-            m0.cca_reg,
-            format="%.0e",
-            help="Added to covariances, 1e-6 to 1e-1; raise it when samples are few relative to features.",
-        )
-        seed = b[3].number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same split and same run.")
-        d = st.columns(4)
-        patience = d[0].number_input(
-            "Early-stopping patience",
-            0,
-            10000,
-            t0.patience,
-            help="Epochs without validation gain before stopping; 0 off.",
-        )
-        pca_dim = d[1].number_input(
-            "PCA dims (0 = off)",
-            0,
-            100000,
-            0,
-            help="Reduce each wider modality to this many principal components first (50-500 typical).",
-        )
-        log1p = d[2].checkbox("log1p", help="Apply log(1 + x) first: for non-negative counts such as RNA.")
-        permutations = d[3].number_input(
-            "Null permutations",
-            0,
-            10000,
-            a0.permutations,
-            key="permutations",
-            help="Shuffled-pairing rounds for p-values, 100-1000.",
-        )
+        for section, title in SECTIONS.items():
+            st.caption(title)
+            raw |= render_options([o for o in opts.values() if o.advanced and o.section == section], model)
     name = st.text_input("Run name (optional)", "", help="Shown on Explore and Compare.")
     if st.button("Train", type="primary", icon=":material/rocket_launch:", key="train"):
         with user_errors("Submitting the job"):
-            spec = JobSpec(
-                dataset_id=dataset_id,
-                model=ModelConfig(
-                    model=model,  # type: ignore[arg-type]
-                    latent_dim=int(latent_dim),
-                    hidden=_hidden(hidden),
-                    dropout=float(dropout),
-                    recon_weight=float(recon_weight),
-                    corr_weight=float(corr_weight),
-                    kl_weight=float(kl_weight),
-                    modality_dropout=float(modality_dropout),
-                    cca_reg=float(cca_reg),
-                ),
-                train=TrainConfig(
-                    epochs=int(epochs),
-                    batch_size=int(batch_size),
-                    lr=float(lr),
-                    patience=int(patience),
-                    seed=int(seed),
-                ),
-                data=DataConfig(log1p=bool(log1p), pca_dim=int(pca_dim) or None, split_seed=int(seed)),
-                analysis=AnalysisConfig(permutations=int(permutations), seed=int(seed)),
-                name=name.strip(),
-            )
+            values = widget_values(opts, raw)
+            spec = build_job_spec(str(dataset.id), name=name.strip(), model=model, **values)
             from mmcorr.jobs import submit
 
             job_id = submit(spec)  # also starts the local worker if none is alive

@@ -7,26 +7,10 @@ import json
 import time
 from typing import Any
 
-from mmcorr.config import (
-    MODEL_NAMES,
-    AnalysisConfig,
-    DataConfig,
-    JobSpec,
-    ModelConfig,
-    TrainConfig,
-    resolve_lr,
-)
+from mmcorr._cli.options import add_config_args, job_spec_from_args
+from mmcorr.config import JobSpec
 
 __all__ = ["register", "spec_from_args"]
-
-
-def _hidden(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in text.split(",") if p.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--hidden must be comma-separated layer sizes such as 256,256. Got {text!r}."
-        ) from None
 
 
 def register(sub: Any) -> None:
@@ -35,24 +19,8 @@ def register(sub: Any) -> None:
 
     p = jsub.add_parser("submit", help="queue a training job on a registered dataset; prints its id")
     p.add_argument("--dataset", required=True, help="registered dataset id (see 'mmcorr data list')")
-    p.add_argument("--model", default="dccae", choices=MODEL_NAMES)
     p.add_argument("--name", default="", help="a label for the run")
-    p.add_argument("--latent-dim", type=int, default=ModelConfig.latent_dim)
-    p.add_argument("--hidden", type=_hidden, default=ModelConfig.hidden, help="e.g. 256,256")
-    p.add_argument("--dropout", type=float, default=ModelConfig.dropout)
-    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--lr", type=float, help="AdamW learning rate (default: 5e-3 for dccae, 1e-3 otherwise)")
-    p.add_argument("--weight-decay", type=float, default=TrainConfig.weight_decay)
-    p.add_argument("--patience", type=int, default=TrainConfig.patience)
-    p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--device", default=TrainConfig.device, choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads for this job")
-    p.add_argument("--checkpoint-every", type=int, default=TrainConfig.checkpoint_every)
-    p.add_argument("--pca-dim", type=int, default=None)
-    p.add_argument("--log1p", action="store_true")
-    p.add_argument("--no-standardize", action="store_true")
-    p.add_argument("--permutations", type=int, default=AnalysisConfig.permutations)
+    add_config_args(p)
     p.add_argument("--no-worker", action="store_true", help="do not start a local worker")
     p.add_argument("--wait", action="store_true", help="wait until the job ends; print its status")
     p.set_defaults(func=_submit)
@@ -82,26 +50,7 @@ def register(sub: Any) -> None:
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
     """The JobSpec of ``mmcorr jobs submit`` options (bad values raise MmcorrError naming them)."""
-    return JobSpec(
-        dataset_id=args.dataset,
-        name=args.name,
-        model=ModelConfig(
-            model=args.model, latent_dim=args.latent_dim, hidden=args.hidden, dropout=args.dropout
-        ),
-        train=TrainConfig(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=resolve_lr(args.model, args.lr),
-            weight_decay=args.weight_decay,
-            patience=args.patience,
-            seed=args.seed,
-            device=args.device,
-            threads=args.threads,
-            checkpoint_every=args.checkpoint_every,
-        ),
-        data=DataConfig(standardize=not args.no_standardize, log1p=args.log1p, pca_dim=args.pca_dim),
-        analysis=AnalysisConfig(permutations=args.permutations),
-    )
+    return job_spec_from_args(args, args.dataset, args.name)
 
 
 def _submit(args: argparse.Namespace) -> int:

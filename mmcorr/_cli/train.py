@@ -16,16 +16,8 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
+from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
-from mmcorr.config import (
-    MODEL_NAMES,
-    AnalysisConfig,
-    DataConfig,
-    JobSpec,
-    ModelConfig,
-    TrainConfig,
-    resolve_lr,
-)
 from mmcorr.runs.bundle import MetricsKey
 
 __all__ = ["register"]
@@ -39,29 +31,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.dataset is not None and args.modality:
         raise MmcorrError("Give either --modality files or --dataset ID, not both.")
     out = Path(args.out)
-    hidden = tuple(args.hidden) if args.hidden else ModelConfig().hidden
-    model_cfg = ModelConfig(model=args.model, latent_dim=args.latent_dim, hidden=hidden)
-    train_cfg = TrainConfig(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=resolve_lr(args.model, args.lr),
-        seed=args.seed,
-        device=args.device,
-        threads=args.threads,
-        patience=args.patience,
-    )
-    analysis_cfg = AnalysisConfig(permutations=args.permutations, seed=args.seed)
+    # One builder for every entry point: the same flags, defaults and seed as `mmcorr jobs submit`.
+    spec = job_spec_from_args(args, args.dataset or "files", args.name or out.name)
     progress = Progress()
     try:
         if args.dataset is not None:
-            spec = JobSpec(
-                dataset_id=args.dataset,
-                model=model_cfg,
-                train=train_cfg,
-                data=DataConfig(),
-                analysis=analysis_cfg,
-                name=args.name or out.name,
-            )
             run_spec(spec, out, callbacks=[progress])
         else:
             from mmcorr.data import load_paired
@@ -74,14 +48,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
             for warning in report.warnings:
                 print(f"mmcorr: warning: {warning}", file=sys.stderr)
-            spec = JobSpec(
-                dataset_id="files",
-                model=model_cfg,
-                train=train_cfg,
-                data=DataConfig(),
-                analysis=analysis_cfg,
-                name=args.name or out.name,
-            )
             train_and_bundle(ds, spec, out, callbacks=[progress], sources=files)
     finally:
         progress.close()
@@ -106,19 +72,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--dataset", metavar="ID", help="a registered dataset id instead of files")
     add_data_args(p)
-    p.add_argument("--model", choices=MODEL_NAMES, default="dccae")
-    p.add_argument("--latent-dim", metavar="K", type=int, default=10)
-    p.add_argument("--hidden", metavar="H", type=int, nargs="+", help="hidden layer sizes (default 256 256)")
-    p.add_argument("--epochs", metavar="N", type=int, default=100)
-    p.add_argument("--batch-size", metavar="B", type=int, default=256)
-    p.add_argument(
-        "--lr", metavar="LR", type=float, help="AdamW learning rate (default: 5e-3 for dccae, 1e-3 otherwise)"
-    )
-    p.add_argument("--patience", metavar="P", type=int, default=10, help="early-stopping patience (0: off)")
-    p.add_argument("--seed", metavar="S", type=int, default=0)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
-    p.add_argument("--threads", metavar="T", type=int, help="torch CPU threads (default: torch's)")
-    p.add_argument("--permutations", metavar="R", type=int, default=100, help="permutation-null rounds")
+    add_config_args(p)
     p.add_argument("--name", help="run name shown in the dashboard (default: the --out folder name)")
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="the run folder to create")
     p.set_defaults(func=_cmd_train)
