@@ -20,6 +20,7 @@ import os
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +97,7 @@ def _stem(path: Path, ext: str) -> str:
 
 
 def _check_file(path: Path, max_bytes: int | None) -> tuple[str, int]:
+    """The file's extension and the byte limit that applies to it (refusing a file over it)."""
     ext = file_extension(path)
     if not path.exists():
         raise DataError(f"{path}: file not found.")
@@ -110,7 +112,38 @@ def _check_file(path: Path, max_bytes: int | None) -> tuple[str, int]:
         )
     if size == 0:
         raise DataError(f"{path.name}: the file is empty.")
-    return ext, size
+    return ext, limit
+
+
+def _check_decoded(nbytes: float, limit: int, source: str, what: str) -> None:
+    """Refuse content that would decode to more than ``limit`` bytes, before decoding it.
+
+    A few kilobytes of gzip, zip or Parquet can expand to gigabytes; the upload limit is applied to
+    what the file becomes in memory, not only to its size on disk.
+    """
+    if nbytes > limit:
+        raise DataError(
+            f"{source}: {what} would take {nbytes / 2**20:,.1f} MB once decompressed, over the "
+            f"{limit / 2**20:,.1f} MB limit (raise it with max_bytes or the {MAX_UPLOAD_ENV} "
+            "environment variable)."
+        )
+
+
+def _check_gzip(path: Path, limit: int, source: str) -> None:
+    """Stream the gzip file once, counting decompressed bytes, and stop as soon as it passes the limit."""
+    import gzip
+
+    total = 0
+    try:
+        with gzip.open(path, "rb") as fh:
+            while piece := fh.read(_GZIP_PIECE):
+                total += len(piece)
+                _check_decoded(total, limit, source, "the text")
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{source}: not a readable gzip file ({exc}).") from None
+
+
+_GZIP_PIECE = 8 << 20
 
 
 def load_modality(
@@ -161,7 +194,7 @@ def load_file(
     """
     path = Path(path)
     check_choice("nan", nan, NAN_POLICIES)
-    ext, _ = _check_file(path, max_bytes)
+    ext, limit = _check_file(path, max_bytes)
     if name is not None:
         check_identifier("modality", name)
     mod_name = name if name is not None else sanitize_name(_stem(path, ext))
@@ -170,36 +203,88 @@ def load_file(
         from ._csv import read_csv_modality
 
         delimiter = "\t" if ext.startswith(".tsv") else ","
+        if ext.endswith(".gz"):
+            _check_gzip(path, limit, source)
         return [read_csv_modality(path, mod_name, source, delimiter=delimiter, id_column=id_column, nan=nan)]
     if ext in (".parquet", ".pq"):
-        return [_read_parquet(path, mod_name, source, id_column=id_column, nan=nan)]
+        return [_read_parquet(path, mod_name, source, id_column=id_column, nan=nan, limit=limit)]
     if ext in (".npy", ".npz"):
         if id_column is not None:
             raise DataError(
                 f"{source}: {ext} files have no columns, so no id column {id_column!r}; ids are row numbers."
             )
-        arr = _read_array(path, ext, source)
+        arr = _read_array(path, ext, source, limit)
         features = [f"f{j}" for j in range(arr.shape[1])]
         ids = np.arange(arr.shape[0]).astype(str).astype(object)
         return [finalize(mod_name, arr, ids, features, source, id_column=None, nan=nan)]
-    return _read_h5mu(path, name, source, id_column=id_column, nan=nan)
+    try:
+        return _read_h5mu(path, name, source, id_column=id_column, nan=nan)
+    except MemoryError:
+        raise DataError(f"{source}: too large to decode in this machine's memory.") from None
 
 
-def _read_parquet(path: Path, name: str, source: str, *, id_column: str | None, nan: NanPolicy) -> Modality:
+def _read_parquet(
+    path: Path, name: str, source: str, *, id_column: str | None, nan: NanPolicy, limit: int
+) -> Modality:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
+        meta = pq.read_metadata(path)
+        # Arrow holds every value decoded: rows x columns x 8 bytes bounds the numeric columns, and
+        # the row groups' own uncompressed sizes cover text columns.
+        decoded = max(
+            meta.num_rows * meta.num_columns * 8,
+            sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+        )
+        _check_decoded(decoded, limit, source, f"the table ({meta.num_rows:,} x {meta.num_columns:,})")
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{source}: not a readable Parquet file ({exc}).") from None
+    except MemoryError:
+        raise DataError(f"{source}: too large to decode in this machine's memory.") from None
     id_col = detect_id_column(list(table.column_names), id_column, source)
     return table_to_modality(
         table, name, source, id_column=id_col, first_column_may_be_id=id_column is None, nan=nan
     )
 
 
-def _read_array(path: Path, ext: str, source: str) -> np.ndarray:
+def _npy_header(fh: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """Shape and dtype from a .npy header, without reading the data."""
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+    return tuple(shape), dtype
+
+
+def _check_array_sizes(path: Path, ext: str, source: str, limit: int) -> None:
+    """Every array's declared size (shape x itemsize, and a zip member's uncompressed size) <= limit."""
+    try:
+        if ext == ".npy":
+            with open(path, "rb") as fh:
+                shape, dtype = _npy_header(fh)
+            _check_decoded(
+                float(np.prod(shape, dtype=float)) * dtype.itemsize, limit, source, f"the array {shape}"
+            )
+            return
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                member = f"the member {info.filename!r}"
+                _check_decoded(info.file_size, limit, source, member)
+                if not info.filename.endswith(".npy"):
+                    raise DataError(f"{source}: {member} is not a .npy array; a .npz holds arrays only.")
+                with zf.open(info) as fh:
+                    shape, dtype = _npy_header(fh)
+                _check_decoded(float(np.prod(shape, dtype=float)) * dtype.itemsize, limit, source, member)
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{source}: not a readable {ext} file ({exc}).") from None
+
+
+def _read_array(path: Path, ext: str, source: str, limit: int) -> np.ndarray:
     pickled = (
         f"{source}: holds Python objects (an object or pickled array); mmcorr never unpickles files. "
         "Save a plain numeric array, e.g. np.save(path, x.astype('float32'))."
@@ -210,6 +295,7 @@ def _read_array(path: Path, ext: str, source: str) -> np.ndarray:
     if head != magic:
         # Without this check numpy falls back to unpickling, and reports any junk as "pickled".
         raise DataError(f"{source}: not a readable {ext} file (it does not start like one).")
+    _check_array_sizes(path, ext, source, limit)
     try:
         if ext == ".npy":
             arr = np.load(path, allow_pickle=False)
@@ -230,6 +316,10 @@ def _read_array(path: Path, ext: str, source: str) -> np.ndarray:
         raise DataError(f"{source}: not a readable {ext} file ({exc}).") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(f"{source}: not a readable {ext} file ({exc}).") from None
+    except MemoryError:
+        raise DataError(f"{source}: too large to decode in this machine's memory.") from None
+    if not isinstance(arr, np.ndarray):
+        raise DataError(f"{source}: the .npz member is not a .npy array.")
     if arr.dtype.kind not in "biuf":
         if arr.dtype.kind == "O":
             raise DataError(pickled)
