@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 
 from mmcorr._validation import MmcorrError
 from mmcorr.jobs.backends import ServiceUnavailable, redact_url
-from mmcorr.jobs.sql_store import Dialect, SQLJobStore
+from mmcorr.jobs.sql_dialect import Dialect
+from mmcorr.jobs.sql_store import SQLJobStore
 
 __all__ = ["PostgresDialect", "PostgresJobStore", "CONNECT_TIMEOUT_S"]
 

@@ -19,7 +19,8 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from mmcorr.jobs._sqlite import connect_wal
-from mmcorr.jobs.sql_store import Dialect, SQLJobStore
+from mmcorr.jobs.sql_dialect import Dialect
+from mmcorr.jobs.sql_store import SQLJobStore
 
 __all__ = ["SQLiteDialect", "SQLiteJobStore"]
 

@@ -6,44 +6,17 @@ missing binary fails them instead. Every server a fixture starts, it stops.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from svc_servers import (
-    REQUIRE_ENV,
-    PostgresServer,
-    RedisServer,
-    postgres_binaries,
-    redis_binary,
-)
-
-
-def _missing(what: str) -> None:
-    reason = (
-        f"{what} not found on PATH (nor /usr/lib/postgresql/*/bin): install it "
-        "(apt-get install redis-server postgresql) to run the scale-out tests"
-    )
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-    pytest.skip(reason)
-
-
-def _need_python(module: str) -> None:
-    try:
-        __import__(module)
-    except ImportError:
-        if os.environ.get(REQUIRE_ENV) == "1":
-            pytest.fail(f"{REQUIRE_ENV}=1 but the Python package {module!r} is not installed")
-        pytest.skip(f"the Python package {module!r} is not installed (pip install -r requirements.txt)")
+from svc_servers import PostgresServer, RedisServer, need_binary, need_postgres, need_python, redis_binary
 
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if redis_binary() is None:
-        _missing("redis-server")
-    _need_python("redis")
+    need_binary("redis-server", redis_binary())
+    need_python("redis")
     server = RedisServer(tmp_path)
     server.start()
     try:
@@ -54,10 +27,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def postgres_server() -> Iterator[PostgresServer]:
-    if postgres_binaries() is None:
-        _missing("initdb/postgres")
-    _need_python("psycopg")
-    _need_python("psycopg_pool")
+    need_postgres()
     server = PostgresServer()
     try:
         server.start()

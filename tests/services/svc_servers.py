@@ -23,6 +23,37 @@ from pathlib import Path
 REQUIRE_ENV = "MMCORR_REQUIRE_SERVICES"
 
 
+def skip_or_fail(reason: str) -> None:
+    """Skip the test saying ``reason``; fail it instead under ``MMCORR_REQUIRE_SERVICES=1`` (CI)."""
+    import pytest
+
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
+    pytest.skip(reason)
+
+
+def need_binary(what: str, found: object) -> None:
+    if found is None:
+        skip_or_fail(
+            f"{what} not found on PATH (nor /usr/lib/postgresql/*/bin): install it "
+            "(apt-get install redis-server postgresql) to run the scale-out tests"
+        )
+
+
+def need_python(module: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        skip_or_fail(f"the Python package {module!r} is not installed (pip install -r requirements.txt)")
+
+
+def need_postgres() -> None:
+    """Skip (or, in CI, fail) unless the PostgreSQL binaries and psycopg are there."""
+    need_binary("initdb/postgres", postgres_binaries())
+    need_python("psycopg")
+    need_python("psycopg_pool")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
