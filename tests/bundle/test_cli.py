@@ -15,6 +15,7 @@ import pytest
 
 from mmcorr._cli.common import Progress
 from mmcorr.cli import main
+from mmcorr.runs import BundleFile, Evaluation, Pair
 from mmcorr.runs import bundle as B
 
 torch = pytest.importorskip("torch")
@@ -62,10 +63,10 @@ def _err(capsys: pytest.CaptureFixture[str]) -> str:
 
 def test_train_writes_a_complete_bundle(trained: tuple[Path, dict[str, Path]]) -> None:
     run, _ = trained
-    assert all((run / f.value).is_file() for f in B.BundleFile)
+    assert all((run / f.value).is_file() for f in BundleFile)
     m = B.read_metrics(run)
-    assert m["run"]["sources"]["a"].endswith("a.csv") and m["run"]["label_column"] == "cls"
-    assert m["linear_probe_accuracy"] is not None
+    assert m.run.sources["a"].endswith("a.csv") and m.run.label_column == "cls"
+    assert m.results.linear_probe_accuracy is not None
 
 
 def test_train_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
@@ -83,7 +84,7 @@ def test_train_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[...,
             "--latent-dim",
             "2",
             "--hidden",
-            "16",
+            "16,8",
             "--epochs",
             "2",
             "--batch-size",
@@ -94,13 +95,26 @@ def test_train_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[...,
             "cpu",
             "--threads",
             "1",
+            "--seed",
+            "7",
+            # options `mmcorr train` gained from the shared surface (as `mmcorr jobs submit` has them)
+            "--dropout",
+            "0.1",
+            "--weight-decay",
+            "0",
+            "--no-standardize",
             "--out",
             str(tmp_path / "run"),
         ]
     )
     assert rc == 0
     assert len(B.read_history(tmp_path / "run")) == 2
-    assert B.read_spec(tmp_path / "run").train.lr == 1e-3  # no --lr: corrae's tuned rate
+    spec = B.read_spec(tmp_path / "run")
+    assert spec.train.lr == 1e-3  # no --lr: corrae's tuned rate
+    # one seed: the split, the weights and the analyses
+    assert (spec.train.seed, spec.data.split_seed, spec.analysis.seed) == (7, 7, 7)
+    assert spec.model.hidden == (16, 8) and spec.model.dropout == 0.1
+    assert spec.train.weight_decay == 0.0 and spec.data.standardize is False
 
 
 def test_encode_matches_the_bundle_latents(trained: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:
@@ -170,6 +184,8 @@ def test_evaluate_prints_and_writes_metrics(
     m = json.loads(out.read_text())
     assert m["n_samples"] == 90 and m["canonical"]["a|b"]["correlations"][0] > 0.7
     assert set(m["retrieval"]) == {"a->b", "b->a"} and m["linear_probe_accuracy"] is not None
+    ev = Evaluation.from_json(out.read_text(), str(out))  # the same file through the typed reader
+    assert ev.n_samples == 90 and ev.results.canonical[Pair("a", "b")].correlations[0] > 0.7
     assert "recall@1" in capsys.readouterr().out
 
 
@@ -457,7 +473,7 @@ def test_train_registered_dataset(
         )
         == 0
     )
-    assert B.read_metrics(out)["run"]["dataset_id"] == dataset_id
+    assert B.read_metrics(out).run.dataset_id == dataset_id
 
 
 def test_train_unknown_dataset(mmcorr_home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

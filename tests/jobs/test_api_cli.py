@@ -86,6 +86,14 @@ def test_cli_learning_rate_defaults_to_the_models_tuned_rate(capsys: pytest.Capt
     assert RECOMMENDED_LR["dccae"] != RECOMMENDED_LR["ae"]
 
 
+def test_cli_seed_sets_split_weights_and_analyses(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["jobs", "submit", "--dataset", "ds", "--seed", "5", "--hidden", "32", "16", "--no-worker"]
+    assert main(args) == 0
+    spec = get_job(capsys.readouterr().out.strip()).spec
+    assert (spec.train.seed, spec.data.split_seed, spec.analysis.seed) == (5, 5, 5)
+    assert spec.model.hidden == (32, 16)
+
+
 def test_cli_bad_latent_dim_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["jobs", "submit", "--dataset", "ds", "--latent-dim", "0", "--no-worker"]) == 1
     assert "The 'latent_dim' parameter must be an int in [1, 512]. Got 0" in capsys.readouterr().err
