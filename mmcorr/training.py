@@ -217,6 +217,57 @@ class Trainer:
         return state
 
     # -- the loop ----------------------------------------------------------------------------------
+    def _resume_into(
+        self, model: MultimodalModel, opt: torch.optim.Optimizer, gen: torch.Generator, device: torch.device
+    ) -> _Progress | None:
+        """Load the checkpoint (when resuming and one exists) into model, optimizer and RNGs."""
+        ckpt = self._load_checkpoint(device)
+        if ckpt is None:
+            return None
+        try:
+            model.load_state_dict(ckpt["model"])
+            opt.load_state_dict(ckpt["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise MmcorrError(
+                f"The checkpoint in {self.checkpoint_dir} was written for a different model or "
+                f"configuration ({str(exc).splitlines()[0]}). Delete it or train without resume."
+            ) from None
+        self.best_epoch = int(ckpt["best_epoch"])
+        self.history = json.loads(ckpt["history"])
+        torch.set_rng_state(ckpt["rng"].cpu())
+        gen.set_state(ckpt["gen"].cpu())
+        return _Progress(
+            start=int(ckpt["epoch"]) + 1,
+            best_state=ckpt["best_state"],
+            best_score=float(ckpt["best_loss"]),
+            bad_epochs=int(ckpt["bad_epochs"]),
+        )
+
+    def _train_epoch(
+        self,
+        model: MultimodalModel,
+        opt: torch.optim.Optimizer,
+        train: TensorData,
+        gen: torch.Generator,
+    ) -> dict[str, float]:
+        """One pass over ``train`` in near-equal shuffled batches; the mean loss parts as floats."""
+        cfg = self.config
+        params = [p for p in model.parameters() if p.requires_grad]
+        n_batches = max(1, train.n // cfg.batch_size)  # near-equal batches, none smaller than batch_size
+        perm = torch.randperm(train.n, generator=gen).to(train.mask.device)
+        sums: dict[str, Tensor] = {}
+        for idx in torch.tensor_split(perm, n_batches):
+            out = model.loss(*_unpack(train.take(idx)))
+            opt.zero_grad(set_to_none=True)
+            out.total.backward()
+            if cfg.grad_clip > 0:
+                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            for k, v in out.detached_parts().items():
+                sums[k] = sums.get(k, 0.0) + v * idx.numel()
+        # One device sync per epoch: parts stay on the device until here.
+        return {k: float(v) / train.n for k, v in sums.items()}
+
     def fit(
         self, model: MultimodalModel, train: TensorData, val: TensorData | None = None
     ) -> list[dict[str, Any]]:
@@ -231,45 +282,11 @@ class Trainer:
         # on CPU it cut the dccae step by ~17% at the default sizes (bench/RESULTS.md, Quality).
         fused = device.type in ("cpu", "cuda")
         opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
-        params = [p for p in model.parameters() if p.requires_grad]
-
-        start, best_score, bad_epochs = 1, math.inf, 0
-        best_state = _clone_state(model)
-        ckpt = self._load_checkpoint(device)
-        if ckpt is not None:
-            try:
-                model.load_state_dict(ckpt["model"])
-                opt.load_state_dict(ckpt["optimizer"])
-            except (RuntimeError, ValueError, KeyError) as exc:
-                raise MmcorrError(
-                    f"The checkpoint in {self.checkpoint_dir} was written for a different model or "
-                    f"configuration ({str(exc).splitlines()[0]}). Delete it or train without resume."
-                ) from None
-            best_state = ckpt["best_state"]
-            best_score, bad_epochs = float(ckpt["best_loss"]), int(ckpt["bad_epochs"])
-            self.best_epoch = int(ckpt["best_epoch"])
-            self.history = json.loads(ckpt["history"])
-            torch.set_rng_state(ckpt["rng"].cpu())
-            gen.set_state(ckpt["gen"].cpu())
-            start = int(ckpt["epoch"]) + 1
-
-        n_batches = max(1, train.n // cfg.batch_size)  # near-equal batches, none smaller than batch_size
+        progress = self._resume_into(model, opt, gen, device) or _Progress(1, _clone_state(model))
         model.train()
-        for epoch in range(start, cfg.epochs + 1):
+        for epoch in range(progress.start, cfg.epochs + 1):
             t0 = time.perf_counter()
-            perm = torch.randperm(train.n, generator=gen).to(device)
-            sums: dict[str, Tensor] = {}
-            for idx in torch.tensor_split(perm, n_batches):
-                out = model.loss(*_unpack(train.take(idx)))
-                opt.zero_grad(set_to_none=True)
-                out.total.backward()
-                if cfg.grad_clip > 0:
-                    nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                opt.step()
-                for k, v in out.detached_parts().items():
-                    sums[k] = sums.get(k, 0.0) + v * idx.numel()
-            # One device sync per epoch: parts stay on the device until here.
-            train_parts = {k: float(v) / train.n for k, v in sums.items()}
+            train_parts = self._train_epoch(model, opt, train, gen)
             _check_finite(train_parts, epoch, "training")
             val_parts = self.evaluate(model, val) if val is not None else {}
             _check_finite(val_parts, epoch, "validation")
@@ -286,38 +303,55 @@ class Trainer:
                 "seconds": time.perf_counter() - t0,
             }
             self.history.append(record)
-
             score = self._score(val_parts or train_parts, val_corr)
-            if score < best_score - self.min_delta or self.best_epoch == 0:
-                best_score, bad_epochs, self.best_epoch = score, 0, epoch
-                best_state = _clone_state(model)
+            if score < progress.best_score - self.min_delta or self.best_epoch == 0:
+                progress.best_score, progress.bad_epochs, self.best_epoch = score, 0, epoch
+                progress.best_state = _clone_state(model)
             else:
-                bad_epochs += 1
+                progress.bad_epochs += 1
             if self.checkpoint_dir is not None and cfg.checkpoint_every and epoch % cfg.checkpoint_every == 0:
-                self._save_checkpoint(
-                    {
-                        "format": _CHECKPOINT_FORMAT,
-                        "epoch": epoch,
-                        "model": model.state_dict(),
-                        "optimizer": opt.state_dict(),
-                        "best_state": best_state,
-                        "best_loss": best_score,  # the key predates the metric monitor
-                        "best_epoch": self.best_epoch,
-                        "bad_epochs": bad_epochs,
-                        "history": json.dumps(self.history),
-                        "rng": torch.get_rng_state(),
-                        "gen": gen.get_state(),
-                    }
-                )
-            stop = [bool(cb.on_epoch_end(record)) for cb in self.callbacks]
-            if any(stop):
+                self._save_checkpoint(self._checkpoint(epoch, model, opt, gen, progress))
+            if any([bool(cb.on_epoch_end(record)) for cb in self.callbacks]):
                 raise TrainingCancelled(epoch, self.history)
-            if cfg.patience and bad_epochs >= cfg.patience:
+            if cfg.patience and progress.bad_epochs >= cfg.patience:
                 self.stopped_early = True
                 break
-        model.load_state_dict(best_state)
+        model.load_state_dict(progress.best_state)
         model.eval()
         return self.history
+
+    def _checkpoint(
+        self,
+        epoch: int,
+        model: MultimodalModel,
+        opt: torch.optim.Optimizer,
+        gen: torch.Generator,
+        progress: _Progress,
+    ) -> dict[str, Any]:
+        """Everything a resume needs, as tensors and plain types (``weights_only`` loadable)."""
+        return {
+            "format": _CHECKPOINT_FORMAT,
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "best_state": progress.best_state,
+            "best_loss": progress.best_score,  # the key predates the metric monitor
+            "best_epoch": self.best_epoch,
+            "bad_epochs": progress.bad_epochs,
+            "history": json.dumps(self.history),
+            "rng": torch.get_rng_state(),
+            "gen": gen.get_state(),
+        }
+
+
+@dataclass
+class _Progress:
+    """Early-stopping state carried across epochs (and through a checkpoint)."""
+
+    start: int
+    best_state: dict[str, Tensor]
+    best_score: float = math.inf
+    bad_epochs: int = 0
 
 
 def _unpack(data: TensorData) -> tuple[dict[str, Tensor], Tensor]:

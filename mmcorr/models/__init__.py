@@ -6,7 +6,7 @@ Importing this package imports torch; the dashboard pages never do.
 from __future__ import annotations
 
 from mmcorr.models.ae import JointAutoencoder
-from mmcorr.models.base import MultimodalModel, drop_modalities, masked_mean
+from mmcorr.models.base import EarlyStopOn, MultimodalModel, drop_modalities, masked_mean
 from mmcorr.models.cca import LinearCCA
 from mmcorr.models.corrae import CorrelationalAutoencoder
 from mmcorr.models.dccae import DeepCCAE
@@ -19,6 +19,7 @@ __all__ = [
     "MODEL_REGISTRY",
     "CorrelationalAutoencoder",
     "DeepCCAE",
+    "EarlyStopOn",
     "JointAutoencoder",
     "LinearCCA",
     "MultimodalModel",

@@ -7,7 +7,6 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from mmcorr.config import ModelConfig
 from mmcorr.losses import LossOutput, LossPart, masked_mse
 from mmcorr.models.base import MultimodalModel, drop_modalities, masked_mean
 
@@ -27,21 +26,9 @@ class JointAutoencoder(MultimodalModel):
     Loss: ``recon_weight * mean_m MSE(decoder_m(z_fused), x_m)`` over present rows.
     """
 
+    name: ClassVar[str] = "ae"
     needs_full_pairs: ClassVar[bool] = False
     cross_decoder: ClassVar[bool] = True
-
-    def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
-        super().__init__(names, dims, config)
-        k = {n: self.latent_dim for n in self.names}
-        self.encoders = self._mlps(self.dims, k)
-        self.decoders = self._mlps(k, self.dims, reverse=True)
-
-    def encode(self, xs: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {n: self.encoders[n](xs[n]) for n in self.names}
-
-    def decode(self, z: Tensor, name: str) -> Tensor:
-        out: Tensor = self.decoders[name](z)
-        return out
 
     def loss(self, xs: dict[str, Tensor], mask: Tensor) -> LossOutput:
         seen = drop_modalities(mask, self.config.modality_dropout) if self.training else mask

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import numpy as np
@@ -9,6 +10,7 @@ import torch
 from torch import Tensor
 
 from mmcorr._cca import CCAFit, fit_cca
+from mmcorr._validation import MmcorrError
 from mmcorr.config import ModelConfig
 from mmcorr.models.base import MultimodalModel
 
@@ -20,21 +22,35 @@ class LinearCCA(MultimodalModel):
 
     No gradient training: the estimator calls :meth:`fit_closed_form` on the fully paired training
     rows. ``cca_reg`` is the ridge (relative to each view's mean feature variance), 1e-4-1e-1.
-    ``latent_dim`` must not exceed the smallest modality's (preprocessed) feature count.
-    The projections are stored as buffers, so the state dict holds the whole fitted model.
+    ``latent_dim`` must not exceed the smallest modality's (preprocessed) feature count
+    (:meth:`check_dims`). The projections are stored as buffers, so the state dict holds the whole
+    fitted model.
     """
 
-    closed_form: ClassVar[bool] = True
+    name: ClassVar[str] = "cca"
+    encoder_outputs: ClassVar[int] = 0
+    builds_decoders: ClassVar[bool] = False
+    fits_in_closed_form: ClassVar[bool] = True
 
-    def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
+    def __init__(self, names: list[str], dims: Mapping[str, int], config: ModelConfig) -> None:
         super().__init__(names, dims, config)
         for i, n in enumerate(self.names):
             self.register_buffer(f"mean_{i}", torch.zeros(self.dims[n]))
             self.register_buffer(f"weight_{i}", torch.zeros(self.dims[n], self.latent_dim))
 
-    def fit_closed_form(self, views: list[np.ndarray]) -> CCAFit:
+    @classmethod
+    def check_dims(cls, dims: Mapping[str, int], latent_dim: int) -> None:
+        """k canonical pairs need k directions in every view: k <= the narrowest modality."""
+        narrowest = min(dims.values())
+        if latent_dim > narrowest:
+            raise MmcorrError(
+                f"The 'latent_dim' parameter must be at most {narrowest} for model '{cls.name}' "
+                f"(the smallest modality's feature count after preprocessing). Got {latent_dim}."
+            )
+
+    def fit_closed_form(self, views: Sequence[np.ndarray]) -> CCAFit:
         """Fit on fully paired training views (one (n, d_m) array per modality, in ``names`` order)."""
-        fit = fit_cca(views, self.latent_dim, reg=self.config.cca_reg)
+        fit = fit_cca(list(views), self.latent_dim, reg=self.config.cca_reg)
         for i in range(len(self.names)):
             getattr(self, f"mean_{i}").copy_(torch.as_tensor(fit.means[i], dtype=torch.float32))
             getattr(self, f"weight_{i}").copy_(torch.as_tensor(fit.weights[i], dtype=torch.float32))

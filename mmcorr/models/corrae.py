@@ -7,7 +7,6 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from mmcorr.config import ModelConfig
 from mmcorr.losses import LossOutput, LossPart, corrnet_correlation, masked_mse
 from mmcorr.models.base import MultimodalModel
 
@@ -26,21 +25,9 @@ class CorrelationalAutoencoder(MultimodalModel):
     reconstruction terms prevent. After fitting, the estimator aligns the latents with a linear CCA.
     """
 
+    name: ClassVar[str] = "corrae"
     cross_decoder: ClassVar[bool] = True
     align_after_fit: ClassVar[bool] = True
-
-    def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
-        super().__init__(names, dims, config)
-        k = {n: self.latent_dim for n in self.names}
-        self.encoders = self._mlps(self.dims, k)
-        self.decoders = self._mlps(k, self.dims, reverse=True)
-
-    def encode(self, xs: dict[str, Tensor]) -> dict[str, Tensor]:
-        return {n: self.encoders[n](xs[n]) for n in self.names}
-
-    def decode(self, z: Tensor, name: str) -> Tensor:
-        out: Tensor = self.decoders[name](z)
-        return out
 
     def _recon_all(self, z: Tensor, xs: dict[str, Tensor]) -> Tensor:
         return torch.stack([masked_mse(self.decode(z, n), xs[n]) for n in self.names]).mean()

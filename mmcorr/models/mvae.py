@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 import torch
@@ -44,14 +45,14 @@ class MultimodalVAE(MultimodalModel):
     encodes from any subset of modalities.
     """
 
+    name: ClassVar[str] = "mvae"
+    encoder_outputs: ClassVar[int] = 2  # each expert's mean and log-variance
     needs_full_pairs: ClassVar[bool] = False
     cross_decoder: ClassVar[bool] = True
 
-    def __init__(self, names: list[str], dims: dict[str, int], config: ModelConfig) -> None:
+    def __init__(self, names: list[str], dims: Mapping[str, int], config: ModelConfig) -> None:
         super().__init__(names, dims, config)
         k = self.latent_dim
-        self.encoders = self._mlps(self.dims, {n: 2 * k for n in self.names})
-        self.decoders = self._mlps({n: k for n in self.names}, self.dims, reverse=True)
         # Start with confident experts (variance ~ e^-4): with unit initial variances the latent
         # samples are mostly noise, the decoders learn to ignore them and the posterior collapses
         # onto the prior (measured on the synthetic demo: held-out correlation 0.8 -> 1.9 of 3).
@@ -81,10 +82,6 @@ class MultimodalVAE(MultimodalModel):
     def encode_joint(self, xs: dict[str, Tensor], mask: Tensor) -> Tensor:
         mu, logvar = self._experts(xs)
         return product_of_experts(mu, logvar, mask)[0]
-
-    def decode(self, z: Tensor, name: str) -> Tensor:
-        out: Tensor = self.decoders[name](z)
-        return out
 
     def loss(self, xs: dict[str, Tensor], mask: Tensor) -> LossOutput:
         mu, logvar = self._experts(xs)

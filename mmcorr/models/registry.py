@@ -12,12 +12,9 @@ from mmcorr.models.mvae import MultimodalVAE
 
 __all__ = ["MODEL_REGISTRY", "get_model_class"]
 
+#: Each family under its own ``name`` (the names of ``mmcorr.config.ModelName``).
 MODEL_REGISTRY: dict[str, type[MultimodalModel]] = {
-    "cca": LinearCCA,
-    "ae": JointAutoencoder,
-    "corrae": CorrelationalAutoencoder,
-    "dccae": DeepCCAE,
-    "mvae": MultimodalVAE,
+    cls.name: cls for cls in (LinearCCA, JointAutoencoder, CorrelationalAutoencoder, DeepCCAE, MultimodalVAE)
 }
 
 

@@ -82,3 +82,61 @@ def test_linear_cca_encodes_with_its_fitted_projections() -> None:
     expect = (xs["a"].double().numpy() - fit.means[0]) @ fit.weights[0]
     assert torch.allclose(z["a"].double(), torch.as_tensor(expect), atol=1e-4)
     assert set(model.state_dict()) == {"mean_0", "weight_0", "mean_1", "weight_1"}
+
+
+# -- one base, families differ by hooks ----------------------------------------------------------
+@pytest.mark.parametrize("name", ["cca", "ae", "corrae", "dccae", "mvae"])
+def test_the_base_builds_each_familys_encoders_and_decoders_from_its_declaration(name: str) -> None:
+    cls = get_model_class(name)
+    assert cls.name == name
+    model = cls(NAMES, DIMS, ModelConfig(model=name, latent_dim=3, hidden=(8, 5)))  # type: ignore[arg-type]
+    assert set(model.encoders) == (set(NAMES) if cls.encoder_outputs else set())
+    assert set(model.decoders) == (set(NAMES) if cls.builds_decoders else set())
+    for n, d in DIMS.items():
+        if cls.encoder_outputs:
+            assert model.encoders[n](torch.zeros(2, d)).shape == (2, 3 * cls.encoder_outputs)
+        if cls.builds_decoders:
+            assert model.decoders[n](torch.zeros(2, 3)).shape == (2, d)
+            assert model.decoders[n][0].out_features == 5  # hidden sizes mirrored
+    if cls.cross_decoder:  # decode maps the shared latent to any modality
+        assert model.decode(torch.zeros(2, 3), "c").shape == (2, 5)
+
+
+def test_only_closed_form_families_fit_in_closed_form() -> None:
+    xs, _ = _batch(50)
+    views = [xs["a"].double().numpy(), xs["b"].double().numpy()]
+    for name, cls in MODEL_REGISTRY.items():
+        model = cls(NAMES[:2], {"a": 6, "b": 4}, ModelConfig(model=name, latent_dim=2, hidden=(8,)))  # type: ignore[arg-type]
+        if cls.fits_in_closed_form:
+            assert model.fit_closed_form(views).correlations.shape == (2,)
+        else:
+            with pytest.raises(NotImplementedError, match="trained by gradient descent"):
+                model.fit_closed_form(views)
+
+
+def test_cca_check_dims_rejects_k_above_the_narrowest_modality_and_others_accept_it() -> None:
+    with pytest.raises(
+        MmcorrError, match=r"'latent_dim' parameter must be at most 4 for model 'cca'.*Got 5\."
+    ):
+        get_model_class("cca").check_dims({"a": 6, "b": 4}, 5)
+    get_model_class("cca").check_dims({"a": 6, "b": 4}, 4)
+    for name in ("ae", "corrae", "dccae", "mvae"):
+        get_model_class(name).check_dims({"a": 6, "b": 4}, 5)
+
+
+def test_the_estimator_reads_hooks_and_names_no_model_family() -> None:
+    import ast
+    from pathlib import Path
+
+    import mmcorr.estimator
+
+    families = {cls.__name__ for cls in MODEL_REGISTRY.values()} | set(MODEL_REGISTRY)
+    for path in Path(mmcorr.estimator.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "isinstance":
+                assert "Model" not in ast.unparse(node), f"{path.name}:{node.lineno} type-checks a model"
+            named = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                named = node.value
+            assert named not in families, f"{path.name}:{getattr(node, 'lineno', '?')} names family {named!r}"

@@ -1,0 +1,353 @@
+"""The user-facing estimator: ``CorrelationModel`` fit / transform / predict / save / load.
+
+Follows scikit-learn's estimator contract: ``__init__`` only stores parameters, ``fit`` validates and
+returns ``self``, learned attributes end in ``_``. Inputs are :class:`~mmcorr.data.types.PairedDataset`
+in raw units; the estimator fits and applies its own preprocessing (on the training rows only).
+The estimator knows no model family: it reads the hooks of :class:`~mmcorr.models.MultimodalModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from mmcorr._memory import check_fit_memory
+from mmcorr._validation import MmcorrError, check_choice
+from mmcorr.config import DataConfig, ModelConfig, TrainConfig
+from mmcorr.data.types import PairedDataset
+from mmcorr.estimator._data import check_dataset as _check_dataset
+from mmcorr.estimator._data import check_kind as _check_kind
+from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors, training_rows
+from mmcorr.estimator._fit import VAL_CORR_MIN_DELTA, fit_closed_form, fit_heads, val_corr
+from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
+from mmcorr.estimator._params import configs_from_params, params_from_configs
+from mmcorr.models import MultimodalModel, get_model_class
+from mmcorr.models.heads import LinearHeads
+from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled, resolve_device
+
+if TYPE_CHECKING:
+    from mmcorr.data.preprocess import Preprocessor
+
+__all__ = ["CorrelationModel", "JOINT", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
+
+#: Key of the fused latent in :meth:`CorrelationModel.transform`'s result.
+JOINT = "joint"
+
+
+class CorrelationModel(BaseEstimator):
+    """Learn one shared latent space for two or more paired modalities.
+
+    model: ``cca`` (linear CCA / MCCA, closed form, the baseline), ``ae`` (joint multimodal
+        autoencoder), ``corrae`` (CorrNet), ``dccae`` (deep CCA + autoencoders, the default),
+        ``mvae`` (multimodal VAE, product of experts). ``cca``, ``corrae`` and ``dccae`` train on the
+        samples present in every modality; ``ae`` and ``mvae`` also learn from partially paired ones.
+    latent_dim: size k of the shared space, 1-512 (2-50 typical; ``cca`` needs k <= smallest d).
+    The other parameters are those of :class:`~mmcorr.config.ModelConfig` (architecture and loss
+    weights), :class:`~mmcorr.config.TrainConfig` (optimisation) and the preprocessing fields of
+    :class:`~mmcorr.config.DataConfig` (standardize, log1p, pca_dim), with the same meaning and
+    ranges. A parameter left at ``None`` takes that config's default; ``lr=None`` takes the
+    family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR` (5e-3 for dccae, 1e-3 for the others).
+    When no validation set is given, ``DataConfig.val_fraction`` of the training data is held out.
+
+    Early stopping (``patience``) watches ``val_corr`` for ``dccae`` (an epoch counts as better when
+    it rises by more than 0.002) and the validation loss for the other families; the best epoch's
+    weights are kept.
+
+    Learned attributes: ``names_`` (modality order), ``dims_`` (raw feature counts), ``features_``,
+    ``configs_`` (the (ModelConfig, TrainConfig, DataConfig) fitted with), ``preprocessor_``,
+    ``module_`` (the torch model), ``history_`` (one record per epoch, see
+    :class:`~mmcorr.training.Callback`), ``heads_`` (alignment and ridge maps), ``device_``.
+
+    ``history_[i]["val_corr"]`` is the mean held-out canonical correlation of the first two
+    modalities: a linear CCA fitted on (up to 2000) training latents of that epoch, applied to
+    the validation latents.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        latent_dim: int | None = None,
+        *,
+        hidden: Sequence[int] | None = None,
+        activation: str | None = None,
+        dropout: float | None = None,
+        batch_norm: bool | None = None,
+        recon_weight: float | None = None,
+        corr_weight: float | None = None,
+        kl_weight: float | None = None,
+        modality_dropout: float | None = None,
+        cca_reg: float | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        lr: float | None = None,
+        weight_decay: float | None = None,
+        patience: int | None = None,
+        grad_clip: float | None = None,
+        seed: int | None = None,
+        device: str | None = None,
+        threads: int | None = None,
+        checkpoint_every: int | None = None,
+        standardize: bool | None = None,
+        log1p: bool | None = None,
+        pca_dim: int | None = None,
+    ) -> None:
+        self.model = model
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.activation = activation
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.recon_weight = recon_weight
+        self.corr_weight = corr_weight
+        self.kl_weight = kl_weight
+        self.modality_dropout = modality_dropout
+        self.cca_reg = cca_reg
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.grad_clip = grad_clip
+        self.seed = seed
+        self.device = device
+        self.threads = threads
+        self.checkpoint_every = checkpoint_every
+        self.standardize = standardize
+        self.log1p = log1p
+        self.pca_dim = pca_dim
+
+    # -- configuration -----------------------------------------------------------------------------
+    def get_configs(self) -> tuple[ModelConfig, TrainConfig, DataConfig]:
+        """The parameters as validated config dataclasses (raises MmcorrError naming a bad one)."""
+        base: DataConfig | None = getattr(self, "_data_config", None)
+        return configs_from_params(self.get_params(deep=False), base)
+
+    @classmethod
+    def from_configs(cls, model: ModelConfig, train: TrainConfig, data: DataConfig) -> CorrelationModel:
+        """Build from the config dataclasses of a job spec: every parameter takes the configs' value,
+        and the split fields of ``data`` (not estimator parameters) are kept for ``get_configs``."""
+        est = cls(**params_from_configs(model, train, data))
+        est._data_config = data
+        return est
+
+    # -- fitting -----------------------------------------------------------------------------------
+    def fit(
+        self,
+        train: PairedDataset,
+        *,
+        validation: PairedDataset | None = None,
+        callbacks: Sequence[Callback] = (),
+        checkpoint_dir: Path | None = None,
+        resume: bool = False,
+    ) -> CorrelationModel:
+        """Fit preprocessing (on ``train`` only) and the model; returns self.
+
+        train: the training samples, raw units. validation: early-stopping data; when None,
+        ``DataConfig.val_fraction`` (15%) of ``train`` (chosen with ``seed``) is held out.
+        callbacks: see :class:`~mmcorr.training.Callback` (a cancel raises TrainingCancelled,
+        ``history_`` is kept). checkpoint_dir / resume: see :class:`~mmcorr.training.Trainer`.
+        Before any work, raises a MmcorrError naming the sizes when the fit's estimated memory
+        exceeds what the machine has (``mmcorr._memory``; cap it with the environment variable
+        ``MMCORR_MEMORY_LIMIT_BYTES``).
+        """
+        mcfg, tcfg, dcfg = configs = self.get_configs()
+        _check_kind(train, "train")
+        if validation is not None:
+            _check_kind(validation, "validation")
+        family = get_model_class(mcfg.model)
+        # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
+        check_fit_memory(
+            train.n_samples + (0 if validation is None else validation.n_samples),
+            train.dims,
+            pca_dim=dcfg.pca_dim,
+            hidden=mcfg.hidden,
+            latent_dim=mcfg.latent_dim,
+            ridge_heads=not family.cross_decoder,
+        )
+        _check_dataset(train, "train")
+        if validation is not None:
+            _check_dataset(validation, "validation")
+        pre, tr, va = _preprocess(train, validation, family, configs)
+        family.check_dims(pre.out_dims, mcfg.latent_dim)
+        device = resolve_device(tcfg.device)
+        torch.manual_seed(tcfg.seed)
+        module = family(list(train.names), dict(pre.out_dims), mcfg).to(device)
+        self.names_ = list(train.names)
+        self.dims_ = train.dims
+        self.features_ = {n: list(train.features[n]) for n in train.names}
+        self.configs_ = configs
+        self.preprocessor_: Preprocessor = pre
+        self.module_: MultimodalModel = module
+        self.device_ = device
+        self.heads_ = LinearHeads()
+        self.history_: list[dict[str, Any]] = []
+        tr_t, va_t = to_tensors(tr, device), to_tensors(va, device)
+        try:
+            if family.fits_in_closed_form:
+                self.history_ = fit_closed_form(module, tr, va_t, callbacks)
+            else:
+                self.history_ = self._trainer(module, tr_t, va_t, callbacks, checkpoint_dir, resume)
+        except TrainingCancelled as exc:
+            self.history_ = exc.history
+            raise
+        self._fit_heads(tr, tr_t)
+        return self
+
+    def _trainer(
+        self,
+        module: MultimodalModel,
+        tr_t: TensorData,
+        va_t: TensorData,
+        callbacks: Sequence[Callback],
+        checkpoint_dir: Path | None,
+        resume: bool,
+    ) -> list[dict[str, Any]]:
+        on_corr = module.early_stop_on == "val_corr"
+        trainer = Trainer(
+            self.configs_[1],
+            callbacks=callbacks,
+            checkpoint_dir=checkpoint_dir,
+            resume=resume,
+            val_metric=lambda m: val_corr(m, tr_t, va_t),
+            monitor="metric" if on_corr else "loss",
+            min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
+        )
+        return trainer.fit(module, tr_t, va_t)
+
+    def _fit_heads(self, tr: PairedDataset, tr_t: TensorData) -> None:
+        self.heads_ = fit_heads(self.module_, tr, tr_t)
+
+    # -- using a fitted model ----------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise MmcorrError(
+                "This CorrelationModel is not fitted yet. Call fit(dataset) or load(dir) first."
+            )
+
+    def _prepare(
+        self, ds: PairedDataset, modalities: Sequence[str] | None
+    ) -> tuple[list[str], PairedDataset]:
+        """Validate ``ds`` against the fitted modalities; return the used names and the preprocessed
+        full-width dataset (absent modalities as zero rows with mask False)."""
+        self._check_fitted()
+        use, full = conform(ds, self.names_, self.dims_, self.features_, modalities)
+        return use, self.preprocessor_.transform(full)
+
+    def _encode(self, pre: PairedDataset) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+        """Aligned per-modality latents (n, k) and, for models that fuse themselves, their joint
+        latent (None where the joint latent is the mean of the aligned ones)."""
+        data = to_tensors(pre, self.device_)
+        raw = latents(self.module_, data)
+        aligned = {n: self.heads_.aligned(n, raw[n]) for n in self.names_}
+        fuses = self.module_.cross_decoder and not self.module_.align_after_fit
+        return aligned, joint_latent(self.module_, data) if fuses else None
+
+    def transform(self, ds: PairedDataset, modalities: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """Latents of ``ds`` (raw units; the fitted preprocessing is applied).
+
+        modalities: which modalities to encode (default: every fitted one present in ``ds``).
+        Returns name -> (n, k) float32 latent from that modality alone (NaN rows where it is absent)
+        and ``"joint"`` -> (n, k) fused from the requested modalities present per sample (NaN when
+        none is). For ``cca`` / ``corrae`` / ``dccae`` the latents are aligned canonical variates and
+        the joint latent is their mean; ``ae`` / ``mvae`` fuse with the model itself.
+        """
+        use, pre = self._prepare(ds, modalities)
+        aligned, joint = self._encode(pre)
+        cols = [self.names_.index(n) for n in use]
+        mask = pre.mask[:, cols]
+        out: dict[str, np.ndarray] = {}
+        for j, n in enumerate(use):
+            z = aligned[n].astype(np.float32)
+            z[~mask[:, j]] = np.nan
+            out[n] = z
+        if joint is None:
+            stack = np.stack([np.nan_to_num(out[n]) for n in use], axis=1)
+            joint = (stack * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
+        joint = joint.astype(np.float32)
+        joint[~mask.any(axis=1)] = np.nan
+        out[JOINT] = joint
+        return out
+
+    def predict(self, ds: PairedDataset, source: str, target: str) -> np.ndarray:
+        """Predict modality ``target`` from modality ``source`` alone: (n, d_target) in the target's
+        original units (NaN rows where ``source`` is absent). Decoding models decode the source's
+        latent; ``cca`` / ``dccae`` use a ridge map from the aligned latent fitted on training data."""
+        self._check_fitted()
+        check_choice("target", target, self.names_)
+        check_choice("source", source, self.names_)
+        if source == target:
+            raise MmcorrError(f"The 'source' and 'target' modalities must differ. Got {source!r} for both.")
+        _, pre = self._prepare(ds, [source])
+        present = pre.mask[:, self.names_.index(source)]
+        if self.module_.cross_decoder:
+            z = latents(self.module_, to_tensors(pre, self.device_))[source]
+            with torch.no_grad():
+                zt = torch.as_tensor(z, dtype=torch.float32, device=self.device_)
+                y = self.module_.decode(zt, target).double().cpu().numpy() if len(z) else np.zeros((0, 1))
+        else:
+            aligned, _ = self._encode(pre)
+            y = self.heads_.predict(source, target, aligned[source])
+        y = np.asarray(self.preprocessor_.inverse_transform(target, y), dtype=np.float32)
+        y[~present] = np.nan
+        return y
+
+    # -- persistence -------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write config.json, model.pt (tensors only), the preprocessing and history.jsonl into
+        ``path`` (created if missing, may exist). Returns the directory."""
+        self._check_fitted()
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        self.preprocessor_.save(out)
+        saved = SavedModel(
+            configs=self.configs_,
+            names=self.names_,
+            dims=self.dims_,
+            features=self.features_,
+            module=self.module_,
+            heads=self.heads_,
+            history=self.history_,
+        )
+        write_model(out, saved)
+        return out
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "cpu") -> CorrelationModel:
+        """Load a model written by :meth:`save` (weights read with ``torch.load(weights_only=True)``)."""
+        from mmcorr.data.preprocess import Preprocessor
+
+        src = Path(path)
+        saved = read_model(src, device, resolve_device(device))
+        est = cls.from_configs(*saved.configs)
+        est.names_, est.dims_, est.features_ = saved.names, saved.dims, saved.features
+        est.configs_ = saved.configs
+        est.device_ = resolve_device(device)
+        est.preprocessor_ = Preprocessor.load(src)
+        est.module_, est.heads_, est.history_ = saved.module, saved.heads, saved.history
+        return est
+
+
+def _preprocess(
+    train: PairedDataset,
+    validation: PairedDataset | None,
+    family: type[MultimodalModel],
+    configs: tuple[ModelConfig, TrainConfig, DataConfig],
+) -> tuple[Preprocessor, PairedDataset, PairedDataset]:
+    """Fit the preprocessing on the training rows; return it and the preprocessed train / validation.
+
+    The splits are row indices into the caller's arrays: the preprocessor reads those rows in chunks
+    and writes the float32 results, so no raw copy of the data is ever made.
+    """
+    from mmcorr.data.preprocess import Preprocessor
+
+    mcfg, tcfg, dcfg = configs
+    tr_rows, va_src, va_rows = training_rows(
+        train, validation, family, k=mcfg.latent_dim, seed=tcfg.seed, val_fraction=dcfg.val_fraction
+    )
+    pre = Preprocessor.from_config(dcfg).fit(train, rows=tr_rows)
+    return pre, pre.transform(train, rows=tr_rows), pre.transform(va_src, rows=va_rows)

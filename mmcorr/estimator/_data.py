@@ -1,0 +1,181 @@
+"""The estimator's data handling: input checks, the training rows, tensors and latents.
+
+Everything works on row indices and chunks, never on per-sample Python loops or whole raw copies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from mmcorr._validation import MmcorrError, check_choice
+from mmcorr.data.types import PairedDataset
+from mmcorr.models import MultimodalModel
+from mmcorr.training import TensorData
+
+__all__ = [
+    "CHUNK",
+    "check_dataset",
+    "check_kind",
+    "conform",
+    "latents",
+    "training_rows",
+    "to_tensors",
+]
+
+#: Rows encoded per forward pass when computing latents (bounded memory on big data).
+CHUNK = 8192
+
+
+def check_kind(ds: Any, what: str) -> None:
+    """``ds`` is a PairedDataset with at least two modalities (the ``what`` data)."""
+    if not isinstance(ds, PairedDataset):
+        raise MmcorrError(f"The '{what}' data must be a PairedDataset. Got {type(ds).__name__} instead.")
+    if len(ds.names) < 2:
+        raise MmcorrError(f"The '{what}' data must have at least 2 modalities to relate. Got {ds.names}.")
+
+
+def check_dataset(ds: Any, what: str) -> None:
+    """:func:`check_kind`, and no NaN or infinite value in a present row (naming the first sample)."""
+    check_kind(ds, what)
+    for j, n in enumerate(ds.names):
+        values = ds.values[n]
+        # Row chunks of ~32 MiB of booleans: no copy of the present rows, bounded temporaries.
+        step = max(1, 2**25 // max(values.shape[1], 1))
+        for s in range(0, ds.n_samples, step):
+            bad = ~np.isfinite(values[s : s + step]).all(axis=1) & ds.mask[s : s + step, j]
+            if bad.any():
+                raise MmcorrError(
+                    f"The modality '{n}' of the '{what}' data contains NaN or infinite values "
+                    f"(first at sample {ds.ids[s + int(np.argmax(bad))]!r}); "
+                    "load it with nan='impute' or drop those samples."
+                )
+
+
+def training_rows(
+    train: PairedDataset,
+    validation: PairedDataset | None,
+    family: type[MultimodalModel],
+    *,
+    k: int,
+    seed: int,
+    val_fraction: float,
+) -> tuple[np.ndarray, PairedDataset, np.ndarray]:
+    """(train rows, validation source, validation rows) as sorted row indices.
+
+    Without ``validation``, a ``val_fraction`` share of ``train`` (chosen with ``seed``) is held out.
+    Families that ``needs_full_pairs`` keep only the rows present in every modality.
+    """
+    tr_rows: np.ndarray = np.arange(train.n_samples)
+    if validation is None:
+        order = np.random.default_rng(seed).permutation(train.n_samples)
+        n_val = max(round(val_fraction * train.n_samples), k + 2)
+        if train.n_samples - n_val < k + 2:
+            raise MmcorrError(
+                f"The training data has {train.n_samples} samples: too few to hold out a validation "
+                f"set and fit a {k}-dimensional latent. Give at least {2 * (k + 2)} samples or lower "
+                "'latent_dim'."
+            )
+        tr_rows, va_rows = np.sort(order[n_val:]), np.sort(order[:n_val])
+        va_src = train
+    else:
+        va_src, va_rows = validation, np.arange(validation.n_samples)
+    if va_src.names != train.names:
+        raise MmcorrError(
+            f"The validation data must have the modalities {train.names} in that order. Got {va_src.names}."
+        )
+    if family.needs_full_pairs:
+        tr_rows = tr_rows[train.fully_paired[tr_rows]]
+        va_rows = va_rows[va_src.fully_paired[va_rows]]
+        if len(tr_rows) < k + 2 or len(va_rows) < 2:
+            raise MmcorrError(
+                f"Model '{family.name}' trains on samples present in every modality; only "
+                f"{len(tr_rows)} training and {len(va_rows)} validation samples are. "
+                "Use 'ae' or 'mvae' for partially paired data."
+            )
+    return tr_rows, va_src, va_rows
+
+
+def conform(
+    ds: Any,
+    names: list[str],
+    dims: dict[str, int],
+    features: dict[str, list[str]],
+    modalities: Sequence[str] | None,
+) -> tuple[list[str], PairedDataset]:
+    """Check ``ds`` against the fitted modalities; return the used names and a raw dataset of every
+    fitted modality (``names`` order) where the unused or absent ones are zero rows, mask False."""
+    if not isinstance(ds, PairedDataset):
+        raise MmcorrError(f"Expected a PairedDataset. Got {type(ds).__name__} instead.")
+    use = list(modalities) if modalities is not None else [n for n in names if n in ds.names]
+    for n in use:
+        check_choice("modality", n, names)
+        if n not in ds.names:
+            raise MmcorrError(f"The modality '{n}' is not in the given data (it has {ds.names}).")
+        d = ds.values[n].shape[1]
+        if d != dims[n]:
+            raise MmcorrError(
+                f"The modality '{n}' must have {dims[n]} features like the training data. Got {d}."
+            )
+    if not use:
+        raise MmcorrError(f"The data shares no modality with the model (model: {names}; data: {ds.names}).")
+    n_rows = ds.n_samples
+    mask = np.zeros((n_rows, len(names)), dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    for j, name in enumerate(names):
+        if name not in use:
+            values[name] = np.zeros((n_rows, dims[name]), dtype=np.float32)
+            continue
+        mask[:, j] = ds.mask[:, ds.names.index(name)]
+        vals = np.asarray(ds.values[name], dtype=np.float32)
+        if not np.isfinite(vals[mask[:, j]]).all():
+            raise MmcorrError(f"The modality '{name}' contains NaN or infinite values; impute or drop them.")
+        values[name] = np.where(mask[:, j : j + 1], vals, 0.0).astype(np.float32)
+    full = PairedDataset(
+        names=list(names),
+        values=values,
+        features={m: list(features[m]) for m in names},
+        ids=np.asarray(ds.ids),
+        mask=mask,
+    )
+    return use, full
+
+
+def to_tensors(ds: PairedDataset, device: torch.device) -> TensorData:
+    """Preprocessed values and mask as float32 / bool tensors on ``device``."""
+    xs = {
+        n: torch.as_tensor(np.ascontiguousarray(ds.values[n], dtype=np.float32), device=device)
+        for n in ds.names
+    }
+    return TensorData(xs, torch.as_tensor(ds.mask, dtype=torch.bool, device=device))
+
+
+@torch.no_grad()
+def latents(module: MultimodalModel, data: TensorData) -> dict[str, np.ndarray]:
+    """Each modality's raw model latent for every row, (n, k) float64, chunked."""
+    module.eval()
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in module.names}
+    for start in range(0, data.n, CHUNK):
+        idx = torch.arange(start, min(start + CHUNK, data.n), device=data.mask.device)
+        for n, z in module.encode(data.take(idx).xs).items():
+            parts[n].append(z.double().cpu().numpy())
+    return {n: np.concatenate(p) if p else np.zeros((0, module.latent_dim)) for n, p in parts.items()}
+
+
+@torch.no_grad()
+def joint_latent(module: MultimodalModel, data: TensorData) -> np.ndarray:
+    """The model's own fused latent (n, k) float64 (:meth:`MultimodalModel.encode_joint`), chunked."""
+    parts = [
+        module.encode_joint(
+            *_xs_mask(data.take(torch.arange(s, min(s + CHUNK, data.n), device=data.mask.device)))
+        )
+        for s in range(0, data.n, CHUNK)
+    ]
+    return torch.cat(parts).double().cpu().numpy() if parts else np.zeros((0, module.latent_dim))
+
+
+def _xs_mask(data: TensorData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    return data.xs, data.mask
