@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs.autostart import ensure_worker, file_lock, pid_alive, recover_lost_jobs
+from mmcorr.jobs.backends import host_name
+from mmcorr.jobs.queue import enqueue_job
 from mmcorr.jobs.records import JobRecord, iso
 from mmcorr.jobs.states import JobState
 from mmcorr.jobs.store import get_store
@@ -45,8 +47,6 @@ def _check_dataset(dataset_id: str) -> None:
 
 
 def _enqueue_new(spec: JobSpec, resume_from: str | None, autostart: bool) -> str:
-    from mmcorr.jobs.queue import enqueue_job
-
     store = get_store()
     job_id = new_job_id()
     # One lock around insert + enqueue: the queue order equals the store's submission order even
@@ -83,8 +83,6 @@ def resubmit(job_id: str, *, autostart: bool = True) -> str:
 
 def _refresh_lost(records: list[JobRecord]) -> bool:
     """Mark running jobs whose process died as 'worker lost'; True when any changed."""
-    from mmcorr.jobs.backends import host_name
-
     host = host_name()
     if any(r.state is JobState.RUNNING and not pid_alive(r.worker_pid) for r in records):
         store = get_store()

@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from mmcorr._validation import MmcorrError
-from mmcorr.jobs.records import WorkerStatus, iso
+from mmcorr.jobs.backends import host_name, uses_server_queue
+from mmcorr.jobs.fleet import heartbeat_stale_seconds, recover_stale_jobs, worker_states
+from mmcorr.jobs.records import WorkerState, WorkerStatus, iso
 from mmcorr.jobs.states import AUTOSTART_ENV, WORKER_LOST
 from mmcorr.jobs.store import JobStore, get_store
+from mmcorr.paths import state_dir
 
 __all__ = [
     "worker_status",
@@ -40,22 +43,16 @@ _spawned: list[subprocess.Popen[bytes]] = []
 
 
 def pid_file() -> Path:
-    from mmcorr.paths import state_dir
-
     return state_dir() / "worker.pid"
 
 
 def log_file() -> Path:
-    from mmcorr.paths import state_dir
-
     return state_dir() / "worker.log"
 
 
 @contextlib.contextmanager
 def file_lock(name: str, *, blocking: bool = True) -> Iterator[bool]:
     """Hold an exclusive ``flock`` on ``state_dir()/name``; yields False when non-blocking and busy."""
-    from mmcorr.paths import state_dir
-
     fd = os.open(state_dir() / name, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
@@ -98,9 +95,6 @@ def _read_pid_file() -> dict[str, Any] | None:
 
 def _fleet_status() -> WorkerStatus:
     """With a server queue: the freshest live worker on any machine (alive if there is one)."""
-    from mmcorr.jobs.fleet import worker_states
-    from mmcorr.jobs.records import WorkerState
-
     workers = worker_states(get_store())
     live = [w for w in workers if w.state in (WorkerState.IDLE, WorkerState.BUSY)]
     if not workers:
@@ -124,8 +118,6 @@ def worker_status() -> WorkerStatus:
     With a server queue (workers on any machine) it describes the freshest live worker instead;
     :func:`mmcorr.jobs.list_workers` lists them all.
     """
-    from mmcorr.jobs.backends import uses_server_queue
-
     if uses_server_queue():
         return _fleet_status()
     info = _read_pid_file() or {}
@@ -135,8 +127,6 @@ def worker_status() -> WorkerStatus:
     if row is not None and pid is not None and row.get("pid") == pid:
         beat = float(row["heartbeat"])
     age = None if beat is None else max(0.0, time.time() - beat)
-    from mmcorr.jobs.fleet import heartbeat_stale_seconds
-
     alive = bool(pid_alive(pid) and age is not None and age < heartbeat_stale_seconds())
     if row is not None and row.get("state") == "stopped" and row.get("pid") == pid:
         alive = alive and pid_alive(pid)
@@ -160,8 +150,6 @@ def recover_lost_jobs(store: JobStore | None = None, *, check_heartbeats: bool =
     Returns the ids marked. Such a job can be resubmitted (:func:`mmcorr.jobs.resubmit`) and then
     resumes from its last checkpoint.
     """
-    from mmcorr.jobs.backends import host_name
-
     store = store or get_store()
     host = host_name()
     lost: list[str] = []
@@ -176,8 +164,6 @@ def recover_lost_jobs(store: JobStore | None = None, *, check_heartbeats: bool =
         if store.mark_lost(job_id, pid, message):
             lost.append(job_id)
     if check_heartbeats:
-        from mmcorr.jobs.fleet import recover_stale_jobs
-
         lost += recover_stale_jobs(store)
     return lost
 
@@ -206,8 +192,6 @@ def ensure_worker(timeout: float = 60.0) -> WorkerStatus:
 
     timeout: seconds to wait for a new worker's first heartbeat.
     """
-    from mmcorr.jobs.backends import uses_server_queue
-
     # With a server queue (Redis) workers run on their own machines: never start one from here.
     if os.environ.get(AUTOSTART_ENV, "1").strip() == "0" or uses_server_queue():
         return worker_status()
@@ -240,8 +224,6 @@ def stop_worker(timeout: float = 120.0) -> WorkerStatus:
     timeout: seconds to wait (one epoch of the running job) before killing the worker outright; a
     killed job is then marked 'worker lost' and can be resubmitted.
     """
-    from mmcorr.jobs.backends import uses_server_queue
-
     if uses_server_queue():
         raise MmcorrError(
             "With a server queue (MMCORR_QUEUE_URL) workers run on their own machines: stop one where "

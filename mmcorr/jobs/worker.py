@@ -1,145 +1,72 @@
-"""The ``mmcorr worker`` process: huey's consumer (process mode, one worker) plus heartbeats.
+"""The ``mmcorr worker`` process: one job process (:mod:`mmcorr.jobs.supervisor`) plus heartbeats.
 
 Start-up: take ``state/worker.lock`` (one worker per home), write the pid file and a first
 heartbeat, mark jobs left RUNNING by a dead worker as FAILED 'worker lost', re-enqueue QUEUED jobs
-the queue lost, then run the consumer. Its single child process warms torch and UMAP's numba JIT
-(cached under the home) before taking the first job, so the first user does not wait for compilation.
+the queue lost, then fork the job process. It warms torch and UMAP's numba JIT (cached under the
+home) before taking the first job, so the first user does not wait for compilation.
 
 Signals: SIGTERM or Ctrl-C stops gracefully: the running job stops at its next epoch end and is
-re-queued at the front to resume from its checkpoint; a second signal kills the child (its job is
-then marked 'worker lost'). The child dies with the worker (PR_SET_PDEATHSIG) so a SIGKILLed worker
-leaves no orphan training unseen.
+re-queued at the front to resume from its checkpoint; a second signal kills the job process (its
+job is then marked 'worker lost'). The job process dies with the worker (PR_SET_PDEATHSIG) so a
+SIGKILLed worker leaves no orphan training unseen.
+
+:func:`run_worker` is the entry point: it resolves every default (the job store, the run function,
+the stop event, threads, names, folders) once, into a :class:`~mmcorr.jobs.supervisor.WorkerContext`
+that everything below receives.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from types import FrameType
-from typing import Any
+from collections.abc import Callable
 
 from mmcorr._io import atomic_write_text
-from mmcorr.jobs import runner
 from mmcorr.jobs.autostart import file_lock, pid_alive, pid_file, recover_lost_jobs
-from mmcorr.jobs.backends import ServiceUnavailable, host_name
+from mmcorr.jobs.backends import (
+    ServiceUnavailable,
+    check_worker_name,
+    default_worker_name,
+    host_name,
+    uses_server_queue,
+)
 from mmcorr.jobs.fleet import heartbeat_stale_seconds
 from mmcorr.jobs.outage import StoreOutage
+from mmcorr.jobs.queue import enqueue_job, pending_job_ids
+from mmcorr.jobs.runner import RunFunction, StopFlag, checkpoints_dir, run_pipeline, worker_threads
 from mmcorr.jobs.states import HEARTBEAT_SECONDS, WARMUP_ENV, WORKER_THREADS_ENV
-from mmcorr.jobs.store import get_store
+from mmcorr.jobs.store import JobStore, get_store
+from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event, warm_up
+from mmcorr.paths import runs_dir, state_dir
 
 __all__ = ["run_worker", "warm_up"]
 
 log = logging.getLogger("mmcorr.worker")
-_PR_SET_PDEATHSIG = 1
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this process when the worker process dies."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def warm_up(threads: int) -> None:
-    """Load torch with its thread limit and compile UMAP's JIT once (cached on disk)."""
-    t0 = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.nn.Linear(4, 2)(torch.zeros(8, 4)).sum().item()
-    try:
-        from mmcorr.analysis import warm_umap
-
-        warm_umap()
-    except ImportError as exc:
-        log.warning("UMAP warm-up skipped: %s", exc)
-    with contextlib.suppress(ImportError):
-        import mmcorr.runs.pipeline  # noqa: F401  (loads the estimator and analyses before the first job)
-    log.info("warm-up done in %.1f s (torch threads %d)", time.perf_counter() - t0, threads)
-
-
-def _child_start(threads: int, warm: bool) -> None:
-    """huey on_startup hook: runs in the worker child process before it takes a job."""
-    _die_with_parent()
-    # SIGTERM sent to the child directly: stop at the next epoch end, exactly like the worker's.
-    signal.signal(signal.SIGTERM, lambda signum, frame: runner.request_stop())
-    if warm:
-        try:
-            warm_up(threads)
-        except Exception:
-            log.exception("warm-up failed; jobs will compile on first use")
-
-
-def _make_consumer(huey: Any, poll_interval: float) -> Any:
-    from huey.consumer import Consumer, Scheduler
-
-    class _Scheduler(Scheduler):  # type: ignore[misc]
-        def initialize(self) -> None:
-            _die_with_parent()
-
-    class _Consumer(Consumer):  # type: ignore[misc]
-        scheduler_class = _Scheduler
-        _received_signal: bool
-
-        def _set_signal_handlers(self) -> None:
-            signal.signal(signal.SIGTERM, self._stop_gracefully)
-            signal.signal(signal.SIGINT, self._stop_gracefully)
-            signal.signal(signal.SIGHUP, signal.SIG_IGN)
-
-        def _stop_gracefully(self, signum: int, frame: FrameType | None) -> None:
-            if self._received_signal:  # second signal: do not wait for the epoch to end
-                log.warning("second stop signal: killing the worker child")
-                for _, proc in self.worker_threads:
-                    with contextlib.suppress(Exception):
-                        proc.kill()
-            log.info("received %s: stopping after the running epoch", signal.Signals(signum).name)
-            runner.request_stop()
-            self._received_signal, self._graceful, self._restart = True, True, False
-
-        def loop(self, health_check_ts: float | None = None) -> Any:
-            # The child may be told to stop directly (SIGTERM to it): then stop the whole worker.
-            if runner.stop_requested() and not self._received_signal:
-                self._received_signal, self._graceful, self._restart = True, True, False
-            return super().loop(health_check_ts)
-
-    return _Consumer(
-        huey,
-        workers=1,
-        worker_type="process",
-        periodic=False,
-        initial_delay=poll_interval,
-        backoff=1.0,  # constant short polling: a job starts within ~poll_interval of submission
-        max_delay=poll_interval,
-        check_worker_health=True,
-        health_check_interval=1.0,
-    )
-
-
-def _heartbeat_loop(stop: threading.Event, started: float, threads: int, name: str) -> None:
-    # No lazy imports in this thread: huey forks the job child while it runs, and a module lock
+def _heartbeat_loop(stop: threading.Event, store: JobStore, started: float, ctx: WorkerContext) -> None:
+    # No lazy imports in this thread: the job process is forked while it runs, and a module lock
     # held here at that moment would deadlock the child's first import of the same module.
-    store, pid, host = get_store(), os.getpid(), host_name()
+    pid = os.getpid()
     stale = heartbeat_stale_seconds()
     # Retry at least three times per stale period, so an outage that ends does not leave this
     # worker looking dead to the others for long.
-    outage = StoreOutage(f"worker {name} heartbeat", first=HEARTBEAT_SECONDS, cap=max(1.0, stale / 3))
+    outage = StoreOutage(f"worker {ctx.name} heartbeat", first=HEARTBEAT_SECONDS, cap=max(1.0, stale / 3))
     beats, delay = 0, HEARTBEAT_SECONDS
     while not stop.wait(delay):
         try:
-            store.heartbeat(pid, host, started, threads, "running", name)
+            store.heartbeat(pid, ctx.host, started, ctx.threads, "running", ctx.name)
             outage.succeeded()
             beats, delay = beats + 1, HEARTBEAT_SECONDS
             if beats % 5 == 0:
-                # A child killed by the system (e.g. out of memory) is replaced by huey; its job is
+                # A job process killed by the system (e.g. out of memory) is replaced; its job is
                 # not. Other workers' heartbeats are judged only after ours have reached the store
                 # for a whole stale period: right after an outage, theirs are old for the same reason.
                 recover_lost_jobs(store, check_heartbeats=outage.healthy_for() >= stale)
@@ -150,7 +77,7 @@ def _heartbeat_loop(stop: threading.Event, started: float, threads: int, name: s
             delay = HEARTBEAT_SECONDS
 
 
-def _name_taken(store: Any, name: str, host: str, pid: int) -> str | None:
+def _name_taken(store: JobStore, name: str, host: str, pid: int) -> str | None:
     """Why ``name`` cannot be used (another live worker has it), or None."""
     stale = heartbeat_stale_seconds()
     for row in store.workers():
@@ -164,10 +91,8 @@ def _name_taken(store: Any, name: str, host: str, pid: int) -> str | None:
     return None
 
 
-def _requeue_missing(store: Any) -> None:
+def _requeue_missing(store: JobStore) -> None:
     """QUEUED jobs the queue does not hold (a crash between store and queue) go back on it."""
-    from mmcorr.jobs.queue import enqueue_job, pending_job_ids
-
     # Under the submitters' lock: a job added to the store but not yet enqueued is not missing.
     with file_lock("submit.lock"):
         pending = set(pending_job_ids())
@@ -177,12 +102,82 @@ def _requeue_missing(store: Any) -> None:
                 enqueue_job(job_id)
 
 
+def _limit_process_threads(threads: int | None) -> int:
+    """Resolve the torch thread count and cap BLAS / OpenMP / numba pools to it (before any fork)."""
+    if threads is not None:
+        os.environ[WORKER_THREADS_ENV] = str(threads)
+    resolved = worker_threads()
+    # Before anything forks or imports numba / torch: cache compiled UMAP code under the home and
+    # cap BLAS / OpenMP pools so the dashboard keeps a core.
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir() / "numba_cache"))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(resolved)
+    return resolved
+
+
+def _start(ctx: WorkerContext, store: JobStore, started: float) -> None:
+    """Announce this worker (pid file, first heartbeat) and put the queue and the store in order."""
+    pid = os.getpid()
+    if not uses_server_queue():  # the pid file describes the one local worker of this home
+        payload = {"pid": pid, "host": ctx.host, "started": started, "threads": ctx.threads, "name": ctx.name}
+        atomic_write_text(pid_file(), json.dumps(payload))
+    store.heartbeat(pid, ctx.host, started, ctx.threads, "running", ctx.name)
+    lost = recover_lost_jobs(store)
+    if lost:
+        log.warning("marked %d job(s) of a dead worker as failed: %s", len(lost), ", ".join(lost))
+    _requeue_missing(store)
+
+
+def _finish(ctx: WorkerContext, store: JobStore, started: float) -> None:
+    """Record the stop: recover what the job process left, a last 'stopped' heartbeat, no pid file."""
+    pid = os.getpid()
+    try:
+        recover_lost_jobs(store)
+        store.heartbeat(pid, ctx.host, started, ctx.threads, "stopped", ctx.name)
+    except Exception as exc:  # the store may be down: the others see our heartbeat go stale
+        log.warning("could not record the stop in the job store: %s", exc)
+    if not uses_server_queue():
+        with contextlib.suppress(FileNotFoundError):
+            pid_file().unlink()
+    log.info("worker %s (pid %d) stopped", ctx.name, pid)
+
+
+def _serve(ctx: WorkerContext) -> int:
+    """Run the worker under its lock until stopped; 1 when another live worker has its name."""
+    store, pid, started = ctx.open_store(), os.getpid(), time.time()
+    taken = _name_taken(store, ctx.name, ctx.host, pid)
+    if taken:
+        print(f"mmcorr worker: {taken}; give this one another --name", file=sys.stderr)
+        return 1
+    _start(ctx, store, started)
+    supervisor = Supervisor(ctx)
+    previous = {sig: signal.signal(sig, supervisor.on_signal) for sig in _STOP_SIGNALS}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    beat_stop = threading.Event()
+    beat = threading.Thread(target=_heartbeat_loop, args=(beat_stop, store, started, ctx), daemon=True)
+    beat.start()
+    log.info("worker %s (pid %d on %s) serving %s with %d torch thread(s)",
+             ctx.name, pid, ctx.host, state_dir(), ctx.threads)  # fmt: skip
+    try:
+        supervisor.serve()
+    finally:
+        beat_stop.set()
+        beat.join(timeout=5)
+        _finish(ctx, store, started)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
 def run_worker(
     *,
     threads: int | None = None,
     poll_interval: float = 0.1,
     warm: bool | None = None,
     name: str | None = None,
+    run: RunFunction = run_pipeline,
+    open_store: Callable[[], JobStore] = get_store,
+    stop: StopFlag | None = None,
 ) -> int:
     """Serve jobs until stopped; returns the process exit code (0 clean, 1 another worker runs).
 
@@ -191,79 +186,32 @@ def run_worker(
     threads: torch threads per job (default ``MMCORR_WORKER_THREADS`` or cores - 1), 1-256.
     poll_interval: seconds between queue polls when idle, 0.05-1 (0.1 starts a job within ~0.1 s).
     warm: warm up torch and UMAP at start (default: unless ``MMCORR_WORKER_WARMUP=0``).
+    run: the run function of each job (default :func:`mmcorr.jobs.runner.run_pipeline`).
+    open_store: returns the job store (default :func:`mmcorr.jobs.store.get_store`).
+    stop: the shutdown event shared with the job process (default: a new fork-context event).
+    Must be called from the main thread (it installs the SIGTERM / SIGINT handlers).
     """
-    from mmcorr.jobs.backends import check_worker_name, default_worker_name, host_name
-    from mmcorr.jobs.queue import get_huey
-    from mmcorr.paths import state_dir
-
     name = default_worker_name() if name is None else check_worker_name(name)
-
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
     )
-    if threads is not None:
-        os.environ[WORKER_THREADS_ENV] = str(threads)
-    threads = runner.worker_threads()
-    if warm is None:
-        warm = os.environ.get(WARMUP_ENV, "1").strip() != "0"
-    # Before anything forks or imports numba / torch: cache compiled UMAP code under the home and
-    # cap BLAS / OpenMP pools so the dashboard keeps a core.
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir() / "numba_cache"))
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[var] = str(threads)
-
-    from mmcorr.jobs.backends import uses_server_queue
-
+    ctx = WorkerContext(
+        name=name,
+        host=host_name(),
+        threads=_limit_process_threads(threads),
+        warm=os.environ.get(WARMUP_ENV, "1").strip() != "0" if warm is None else warm,
+        poll_interval=poll_interval,
+        stop=fork_event() if stop is None else stop,
+        open_store=open_store,
+        run=run,
+        runs_dir=runs_dir(),
+        checkpoints_dir=checkpoints_dir(),
+    )
     # One worker per home with the embedded queue; with a server queue any number of workers, on
     # any machines, share one (network) home, so each takes a lock of its own.
-    lock_name = f"worker-{host_name()}-{os.getpid()}.lock" if uses_server_queue() else "worker.lock"
+    lock_name = f"worker-{ctx.host}-{os.getpid()}.lock" if uses_server_queue() else "worker.lock"
     with file_lock(lock_name, blocking=False) as locked:
         if not locked:
             print(f"mmcorr worker: another worker already serves {state_dir()}", file=sys.stderr)
             return 1
-        store, pid, host, started = get_store(), os.getpid(), host_name(), time.time()
-        taken = _name_taken(store, name, host, pid)
-        if taken:
-            print(f"mmcorr worker: {taken}; give this one another --name", file=sys.stderr)
-            return 1
-        payload = {"pid": pid, "host": host, "started": started, "threads": threads, "name": name}
-        if not uses_server_queue():  # the pid file describes the one local worker of this home
-            atomic_write_text(pid_file(), json.dumps(payload))
-        store.heartbeat(pid, host, started, threads, "running", name)
-        lost = recover_lost_jobs(store)
-        if lost:
-            log.warning("marked %d job(s) of a dead worker as failed: %s", len(lost), ", ".join(lost))
-        huey = get_huey()
-        _requeue_missing(store)
-        huey.storage.close()  # an sqlite connection must not cross the fork into the child
-
-        runner.set_stop_event(multiprocessing.get_context("fork").Event())
-        runner.set_worker_name(name)
-        huey._startup.clear()
-        huey.on_startup(name="mmcorr-child-start")(lambda: _child_start(threads, warm))
-        beat_stop = threading.Event()
-        beat = threading.Thread(target=_heartbeat_loop, args=(beat_stop, started, threads, name), daemon=True)
-        beat.start()
-        log.info(
-            "worker %s (pid %d on %s) serving %s with %d torch thread(s)",
-            name,
-            pid,
-            host,
-            state_dir(),
-            threads,
-        )
-        try:
-            _make_consumer(huey, poll_interval).run()
-        finally:
-            beat_stop.set()
-            beat.join(timeout=5)
-            try:
-                recover_lost_jobs(store)
-                store.heartbeat(pid, host, started, threads, "stopped", name)
-            except Exception as exc:  # the store may be down: the others see our heartbeat go stale
-                log.warning("could not record the stop in the job store: %s", exc)
-            if not uses_server_queue():
-                with contextlib.suppress(FileNotFoundError):
-                    pid_file().unlink()
-            log.info("worker %s (pid %d) stopped", name, pid)
-    return 0
+        return _serve(ctx)

@@ -1,0 +1,204 @@
+"""The worker's job process and the loop that keeps it alive (huey's public API only).
+
+The worker forks one job process. It binds a :class:`~mmcorr.jobs.runner.JobRunner` to the queue,
+warms torch and UMAP's numba JIT (cached under the home) before taking the first job, then takes
+job ids one at a time with ``huey.dequeue()`` and runs each with ``huey.execute()``. The worker
+process itself only supervises: it replaces a job process that died (e.g. killed for memory; its
+job is then marked 'worker lost' by the heartbeat's recovery) and, once asked to stop, sets the
+shared stop event and waits for the job process, whose running job stops at its next epoch end
+and is re-queued at the front to resume from its checkpoint. A second stop signal kills it.
+
+Every collaborator arrives in one frozen :class:`WorkerContext`, built by
+:func:`mmcorr.jobs.worker.run_worker`; a test builds its own with a fake run function.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from mmcorr.jobs.queue import bind_runner, enqueue_front, get_huey
+from mmcorr.jobs.runner import JobRunner, RunFunction, StopFlag
+from mmcorr.jobs.store import JobStore
+
+__all__ = ["WorkerContext", "Supervisor", "job_process", "warm_up", "fork_event"]
+
+log = logging.getLogger("mmcorr.worker")
+_PR_SET_PDEATHSIG = 1
+#: Seconds between the supervisor's looks at the stop request and the job process.
+SUPERVISE_INTERVAL_S = 0.1
+#: Shortest time between two starts of the job process (one that dies at start is not re-forked
+#: in a tight loop).
+RESTART_AFTER_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """Everything a worker and its job process work with, resolved once by the entry point.
+
+    name / host: this worker's name in the fleet and its machine (recorded on claimed jobs).
+    threads: torch threads per job, 1-256. warm: warm torch and UMAP up before the first job.
+    poll_interval: seconds between queue polls when idle (SQLite queue; Redis blocks instead).
+    stop: the shutdown flag shared with the job process (a fork-context multiprocessing Event).
+    open_store: returns the job store; called in each process, as connections must not cross a fork.
+    run: the run function of each job. runs_dir / checkpoints_dir: run bundles and checkpoints.
+    """
+
+    name: str
+    host: str
+    threads: int
+    warm: bool
+    poll_interval: float
+    stop: StopFlag
+    open_store: Callable[[], JobStore]
+    run: RunFunction
+    runs_dir: Path
+    checkpoints_dir: Path
+
+
+def fork_event() -> StopFlag:
+    """A stop event the forked job process shares with the worker."""
+    return multiprocessing.get_context("fork").Event()
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel SIGKILL this process when the worker process dies."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def warm_up(threads: int) -> None:
+    """Load torch with its thread limit and compile UMAP's JIT once (cached on disk)."""
+    t0 = time.perf_counter()
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.nn.Linear(4, 2)(torch.zeros(8, 4)).sum().item()
+    try:
+        from mmcorr.analysis import warm_umap
+
+        warm_umap()
+    except ImportError as exc:
+        log.warning("UMAP warm-up skipped: %s", exc)
+    with contextlib.suppress(ImportError):
+        import mmcorr.runs.pipeline  # noqa: F401  (loads the estimator and analyses before the first job)
+    log.info("warm-up done in %.1f s (torch threads %d)", time.perf_counter() - t0, threads)
+
+
+def _take_one(huey: Any, poll_interval: float) -> None:
+    """Run the next queued task, or wait ``poll_interval`` when there is none."""
+    try:
+        task = huey.dequeue()
+    except Exception:
+        log.exception("error reading from the queue")
+        time.sleep(poll_interval)
+        return
+    if task is None:
+        if not huey.storage.blocking:  # a blocking (Redis) dequeue has already waited
+            time.sleep(poll_interval)
+        return
+    try:
+        huey.execute(task)
+    except Exception:
+        log.exception("unhandled error running task %s", task.id)
+
+
+def job_process(ctx: WorkerContext) -> None:
+    """The body of the forked job process: run queued jobs until ``ctx.stop`` is set."""
+    _die_with_parent()
+    # Ctrl-C reaches the whole process group: the worker decides what happens, not this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # SIGTERM sent to this process directly: stop at the next epoch end, exactly like the worker's.
+    # Setting the event from the handler is safe here because nothing in this process waits on it.
+    signal.signal(signal.SIGTERM, lambda signum, frame: ctx.stop.set())
+    if ctx.warm:
+        try:
+            warm_up(ctx.threads)
+        except Exception:
+            log.exception("warm-up failed; jobs will compile on first use")
+    runner = JobRunner(
+        store=ctx.open_store(),
+        enqueue_front=enqueue_front,
+        run=ctx.run,
+        stop=ctx.stop,
+        runs_dir=ctx.runs_dir,
+        checkpoints_dir=ctx.checkpoints_dir,
+        threads=ctx.threads,
+        host=ctx.host,
+        worker_name=ctx.name,
+    )
+    bind_runner(runner)
+    huey = get_huey()
+    while not ctx.stop.is_set():
+        _take_one(huey, ctx.poll_interval)
+
+
+class Supervisor:
+    """Keeps one job process running until the worker stops; its :meth:`on_signal` handles stops."""
+
+    def __init__(self, ctx: WorkerContext, target: Callable[[WorkerContext], None] = job_process) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.signals = 0
+        self.child: BaseProcess | None = None
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGTERM / SIGINT: stop after the running epoch; a second one kills the job process.
+
+        Only a counter and a kill here: the loop sets the stop event, since setting a
+        multiprocessing event from a handler that interrupted a wait on it would deadlock.
+        """
+        self.signals += 1
+        if self.signals == 1:
+            log.info("received %s: stopping after the running epoch", signal.Signals(signum).name)
+            return
+        log.warning("second stop signal: killing the worker child")
+        child = self.child
+        if child is not None and child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGKILL)
+
+    def stopping(self) -> bool:
+        """Whether the worker is stopping (a signal arrived or the job process was told to stop)."""
+        if self.signals and not self.ctx.stop.is_set():
+            self.ctx.stop.set()
+        return self.ctx.stop.is_set()
+
+    def _spawn(self) -> BaseProcess:
+        # This process's queue connection must not cross the fork: the child opens its own.
+        get_huey().storage.close()
+        proc = multiprocessing.get_context("fork").Process(
+            target=self.target, args=(self.ctx,), name="Worker-1", daemon=True
+        )
+        proc.start()
+        return proc
+
+    def serve(self) -> None:
+        """Start the job process, replace it if it dies, and return once stopped and it has exited."""
+        child = self.child = self._spawn()
+        started = time.monotonic()
+        while not self.stopping():
+            time.sleep(SUPERVISE_INTERVAL_S)
+            if child.is_alive() or self.stopping() or time.monotonic() - started < RESTART_AFTER_S:
+                continue
+            log.warning("the job process (pid %s) died with exit code %s; starting another",
+                        child.pid, child.exitcode)  # fmt: skip
+            child = self.child = self._spawn()
+            started = time.monotonic()
+        while child.is_alive():  # the running job stops at its next epoch end
+            child.join(SUPERVISE_INTERVAL_S)

@@ -1,0 +1,112 @@
+"""The worker's supervision loop and its job process, handed their collaborators (no module patched).
+
+Each test builds a :class:`WorkerContext` with a stand-in run function or job-process body and runs
+:meth:`Supervisor.serve` in this process; the job process is a real fork sharing a real stop event.
+The real ``mmcorr worker`` (signals, heartbeats, pid file) is in test_worker_integration.py.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from jobs_helpers import wait_for
+
+from mmcorr.config import JobSpec
+from mmcorr.jobs import JobState, get_job, get_store, progress, submit
+from mmcorr.jobs.backends import host_name
+from mmcorr.jobs.runner import RunFunction
+from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event
+
+
+def _context(home: Path, run: RunFunction, name: str = "w-1") -> WorkerContext:
+    return WorkerContext(
+        name=name,
+        host=host_name(),
+        threads=1,
+        warm=False,
+        poll_interval=0.05,
+        stop=fork_event(),
+        open_store=get_store,
+        run=run,
+        runs_dir=home / "runs",
+        checkpoints_dir=home / "ckpt",
+    )
+
+
+def _unused_run(spec: JobSpec, run_dir: Path, **kw: Any) -> Path:
+    raise AssertionError("no job should run")
+
+
+def test_the_job_process_runs_queued_jobs_with_the_given_run_function(
+    jobs_home: Path, dataset_id: str
+) -> None:
+    box: dict[str, WorkerContext] = {}
+
+    def run(spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None,
+            resume: bool = False) -> Path:  # fmt: skip
+        for cb in callbacks:
+            cb.on_epoch_end(
+                {"epoch": 1, "epochs": 1, "train": {"total": 1.0}, "val_corr": 0.5, "seconds": 0.0}
+            )
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.json").write_text("{}")
+        if spec.name == "last":
+            box["ctx"].stop.set()  # the worker is asked to stop once this job is done
+        return run_dir
+
+    ctx = box["ctx"] = _context(jobs_home, run)
+    first = submit(JobSpec(dataset_id=dataset_id), autostart=False)
+    last = submit(JobSpec(dataset_id=dataset_id, name="last"), autostart=False)
+    Supervisor(ctx).serve()  # returns once the stop event is set and the job process has exited
+    for job_id in (first, last):
+        job = get_job(job_id)
+        assert job.state is JobState.SUCCEEDED, job.message
+        assert job.worker == "w-1" and job.run_dir == str(jobs_home / "runs" / job_id)
+        assert list(progress(job_id)["epoch"]) == [1]
+    assert get_store().queued_ids() == []
+
+
+def _dies_once(ctx: WorkerContext) -> None:
+    marker = ctx.runs_dir / "starts"
+    with marker.open("a") as f:
+        f.write("x")
+    if marker.read_text() == "x":
+        os._exit(3)  # the first job process dies (as when the system kills it for memory)
+    ctx.stop.set()
+
+
+def test_a_job_process_that_dies_is_replaced(jobs_home: Path) -> None:
+    ctx = _context(jobs_home, _unused_run)
+    ctx.runs_dir.mkdir(parents=True, exist_ok=True)
+    supervisor = Supervisor(ctx, target=_dies_once)
+    supervisor.serve()
+    assert (ctx.runs_dir / "starts").read_text() == "xx"
+    assert supervisor.child is not None and supervisor.child.exitcode == 0
+
+
+def _stuck(ctx: WorkerContext) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    while True:  # a job that never reaches an epoch end
+        threading.Event().wait(0.05)
+
+
+def test_first_stop_signal_sets_the_stop_event_and_a_second_kills_the_job_process(jobs_home: Path) -> None:
+    ctx = _context(jobs_home, _unused_run)
+    supervisor = Supervisor(ctx, target=_stuck)
+
+    def signal_twice() -> None:
+        wait_for(lambda: supervisor.child is not None and supervisor.child.is_alive(), 30, "the job process")
+        supervisor.on_signal(signal.SIGTERM, None)
+        wait_for(ctx.stop.is_set, 30, "the stop event")
+        supervisor.on_signal(signal.SIGINT, None)
+
+    sender = threading.Thread(target=signal_twice)
+    sender.start()
+    supervisor.serve()
+    sender.join()
+    assert ctx.stop.is_set() and supervisor.signals == 2
+    assert supervisor.child is not None and supervisor.child.exitcode == -signal.SIGKILL
