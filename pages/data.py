@@ -17,8 +17,14 @@ from pages._ui import Key, PagePath, ensure_routed, user_errors
 
 ensure_routed()
 
-DATA_TYPES = ["csv", "tsv", "txt", "parquet", "npy", "npz", "h5mu"]
-TABLE_TYPES = ["csv", "tsv", "txt", "parquet"]
+
+def _types() -> tuple[list[str], list[str]]:
+    from mmcorr.data import upload_types
+
+    return upload_types(), upload_types(tables_only=True)
+
+
+DATA_TYPES, TABLE_TYPES = _types()
 AUTO = "(auto-detect)"
 
 

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from .demos import DEMO_NAMES, make_demo
-from .loaders import SUPPORTED_EXTENSIONS, load_file, load_modality, sanitize_name
-from .metadata import read_metadata
+from .loaders import (
+    SUPPORTED_EXTENSIONS,
+    TABLE_EXTENSIONS,
+    file_extension,
+    load_file,
+    load_modality,
+    sanitize_name,
+)
+from .metadata import RESERVED_COLUMNS, read_metadata
 from .pairing import MIN_PAIRED, load_paired, pair_modalities
 from .preprocess import Preprocessor
 from .registry import DatasetInfo, DatasetRegistry
 from .report import ModalitySummary, PairingReport
 from .split import DatasetSplit, Split, split_dataset, split_indices
 from .types import JOINT, Modality, PairedDataset
-from .uploads import stage_upload, table_columns
+from .uploads import stage_upload, table_columns, upload_types
 
 __all__ = [
     "DEMO_NAMES",
     "JOINT",
     "MIN_PAIRED",
+    "RESERVED_COLUMNS",
     "SUPPORTED_EXTENSIONS",
+    "TABLE_EXTENSIONS",
     "DatasetInfo",
     "DatasetRegistry",
     "DatasetSplit",
@@ -27,6 +36,7 @@ __all__ = [
     "PairingReport",
     "Preprocessor",
     "Split",
+    "file_extension",
     "load_file",
     "load_modality",
     "load_paired",
@@ -38,4 +48,5 @@ __all__ = [
     "split_indices",
     "stage_upload",
     "table_columns",
+    "upload_types",
 ]

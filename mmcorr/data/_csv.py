@@ -7,6 +7,7 @@ parse, the file is read again with type inference so the bad cell can be named b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from .types import Modality
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["read_csv_modality"]
+__all__ = ["block_sizes", "read_csv_modality", "sniff_text_table"]
 
 
 # Arrow parses whole blocks and needs the header line and every row to fit in one: blocks start at
@@ -55,13 +56,56 @@ def _first_line_bytes(path: Path) -> int:
             total += len(piece)
 
 
-def _block_sizes(path: Path, source: str) -> tuple[int, int]:
+def block_sizes(path: Path, source: str) -> tuple[int, int]:
     """(header block, data block) large enough for this file's header line."""
     try:
         line = _first_line_bytes(path)
     except (OSError, EOFError) as exc:
         raise DataError(f"{source}: cannot read the table header ({exc}).") from None
     return max(_HEADER_BLOCK, 2 * line), max(_DATA_BLOCK, 4 * line)
+
+
+_SNIFF_BYTES = 1 << 16
+_GZIP_MAGIC = b"\x1f\x8b"
+_DECIMAL_COMMA = re.compile(r"(^|;)\s*-?\d+,\d+\s*(;|$)")
+
+
+def sniff_text_table(path: Path, delimiter: str, source: str) -> None:
+    """Name the usual export mistakes before the parser meets them, saying what was seen and the fix:
+    gzip bytes without .gz, text that is not UTF-8 (Latin-1 / Windows-1252), semicolon-delimited
+    tables (with decimal commas), and a comma table named .tsv. Reads the first 64 KiB only."""
+    import codecs
+
+    if path.name.lower().endswith(".gz"):
+        return
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    if head.startswith(_GZIP_MAGIC):
+        raise DataError(
+            f"{source}: the file is gzip-compressed but its name does not end in .gz; rename it to "
+            f"{path.name}.gz (or decompress it)."
+        )
+    try:
+        text = codecs.getincrementaldecoder("utf-8-sig")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{source}: the text is not UTF-8 (byte {exc.start + 1} is 0x{head[exc.start]:02x}; the file "
+            "looks like Latin-1 / Windows-1252, as older Excel exports are). Re-save it as UTF-8, e.g. "
+            "'CSV UTF-8' in Excel or iconv -f latin1 -t utf-8."
+        ) from None
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    if delimiter not in header and ";" in header:
+        commas = any(_DECIMAL_COMMA.search(line) for line in lines[1:20])
+        raise DataError(
+            f"{source}: the table looks semicolon-delimited ({header[:60]!r})"
+            + (" with decimal commas (e.g. 1,5)" if commas else "")
+            + "; mmcorr reads comma-separated .csv and tab-separated .tsv with decimal points. Re-export "
+            "it as CSV (comma-separated, '.' decimals), e.g. pandas.read_csv(path, sep=';', decimal=',')"
+            ".to_csv(new_path)."
+        )
+    if delimiter == "\t" and "\t" not in header and "," in header:
+        raise DataError(f"{source}: named .tsv but the header has commas and no tabs; rename it to .csv.")
 
 
 def _header(path: Path, delimiter: str, source: str, block_size: int) -> list[str]:
@@ -137,7 +181,8 @@ def read_csv_modality(
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    header_block, data_block = _block_sizes(path, source)
+    sniff_text_table(path, delimiter, source)
+    header_block, data_block = block_sizes(path, source)
     columns = _header(path, delimiter, source, header_block)
     check_unique_columns(columns, source)
     id_col = detect_id_column(columns, id_column, source)

@@ -19,7 +19,7 @@ from .types import Modality
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ID_COLUMN_NAMES", "NAN_POLICIES", "NanPolicy", "finalize", "table_to_modality"]
+__all__ = ["ID_COLUMN_NAMES", "NAN_POLICIES", "NanPolicy", "check_ids", "finalize", "table_to_modality"]
 
 NanPolicy = Literal["error", "impute"]
 NAN_POLICIES: tuple[str, ...] = ("error", "impute")
@@ -175,6 +175,22 @@ def table_to_modality(
     )
 
 
+def check_ids(ids: np.ndarray, source: str) -> None:
+    """Sample ids are printable text: a control character (a NUL byte, say) is refused with its row.
+
+    Ids travel into file names, CSV exports, URLs and plots, where an invisible byte either breaks
+    the output or makes two different ids look the same.
+    """
+    text = pd.Series(ids, dtype=object).astype(str)
+    bad = text.str.contains(r"[\x00-\x08\x0b-\x1f\x7f]", regex=True).to_numpy()
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(
+            f"{source}: sample id in row {row + 1} ({text.iloc[row]!r}) holds a control character "
+            "(such as a NUL byte); ids must be printable text."
+        )
+
+
 def finalize(
     name: str,
     values: np.ndarray,
@@ -196,6 +212,7 @@ def finalize(
         why = "; ".join(f"{k!r}: {v}" for k, v in list(dropped.items())[:10])
         raise DataError(f"{source}: no numeric feature columns" + (f" (dropped {why})" if why else "") + ".")
     check_unique_columns(features, source)
+    check_ids(ids, source)
     dup = pd.Index(ids).duplicated()
     if dup.any():
         shown = pd.unique(ids[dup])[:5].tolist()

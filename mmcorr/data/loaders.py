@@ -31,6 +31,7 @@ from .types import Modality
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
+    "TABLE_EXTENSIONS",
     "MAX_UPLOAD_ENV",
     "default_max_bytes",
     "file_extension",
@@ -50,6 +51,8 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".npz",
     ".h5mu",
 )
+#: Label / metadata tables: the delimited and Parquet formats.
+TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet", ".pq")
 MAX_UPLOAD_ENV = "MMCORR_MAX_UPLOAD_MB"
 _DEFAULT_MAX_MB = 1024.0
 

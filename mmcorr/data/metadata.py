@@ -10,11 +10,17 @@ import pandas as pd
 
 from mmcorr._validation import DataError
 
-from ._table import detect_id_column
+from ._csv import block_sizes, sniff_text_table
+from ._table import check_ids, detect_id_column
 from .loaders import _check_file
 from .types import PairedDataset
 
-__all__ = ["read_metadata", "attach_labels"]
+__all__ = ["RESERVED_COLUMNS", "read_metadata", "attach_labels"]
+
+#: Column names of mmcorr's own run tables (latents, UMAP: id, split, modality, x, y) and of the
+#: dataset registry's id column; a label or metadata column with one of these names would collide
+#: with them after training, so it is refused when the table is read.
+RESERVED_COLUMNS: tuple[str, ...] = ("id", "__id__", "split", "modality", "x", "y")
 
 
 def read_metadata(path: Path, *, max_bytes: int | None = None) -> pd.DataFrame:
@@ -34,7 +40,12 @@ def read_metadata(path: Path, *, max_bytes: int | None = None) -> pd.DataFrame:
             table = pq.read_table(path)
         elif ext in (".csv", ".tsv", ".csv.gz", ".tsv.gz"):
             delimiter = "\t" if ext.startswith(".tsv") else ","
-            table = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=delimiter))
+            sniff_text_table(path, delimiter, source)
+            table = pacsv.read_csv(
+                path,
+                read_options=pacsv.ReadOptions(block_size=block_sizes(path, source)[1]),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            )
         else:
             raise DataError(f"{source}: a label table must be .csv, .tsv or .parquet; got {ext}.")
     except pa.ArrowException as exc:
@@ -43,8 +54,15 @@ def read_metadata(path: Path, *, max_bytes: int | None = None) -> pd.DataFrame:
     if len(cols) < 2:
         raise DataError(f"{source}: a label table needs a sample-id column and at least one label column.")
     id_col = detect_id_column(cols, None, source) or cols[0]
+    reserved = [c for c in cols if c != id_col and c in RESERVED_COLUMNS]
+    if reserved:
+        raise DataError(
+            f"{source}: the column name(s) {reserved} are reserved for mmcorr's own tables "
+            f"({', '.join(RESERVED_COLUMNS)}); rename them in the file, e.g. to '{reserved[0]}_label'."
+        )
     frame = table.to_pandas()
     ids = frame.pop(id_col).astype(str)
+    check_ids(ids.to_numpy(dtype=object), source)
     if ids.duplicated().any():
         raise DataError(
             f"{source}: duplicate sample ids in the label table, e.g. {ids[ids.duplicated()].iloc[:5].tolist()}."

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mmcorr._io import atomic_write_bytes
 
-__all__ = ["stage_upload", "table_columns"]
+__all__ = ["stage_upload", "table_columns", "upload_types"]
 
 # Keep staged names short and filesystem-safe while still recognisably the user's file.
 _MAX_STEM = 80
@@ -52,3 +52,15 @@ def table_columns(path: str | Path) -> list[str]:
     except Exception:  # reported by the real parse, with the loader's message
         return []
     return []
+
+
+def upload_types(*, tables_only: bool = False) -> list[str]:
+    """File types a browser uploader should offer: the last suffix of every extension the loaders
+    read (``.csv.gz`` -> ``gz``), so it never offers a file the loaders refuse by its name.
+
+    tables_only: the label / metadata table formats only.
+    """
+    from .loaders import SUPPORTED_EXTENSIONS, TABLE_EXTENSIONS
+
+    extensions = TABLE_EXTENSIONS if tables_only else SUPPORTED_EXTENSIONS
+    return sorted({ext.rsplit(".", 1)[-1] for ext in extensions})
