@@ -49,11 +49,11 @@ def _help(opt: Option) -> str:
         default = opt.none_means
     elif opt.kind == "sizes":
         default = ",".join(str(s) for s in opt.default)
+    elif opt.kind == "bool":
+        default = "on" if opt.default else "off"
     else:
-        default = str(opt.default)
-    text = f"{opt.help} Allowed: {opt.range_text}"
-    # BooleanOptionalAction appends "(default: ...)" itself.
-    text += "." if opt.kind == "bool" else f"; default: {default}."
+        default = opt.number_text(opt.default)
+    text = f"{opt.help} Allowed: {opt.range_text}; default: {default}."
     return text.replace("%", "%%")  # argparse %-formats help strings
 
 

@@ -55,7 +55,11 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 RECOMMENDED_LR: dict[str, float] = {"cca": 1e-3, "ae": 1e-3, "corrae": 1e-3, "dccae": 5e-3, "mvae": 1e-3}
 #: Largest seed (numpy's SeedSequence takes any non-negative int; 2**32 - 1 keeps it portable).
 SEED_MAX = 2**32 - 1
-_LR_TEXT = ", ".join(f"{v:g} for {k}" for k, v in RECOMMENDED_LR.items())
+_LR_COMMON = max(RECOMMENDED_LR.values(), key=list(RECOMMENDED_LR.values()).count)
+_LR_TEXT = ", ".join(
+    [f"{v:g} for {k}" for k, v in RECOMMENDED_LR.items() if v != _LR_COMMON]
+    + [f"{_LR_COMMON:g} for the others"]
+)
 
 
 def resolve_lr(model: str, lr: float | None = None) -> float:
@@ -284,9 +288,9 @@ def build_job_spec(dataset_id: str, *, name: str = "", seed: int = 0, **override
     tuned rate (:func:`resolve_lr`). Bad values raise the MmcorrError of the option they belong to.
     """
     by_name = _by_name()
-    unknown = sorted(set(overrides) - set(by_name) | ({"seed"} & set(overrides)))
+    unknown = sorted(set(overrides) - set(by_name))
     if unknown:
-        raise MmcorrError(f"Unknown option(s) {unknown}. Allowed: {sorted(set(by_name) - {'seed'})}.")
+        raise MmcorrError(f"Unknown option(s) {unknown}. Allowed: {sorted(by_name)}.")
     values: dict[str, dict[str, Any]] = {section: {} for section in _NESTED}
     for opt in all_options():
         if opt.follows_seed or opt.name == "seed":

@@ -63,7 +63,13 @@ class Option:
             return "one of " + ", ".join(self.choices)
         if self.kind == "bool":
             return "on or off"
-        return f"{'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}]"
+        return f"{'(' if self.lo_open else '['}{self.number_text(self.lo)}, {self.number_text(self.hi)}]"
+
+    def number_text(self, value: Any) -> str:
+        """A bound or default as people read it: ints in full, floats short (``1e-06``)."""
+        if self.kind in ("int", "sizes") and isinstance(value, int | float):
+            return str(int(value))
+        return f"{value:g}" if isinstance(value, float) else str(value)
 
     def check(self, value: Any) -> None:
         """Raise the one-line MmcorrError naming this option when ``value`` is not allowed."""
