@@ -57,6 +57,16 @@ def test_learning_rate_follows_the_chosen_model(app: Any, dataset_id: str) -> No
     assert app.number_input(key="lr_dccae").value == 2e-3  # the user's own rate is kept
 
 
+def test_closed_form_cca_disables_the_training_loop_options(app: Any, dataset_id: str) -> None:
+    page(app, TRAIN)
+    loop = ("epochs", "batch_size")
+    assert not any(app.number_input(key=k).disabled for k in (*loop, "lr_dccae"))
+    app.selectbox(key="model").set_value("cca").run()
+    no_exceptions(app)
+    assert all(app.number_input(key=k).disabled for k in (*loop, "lr_cca"))
+    assert not app.number_input(key="latent_dim").disabled and not app.number_input(key="seed").disabled
+
+
 @pytest.mark.slow  # the real pipeline: torch import and UMAP's numba compile (~30 s on 2 cores)
 def test_train_submits_a_job_that_reaches_succeeded(
     app: Any, dataset_id: str, immediate: None, monkeypatch: pytest.MonkeyPatch
