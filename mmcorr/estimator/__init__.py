@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from mmcorr._memory import check_fit_memory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
-from mmcorr.data.types import PairedDataset
+from mmcorr.data.types import JOINT, PairedDataset
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
 from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors, training_rows
@@ -34,9 +34,6 @@ if TYPE_CHECKING:
     from mmcorr.data.preprocess import Preprocessor
 
 __all__ = ["CorrelationModel", "JOINT", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
-
-#: Key of the fused latent in :meth:`CorrelationModel.transform`'s result.
-JOINT = "joint"
 
 
 class CorrelationModel(BaseEstimator):
@@ -130,7 +127,8 @@ class CorrelationModel(BaseEstimator):
     @classmethod
     def from_configs(cls, model: ModelConfig, train: TrainConfig, data: DataConfig) -> CorrelationModel:
         """Build from the config dataclasses of a job spec: every parameter takes the configs' value,
-        and the split fields of ``data`` (not estimator parameters) are kept for ``get_configs``."""
+        and the split fields of ``data`` (not estimator parameters) are kept for ``get_configs``
+        (``sklearn.base.clone`` copies parameters only, so a clone has DataConfig's split defaults)."""
         est = cls(**params_from_configs(model, train, data))
         est._data_config = data
         return est

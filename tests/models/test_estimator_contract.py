@@ -89,3 +89,19 @@ def test_models_saved_by_the_previous_layout_load_and_give_the_same_outputs(name
     np.testing.assert_array_equal(model.predict(ds, "a", "b"), expected[f"{name}_b_from_a"])
     history = (SAVED_V1 / name / "history.jsonl").read_text(encoding="utf-8").splitlines()
     assert model.history_ == [json.loads(line) for line in history]
+
+
+def test_the_model_of_a_run_bundle_written_at_19e73bb_reproduces_its_saved_latents() -> None:
+    import pandas as pd
+
+    from mmcorr.data import JOINT, make_demo
+
+    bundle = Path(__file__).parents[1] / "fixtures" / "bundle_v1"  # see its README.md
+    model = CorrelationModel.load(bundle)
+    saved = pd.read_parquet(bundle / "latents.parquet")
+    ds = make_demo("synthetic", n_samples=150, seed=0)  # the run's dataset
+    order = {sid: i for i, sid in enumerate(ds.ids)}
+    out = model.transform(ds.subset(np.array([order[sid] for sid in saved["id"]])))
+    for name in [*model.names_, JOINT]:
+        cols = [f"{name}_{j}" for j in range(model.get_configs()[0].latent_dim)]
+        np.testing.assert_array_equal(out[name], saved[cols].to_numpy())
