@@ -15,8 +15,9 @@ from mmcorr.jobs.store_types import SCHEMA_VERSION
 __all__ = ["MIGRATIONS", "JOB_COLUMNS"]
 
 #: MIGRATIONS[v] brings a schema at version v to version v + 1 (v = 0: an empty database). The
-#: version-1 statements are idempotent (``IF NOT EXISTS``) and run on every first open, so a
-#: version-1 SQLite file from an early build that lacks a table gets it before step 1 alters it.
+#: version-1 statements are idempotent (``IF NOT EXISTS``) and also run when migrating a version-1
+#: store, so a version-1 SQLite file from an early build that lacks a table gets it before step 1
+#: alters it.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",

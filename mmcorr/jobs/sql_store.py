@@ -82,8 +82,8 @@ class SQLJobStore:
                 f"{self.dialect.title} has schema version {version}, newer than this mmcorr supports "
                 f"({SCHEMA_VERSION}). {self.dialect.upgrade_hint}"
             )
-        # Step 0 (CREATE ... IF NOT EXISTS) always runs; see sql_schema.MIGRATIONS.
-        for step in (0, *range(max(version, 1), SCHEMA_VERSION)):
+        # A version-1 store reruns the idempotent step 0 first (see sql_schema.MIGRATIONS).
+        for step in range(version if version > 1 else 0, SCHEMA_VERSION):
             for stmt in MIGRATIONS[step]:
                 tx.execute(stmt.format_map(self.dialect.ddl))
         if version < SCHEMA_VERSION:
