@@ -8,7 +8,7 @@ The estimator knows no model family: it reads the hooks of :class:`~mmcorr.model
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from mmcorr._memory import check_fit_memory
+from mmcorr._memory import FitMemory, check_fit_memory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import JOINT, PairedDataset
@@ -43,17 +43,19 @@ class CorrelationModel(BaseEstimator):
         autoencoder), ``corrae`` (CorrNet), ``dccae`` (deep CCA + autoencoders, the default),
         ``mvae`` (multimodal VAE, product of experts). ``cca``, ``corrae`` and ``dccae`` train on the
         samples present in every modality; ``ae`` and ``mvae`` also learn from partially paired ones.
-    latent_dim: size k of the shared space, 1-512 (2-50 typical; ``cca`` needs k <= smallest d).
+    latent_dim: size k of the shared space (2-50 typical; ``cca`` needs k <= the narrowest
+        modality after preprocessing).
     The other parameters are those of :class:`~mmcorr.config.ModelConfig` (architecture and loss
     weights), :class:`~mmcorr.config.TrainConfig` (optimisation) and the preprocessing fields of
     :class:`~mmcorr.config.DataConfig` (standardize, log1p, pca_dim), with the same meaning and
-    ranges. A parameter left at ``None`` takes that config's default; ``lr=None`` takes the
-    family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR` (5e-3 for dccae, 1e-3 for the others).
+    ranges, declared there once. A parameter left at ``None`` takes that config's default;
+    ``lr=None`` takes the family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR`.
     When no validation set is given, ``DataConfig.val_fraction`` of the training data is held out.
 
-    Early stopping (``patience``) watches ``val_corr`` for ``dccae`` (an epoch counts as better when
-    it rises by more than 0.002) and the validation loss for the other families; the best epoch's
-    weights are kept.
+    Early stopping (``patience``) watches what the family's ``early_stop_on`` names: ``val_corr``
+    for ``dccae`` (an epoch counts as better when it rises by more than
+    ``mmcorr.estimator._fit.VAL_CORR_MIN_DELTA``) and the validation loss for the other families;
+    the best epoch's weights are kept.
 
     Learned attributes: ``names_`` (modality order), ``dims_`` (raw feature counts), ``features_``,
     ``configs_`` (the (ModelConfig, TrainConfig, DataConfig) fitted with), ``preprocessor_``,
@@ -61,8 +63,8 @@ class CorrelationModel(BaseEstimator):
     :class:`~mmcorr.training.Callback`), ``heads_`` (alignment and ridge maps), ``device_``.
 
     ``history_[i]["val_corr"]`` is the mean held-out canonical correlation of the first two
-    modalities: a linear CCA fitted on (up to 2000) training latents of that epoch, applied to
-    the validation latents.
+    modalities: a linear CCA fitted on a bounded, evenly spaced subset of that epoch's training
+    latents, applied to the validation latents.
     """
 
     def __init__(
@@ -133,6 +135,13 @@ class CorrelationModel(BaseEstimator):
         est._data_config = data
         return est
 
+    def check_memory(self, n_samples: int, dims: Mapping[str, int], *, copies: int = 0) -> FitMemory:
+        """Raise a MmcorrError naming the sizes when fitting ``n_samples`` rows of modalities with
+        ``dims`` (name -> raw feature count) would exceed the memory available; return the estimate
+        otherwise. ``copies``: bytes of raw copies the caller makes first (e.g. split subsets).
+        ``fit`` runs the same check; see :func:`mmcorr._memory.check_fit_memory`."""
+        return _check_memory(self.get_configs(), n_samples, dims, copies=copies)
+
     # -- fitting -----------------------------------------------------------------------------------
     def fit(
         self,
@@ -146,27 +155,21 @@ class CorrelationModel(BaseEstimator):
         """Fit preprocessing (on ``train`` only) and the model; returns self.
 
         train: the training samples, raw units. validation: early-stopping data; when None,
-        ``DataConfig.val_fraction`` (15%) of ``train`` (chosen with ``seed``) is held out.
+        ``DataConfig.val_fraction`` of ``train`` (chosen with ``seed``) is held out.
         callbacks: see :class:`~mmcorr.training.Callback` (a cancel raises TrainingCancelled,
         ``history_`` is kept). checkpoint_dir / resume: see :class:`~mmcorr.training.Trainer`.
         Before any work, raises a MmcorrError naming the sizes when the fit's estimated memory
         exceeds what the machine has (``mmcorr._memory``; cap it with the environment variable
         ``MMCORR_MEMORY_LIMIT_BYTES``).
         """
-        mcfg, tcfg, dcfg = configs = self.get_configs()
+        mcfg, tcfg, _ = configs = self.get_configs()
         _check_kind(train, "train")
         if validation is not None:
             _check_kind(validation, "validation")
         family = get_model_class(mcfg.model)
         # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
-        check_fit_memory(
-            train.n_samples + (0 if validation is None else validation.n_samples),
-            train.dims,
-            pca_dim=dcfg.pca_dim,
-            hidden=mcfg.hidden,
-            latent_dim=mcfg.latent_dim,
-            ridge_heads=not family.cross_decoder,
-        )
+        n_rows = train.n_samples + (0 if validation is None else validation.n_samples)
+        _check_memory(configs, n_rows, train.dims)
         _check_dataset(train, "train")
         if validation is not None:
             _check_dataset(validation, "validation")
@@ -328,6 +331,25 @@ class CorrelationModel(BaseEstimator):
         est.preprocessor_ = Preprocessor.load(src)
         est.module_, est.heads_, est.history_ = saved.module, saved.heads, saved.history
         return est
+
+
+def _check_memory(
+    configs: tuple[ModelConfig, TrainConfig, DataConfig],
+    n_samples: int,
+    dims: Mapping[str, int],
+    *,
+    copies: int = 0,
+) -> FitMemory:
+    mcfg, _, dcfg = configs
+    return check_fit_memory(
+        n_samples,
+        dims,
+        pca_dim=dcfg.pca_dim,
+        hidden=mcfg.hidden,
+        latent_dim=mcfg.latent_dim,
+        ridge_heads=not get_model_class(mcfg.model).cross_decoder,
+        copies=copies,
+    )
 
 
 def _preprocess(

@@ -105,3 +105,20 @@ def test_the_model_of_a_run_bundle_written_at_19e73bb_reproduces_its_saved_laten
     for name in [*model.names_, JOINT]:
         cols = [f"{name}_{j}" for j in range(model.get_configs()[0].latent_dim)]
         np.testing.assert_array_equal(out[name], saved[cols].to_numpy())
+
+
+def test_check_memory_uses_the_parameters_and_the_familys_heads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mmcorr._memory import ENV_LIMIT
+
+    monkeypatch.setenv(ENV_LIMIT, str(2**40))
+    wide = {"a": 5000, "b": 4000}
+    decoding, ridge = CorrelationModel("ae"), CorrelationModel("dccae")
+    assert ridge.check_memory(10_000, wide).heads > decoding.check_memory(10_000, wide).heads
+    fewer = CorrelationModel("ae", pca_dim=50).check_memory(10_000, wide)
+    assert fewer.data < decoding.check_memory(10_000, wide).data
+    assert decoding.check_memory(10_000, wide, copies=2**20).copies == 2**20
+    monkeypatch.setenv(ENV_LIMIT, str(2**20))
+    with pytest.raises(
+        MmcorrError, match=r"Not enough memory to fit: 10,000 samples x \(a 5,000 \+ b 4,000\)"
+    ):
+        decoding.check_memory(10_000, wide)
