@@ -7,12 +7,23 @@ is used.
 
 from __future__ import annotations
 
-import hmac
+import json
 import os
 import sys
 import threading
+import time
 
 import streamlit as st
+
+from mmcorr.auth import (
+    PASSWORD_ENV,
+    SESSION_COOKIE,
+    FailureLimiter,
+    password_matches,
+    session_hours,
+    session_token,
+    token_valid,
+)
 
 st.set_page_config(
     page_title="mmcorr: multimodal correlations",
@@ -20,21 +31,60 @@ st.set_page_config(
     layout="wide",
 )
 
-# Optional shared password for demos on a network. Compared in constant time so the response time
-# leaks nothing about how much of a guess was right.
-_PASSWORD = os.environ.get("MMCORR_PASSWORD", "")
+_PASSWORD = os.environ.get(PASSWORD_ENV, "")
 _AUTH_KEY = "mmcorr_authenticated"
-if _PASSWORD and not st.session_state.get(_AUTH_KEY, False):
-    st.title("mmcorr")
-    with st.form("login"):
-        guess = st.text_input("Password", type="password", help="Set by MMCORR_PASSWORD on the server.")
-        submitted = st.form_submit_button("Sign in", type="primary")
-    if submitted:
-        if hmac.compare_digest(guess.encode("utf-8"), _PASSWORD.encode("utf-8")):
-            st.session_state[_AUTH_KEY] = True
-            st.rerun()
+
+
+@st.cache_resource(show_spinner=False)
+def _limiter() -> FailureLimiter:
+    """One per dashboard process: wrong guesses are counted per client address across sessions."""
+    return FailureLimiter()
+
+
+def _signed_in() -> bool:
+    """Signed in this session, or holding an unexpired session cookie signed for this password."""
+    if st.session_state.get(_AUTH_KEY, False):
+        return True
+    if token_valid(st.context.cookies.get(SESSION_COOKIE), _PASSWORD, time.time()):
+        st.session_state[_AUTH_KEY] = True
+        return True
+    return False
+
+
+def _remember_sign_in() -> None:
+    """Keep the browser signed in (reloads, new tabs, shared links) until the token expires."""
+    hours = session_hours()
+    token = session_token(_PASSWORD, time.time(), hours)
+    secure = "; Secure" if (st.context.url or "").startswith("https://") else ""
+    cookie = f"{SESSION_COOKIE}={token}; Max-Age={int(hours * 3600)}; Path=/; SameSite=Strict{secure}"
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>", unsafe_allow_javascript=True)
+
+
+def _password_gate() -> bool:
+    """The sign-in form; True once signed in. The page and its query (``/train?job=ID``) stay as they
+    are, so the user lands where the link pointed. Repeated wrong guesses from one address wait."""
+    form = st.empty()
+    with form.container():
+        st.title("mmcorr")
+        with st.form("login"):
+            guess = st.text_input("Password", type="password", help="Set by MMCORR_PASSWORD on the server.")
+            submitted = st.form_submit_button("Sign in", type="primary")
+    if not submitted:
+        return False
+    client = st.context.ip_address or "unknown"
+    wait = _limiter().wait_seconds(client)
+    if wait > 0:
+        st.error(f"Too many wrong passwords from this address. Try again in {wait:.0f} s.")
+        return False
+    if not password_matches(guess, _PASSWORD):
+        _limiter().record_failure(client)
         st.error("Wrong password.")
-    st.stop()
+        return False
+    _limiter().record_success(client)
+    st.session_state[_AUTH_KEY] = True
+    form.empty()
+    _remember_sign_in()
+    return True
 
 
 @st.cache_resource(show_spinner=False)
@@ -57,8 +107,7 @@ def _start_worker_in_background() -> threading.Thread:
     return thread
 
 
-_start_worker_in_background()
-
+_locked = bool(_PASSWORD) and not _signed_in()
 navigation = st.navigation(
     {
         "mmcorr": [
@@ -68,6 +117,10 @@ navigation = st.navigation(
             st.Page("pages/explore.py", title="Explore", icon=":material/insights:"),
             st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
         ]
-    }
+    },
+    position="hidden" if _locked else "sidebar",
 )
+if _locked and not _password_gate():
+    st.stop()
+_start_worker_in_background()
 navigation.run()
