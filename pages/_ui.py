@@ -20,6 +20,15 @@ import pandas as pd
 import streamlit as st
 
 from mmcorr import MmcorrError
+from mmcorr.data import DatasetRegistry
+from mmcorr.runs import (
+    BundleFile,
+    FeatureMapTable,
+    RunMetrics,
+    SimilarityData,
+    TrainingHistory,
+    open_run,
+)
 
 # Dataset / job / run ids as the registry and the job store make them; anything else from a URL
 # is ignored (it would otherwise become part of a filesystem path).
@@ -120,99 +129,68 @@ def current_job_id() -> str | None:
     return safe_id(st.session_state.get(Key.JOB.value))
 
 
-def run_dir(run_id: str) -> Path:
-    """The bundle directory of run ``run_id`` under MMCORR_HOME."""
-    from mmcorr.paths import runs_dir
-
-    return runs_dir() / run_id
-
-
-# Cached loaders, keyed by the run directory (a str, so the cache key is cheap and includes
+# Cached loaders, keyed by the run folder (a str from RunInfo.path, so the key is cheap and includes
 # MMCORR_HOME). max_entries bounds memory: a 100k-sample run's latents are tens of MB.
 @st.cache_data(show_spinner=False, max_entries=8)
-def load_metrics(path: str) -> dict[str, Any]:
-    from mmcorr.runs.bundle import read_metrics
-
-    return read_metrics(Path(path))
+def load_metrics(run_dir: str) -> RunMetrics:
+    return open_run(run_dir).metrics()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def load_history(path: str) -> pd.DataFrame:
-    from mmcorr.runs.bundle import read_history
-
-    return read_history(Path(path))
+def load_history(run_dir: str) -> TrainingHistory:
+    return open_run(run_dir).history()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_latents(path: str) -> pd.DataFrame:
-    from mmcorr.runs.bundle import read_latents
-
-    return read_latents(Path(path))
+def load_latents(run_dir: str) -> pd.DataFrame:
+    return open_run(run_dir).latents()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_umap(path: str) -> pd.DataFrame:
-    from mmcorr.runs.bundle import read_umap
-
-    return read_umap(Path(path))
+def load_umap(run_dir: str) -> pd.DataFrame:
+    return open_run(run_dir).umap()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_feature_corr(path: str) -> pd.DataFrame:
-    from mmcorr.runs.bundle import read_feature_corr
-
-    return read_feature_corr(Path(path))
+def load_feature_map(run_dir: str) -> FeatureMapTable:
+    return open_run(run_dir).feature_map()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_similarity(path: str) -> dict[str, Any]:
-    from mmcorr.runs.bundle import read_similarity
-
-    return read_similarity(Path(path))
+def load_similarity(run_dir: str) -> SimilarityData:
+    return open_run(run_dir).similarity()
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def load_file_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()
+def load_file_bytes(run_dir: str, file: BundleFile) -> bytes:
+    return open_run(run_dir).file_bytes(file)
+
+
+def zip_run(run_dir: str) -> bytes:
+    """The whole run folder as a zip (built on demand, when the download button is clicked)."""
+    return open_run(run_dir).zip_bytes()
 
 
 # Feature values for colouring the UMAP, read one column at a time from the registered dataset
-# (one parquet file per modality, columns = the id column + features), never the whole matrix.
-def _modality_file(dataset_id: str, modality: str) -> Path | None:
-    from mmcorr.paths import datasets_dir
-
-    if safe_id(dataset_id) is None:
-        return None
-    path = datasets_dir() / dataset_id / f"{modality}.parquet"
-    return path if path.is_file() else None
-
-
+# (never the whole matrix). ``root`` keys the cache by the registry's folder (MMCORR_HOME).
 @st.cache_data(show_spinner=False, max_entries=16)
-def load_feature_names(dataset_id: str, modality: str, home: str) -> list[str]:
-    """Feature names of one modality of a registered dataset ([] when it is gone). ``home`` keys
-    the cache by MMCORR_HOME."""
-    import pyarrow.parquet as pq
-
-    from mmcorr.data.registry import ID_COLUMN
-
-    path = _modality_file(dataset_id, modality)
-    if path is None:
+def load_feature_names(dataset_id: str, modality: str, root: str) -> list[str]:
+    """Feature names of one modality of a registered dataset ([] when it is gone)."""
+    try:
+        return DatasetRegistry(root).feature_names(dataset_id, modality)
+    except MmcorrError:
         return []
-    return [c for c in pq.read_schema(path).names if c != ID_COLUMN]
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def load_feature_values(dataset_id: str, modality: str, feature: str, home: str) -> pd.Series:
+def load_feature_values(dataset_id: str, modality: str, feature: str, root: str) -> pd.Series:
     """One feature's values indexed by sample id (float); empty when the dataset is gone."""
-    import pyarrow.parquet as pq
-
-    from mmcorr.data.registry import ID_COLUMN
-
-    path = _modality_file(dataset_id, modality)
-    if path is None:
+    try:
+        return DatasetRegistry(root).feature_values(dataset_id, modality, feature)
+    except MmcorrError:
         return pd.Series(dtype=np.float64)
-    table = pq.read_table(path, columns=[ID_COLUMN, feature])
-    return pd.Series(
-        table.column(feature).to_numpy(zero_copy_only=False).astype(np.float64),
-        index=pd.Index(table.column(ID_COLUMN).to_pylist(), dtype=object),
-    )
+
+
+def registry_root() -> str:
+    """The registry folder, as a cache key for the loaders above."""
+    return str(DatasetRegistry().root)

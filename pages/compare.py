@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import numbers
-
 import pandas as pd
 import streamlit as st
 
 from mmcorr import MmcorrError
+from mmcorr.runs import SummaryMetric, list_runs
 from pages._ui import PagePath, ensure_routed, user_errors
 
 ensure_routed()
 
-# Metrics where smaller is better; every other summary number is "higher is better".
-LOWER_IS_BETTER = ("median_rank", "foscttm", "loss")
-
 
 def _lower_is_better(metric: str) -> bool:
-    return any(token in metric for token in LOWER_IS_BETTER)
+    return not SummaryMetric(metric).higher_is_better
 
 
 def _dataset_names() -> dict[str, str]:
@@ -34,8 +30,6 @@ st.title("Compare")
 st.caption("Held-out metrics of every finished run on one dataset. The best value of each column is marked.")
 
 with user_errors("Listing runs"):
-    from mmcorr.runs.bundle import list_runs
-
     runs = list_runs()
     if not runs:
         st.info(
@@ -60,7 +54,7 @@ with user_errors("Listing runs"):
                 "name": r.name,
                 "model": r.model,
                 "created": r.created[:19],
-                **{k: v for k, v in r.metrics.items() if isinstance(v, numbers.Real)},
+                **{m.value: v for m, v in r.summary.present().items()},
             }
             for r in chosen
         ]
@@ -84,7 +78,9 @@ with user_errors("Listing runs"):
         lambda _: marks, axis=None
     )
     st.dataframe(styled, hide_index=True, width="stretch")
-    st.caption("Green: the best run on each metric (lowest for ranks and FOSCTTM, highest otherwise).")
+    st.caption(
+        "Green: the best run on each metric (lowest for FOSCTTM and training time, highest otherwise)."
+    )
 
     st.subheader("Charts")
     from mmcorr.viz import leaderboard_bars

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +25,8 @@ from mmcorr._cli.common import (
 )
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
-from mmcorr.runs.bundle import JOINT, MetricsKey, json_safe, require_run
+from mmcorr.data import JOINT
+from mmcorr.runs import EVALUATION_FILE, require_run
 
 if TYPE_CHECKING:
     from mmcorr.data import Modality, PairedDataset
@@ -140,7 +140,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from mmcorr.data import load_paired
-    from mmcorr.runs.pipeline import evaluate_run
+    from mmcorr.runs.evaluate import evaluate_run
 
     files = modality_files(args.modality)
     label_path, label_col = labels_spec(args.labels)
@@ -156,10 +156,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         modalities=list(ds.names),
         permutations=args.permutations,
     )
-    out = Path(args.out) if args.out else Path(args.run) / "evaluation.json"
-    atomic_write_text(out, json.dumps(json_safe(result), indent=2, allow_nan=False))
+    out = Path(args.out) if args.out else Path(args.run) / EVALUATION_FILE
+    atomic_write_text(out, result.to_text())
     print(f"Evaluated {ds.n_samples} samples; metrics written to {out}")
-    print(summary_lines(result.get(MetricsKey.SUMMARY.value) or {}))
+    print(summary_lines(result.results.summary.to_json()))
     return 0
 
 

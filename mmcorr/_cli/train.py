@@ -18,7 +18,7 @@ from mmcorr._cli.common import (
 )
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
-from mmcorr.runs.bundle import MetricsKey
+from mmcorr.runs import read_metrics
 
 __all__ = ["register"]
 
@@ -51,11 +51,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
             train_and_bundle(ds, spec, out, callbacks=[progress], sources=files)
     finally:
         progress.close()
-    from mmcorr.runs.bundle import read_metrics
-
     metrics = read_metrics(out)
     print(f"Wrote run bundle {out}")
-    print(summary_lines(metrics.get(MetricsKey.SUMMARY.value) or {}))
+    print(summary_lines(metrics.results.summary.to_json()))
     return 0
 
 

@@ -16,6 +16,7 @@ and metadata>``: saving the same content under the same name returns the same id
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import datetime as dt
@@ -252,6 +253,41 @@ class DatasetRegistry:
                 f"Dataset {dataset_id!r} on disk does not match its fingerprint: it was changed or damaged."
             )
         return ds
+
+    def _modality_file(self, dataset_id: str, modality: str) -> Path:
+        path = self._dir(dataset_id) / f"{modality}.parquet"
+        names = json.loads((path.parent / DatasetFile.META.value).read_text(encoding="utf-8"))["names"]
+        if modality not in names or not path.is_file():
+            raise DataError(
+                f"The 'modality' parameter must be one of dataset {dataset_id!r}'s modalities {names}. "
+                f"Got {modality!r} instead."
+            )
+        return path
+
+    def feature_names(self, dataset_id: str, modality: str) -> builtins.list[str]:
+        """The feature names of one modality of a registered dataset (read from its schema only)."""
+        import pyarrow.parquet as pq
+
+        path = self._modality_file(dataset_id, modality)
+        return [c for c in pq.read_schema(path).names if c != ID_COLUMN]
+
+    def feature_values(self, dataset_id: str, modality: str, feature: str) -> pd.Series:
+        """One feature's values (float64) indexed by sample id, read as a single column.
+
+        Only the samples that have the modality appear; the full matrix is never loaded.
+        """
+        import pyarrow.parquet as pq
+
+        path = self._modality_file(dataset_id, modality)
+        if feature not in pq.read_schema(path).names or feature == ID_COLUMN:
+            raise DataError(
+                f"The modality {modality!r} of dataset {dataset_id!r} has no feature {feature!r}."
+            )
+        table = pq.read_table(path, columns=[ID_COLUMN, feature])
+        return pd.Series(
+            table.column(feature).to_numpy(zero_copy_only=False).astype(np.float64),
+            index=pd.Index(table.column(ID_COLUMN).to_pylist(), dtype=object),
+        )
 
     def ensure_demo(self, name: str, seed: int = 0) -> str:
         """The id of demo ``name`` (see :func:`make_demo`), generating and registering it once."""

@@ -1,6 +1,6 @@
 """Held-out metrics of a fitted model's latents, shared by the pipeline and ``mmcorr evaluate``.
 
-numpy in, JSON-able dicts out. Every pair of modalities is measured on the samples that have both;
+numpy in, the typed results of mmcorr.runs.schema out. Every pair of modalities is measured on the samples that have both;
 an analysis that cannot run (too few samples, one class) is skipped with its reason in ``notes``
 instead of failing the whole run after training.
 """
@@ -16,8 +16,18 @@ import pandas as pd
 from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AnalysisConfig
-from mmcorr.data import PairedDataset
-from mmcorr.runs.bundle import JOINT, PAIR_COLUMN, ordered_key, pair_key
+from mmcorr.data import JOINT, PairedDataset
+from mmcorr.runs.files import FEATURE_COLUMN, PAIR_COLUMN, R2_COLUMN
+from mmcorr.runs.schema import (
+    CanonicalCorrelations,
+    Direction,
+    HeldOutResults,
+    Pair,
+    Retrieval,
+    RunSummary,
+    directions_of,
+    pairs_of,
+)
 
 if TYPE_CHECKING:
     from mmcorr.estimator import CorrelationModel
@@ -56,21 +66,50 @@ class LatentSet:
 
 @dataclass
 class MetricResults:
-    canonical: dict[str, dict[str, Any]] = field(default_factory=dict)
-    retrieval: dict[str, dict[str, float]] = field(default_factory=dict)
+    """What :func:`compute_metrics` measured, and the analyses it skipped with why (``notes``)."""
+
+    canonical: dict[Pair, CanonicalCorrelations] = field(default_factory=dict)
+    retrieval: dict[Direction, Retrieval] = field(default_factory=dict)
     linear_probe: float | None = None
-    summary: dict[str, float | None] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
 
+    def held_out(
+        self, prediction_r2: dict[Direction, float | None], train_seconds: float | None = None
+    ) -> HeldOutResults:
+        """These results with the prediction R^2 and their headline summary."""
+        canon = list(self.canonical.values())
+        retr = list(self.retrieval.values())
+        summary = RunSummary(
+            canonical_total=_mean([c.total for c in canon]),
+            canonical_cc1=_mean([c.cc1 for c in canon]),
+            fraction_of_ceiling=_mean([c.fraction_of_ceiling for c in canon]),
+            recall_at_1=_mean([r.recall_at_1 for r in retr]),
+            recall_at_10=_mean([r.recall_at_10 for r in retr]),
+            mrr=_mean([r.mrr for r in retr]),
+            foscttm=_mean([r.foscttm for r in retr]),
+            class_precision_at_1=_mean([r.class_precision_at_1 for r in retr]),
+            linear_probe_accuracy=self.linear_probe,
+            prediction_r2=_mean(list(prediction_r2.values())),
+            train_seconds=train_seconds,
+        )
+        return HeldOutResults(
+            canonical=dict(self.canonical),
+            retrieval=dict(self.retrieval),
+            prediction_r2=dict(prediction_r2),
+            linear_probe_accuracy=self.linear_probe,
+            summary=summary,
+        )
 
-def _mean(values: list[Any]) -> float | None:
+
+def _mean(values: list[float | None]) -> float | None:
     vals = [float(v) for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(vals)) if vals else None
 
 
 def _canonical(
-    train: LatentSet, test: LatentSet, a: str, b: str, cfg: AnalysisConfig, reg: float, ceiling: Any
-) -> dict[str, Any]:
+    train: LatentSet, test: LatentSet, pair: Pair, cfg: AnalysisConfig, reg: float, ceiling: Any
+) -> CanonicalCorrelations:
+    a, b = pair
     tr, te = train.both(a, b), test.both(a, b)
     res = analysis.canonical_correlation_test(
         train.latents[a][tr],
@@ -83,24 +122,46 @@ def _canonical(
     )
     corr = np.asarray(res.correlations, dtype=np.float64)
     null = np.asarray(res.null, dtype=np.float64)
-    out: dict[str, Any] = {
-        "correlations": corr.tolist(),
-        "total": float(res.total),
-        "p_values": np.asarray(res.p_values, dtype=np.float64).tolist(),
-        "n_test": int(te.sum()),
-        "permutations": int(null.shape[0]) if null.ndim == 2 else 0,
-    }
-    if null.ndim == 2 and null.shape[0] > 0:
-        out["null_low"] = np.percentile(null, 2.5, axis=0).tolist()
-        out["null_high"] = np.percentile(null, 97.5, axis=0).tolist()
-        out["null_mean"] = null.mean(axis=0).tolist()
+    has_null = null.ndim == 2 and null.shape[0] > 0
+    ceil_part: tuple[float, ...] | None = None
+    fraction = None
     if ceiling is not None:
         ceil = np.asarray(ceiling, dtype=np.float64).ravel()
         m = min(ceil.size, corr.size)
-        out["ceiling"] = ceil[:m].tolist()
+        ceil_part = tuple(ceil[:m].tolist())
         # Share of the closed-form ceiling reached by the first m held-out canonical correlations.
-        out["fraction_of_ceiling"] = float(corr[:m].sum() / ceil[:m].sum()) if ceil[:m].sum() > 0 else None
-    return out
+        fraction = float(corr[:m].sum() / ceil[:m].sum()) if ceil[:m].sum() > 0 else None
+    return CanonicalCorrelations(
+        correlations=tuple(corr.tolist()),
+        total=float(res.total),
+        p_values=tuple(np.asarray(res.p_values, dtype=np.float64).tolist()),
+        n_test=int(te.sum()),
+        permutations=int(null.shape[0]) if null.ndim == 2 else 0,
+        null_low=tuple(np.percentile(null, 2.5, axis=0).tolist()) if has_null else None,
+        null_high=tuple(np.percentile(null, 97.5, axis=0).tolist()) if has_null else None,
+        null_mean=tuple(null.mean(axis=0).tolist()) if has_null else None,
+        ceiling=ceil_part,
+        fraction_of_ceiling=fraction,
+    )
+
+
+def _linear_probe(train: LatentSet, test: LatentSet, cfg: AnalysisConfig, out: MetricResults) -> None:
+    if train.labels is None or test.labels is None:
+        return
+    tr = np.flatnonzero(np.isfinite(train.latents[JOINT]).all(axis=1) & ~pd.isna(train.labels))
+    te = np.flatnonzero(np.isfinite(test.latents[JOINT]).all(axis=1) & ~pd.isna(test.labels))
+    try:
+        out.linear_probe = float(
+            analysis.linear_probe_accuracy(
+                train.latents[JOINT][tr],
+                train.labels[tr],
+                test.latents[JOINT][te],
+                test.labels[te],
+                seed=cfg.seed,
+            )
+        )
+    except MmcorrError as exc:
+        out.notes["linear_probe"] = str(exc)
 
 
 def compute_metrics(
@@ -118,96 +179,61 @@ def compute_metrics(
     true_correlations: "a|b" -> closed-form ceiling (synthetic data), giving ``fraction_of_ceiling``.
     """
     out = MetricResults()
-    names = train.names
-    for i, a in enumerate(names):
-        for b in names[i + 1 :]:
-            key = pair_key(a, b)
-            ceiling = (true_correlations or {}).get(key)
-            try:
-                out.canonical[key] = _canonical(train, test, a, b, cfg, cca_reg, ceiling)
-            except MmcorrError as exc:
-                out.notes[f"canonical {key}"] = str(exc)
-    for a in names:
-        for b in names:
-            if a == b:
-                continue
-            rows = np.flatnonzero(test.both(a, b))
-            try:
-                vals = analysis.retrieval_metrics(
-                    test.latents[a][rows], test.latents[b][rows], test.labelled(rows)
-                )
-            except MmcorrError as exc:
-                out.notes[f"retrieval {ordered_key(a, b)}"] = str(exc)
-                continue
-            out.retrieval[ordered_key(a, b)] = {k: float(v) for k, v in vals.items()}
-    if train.labels is not None and test.labels is not None:
-        tr = np.flatnonzero(np.isfinite(train.latents[JOINT]).all(axis=1) & ~pd.isna(train.labels))
-        te = np.flatnonzero(np.isfinite(test.latents[JOINT]).all(axis=1) & ~pd.isna(test.labels))
+    for pair in pairs_of(train.names):
+        ceiling = (true_correlations or {}).get(pair.key)
         try:
-            out.linear_probe = float(
-                analysis.linear_probe_accuracy(
-                    train.latents[JOINT][tr],
-                    train.labels[tr],
-                    test.latents[JOINT][te],
-                    test.labels[te],
-                    seed=cfg.seed,
-                )
+            out.canonical[pair] = _canonical(train, test, pair, cfg, cca_reg, ceiling)
+        except MmcorrError as exc:
+            out.notes[f"canonical {pair.key}"] = str(exc)
+    for direction in directions_of(train.names):
+        a, b = direction
+        rows = np.flatnonzero(test.both(a, b))
+        try:
+            vals = analysis.retrieval_metrics(
+                test.latents[a][rows], test.latents[b][rows], test.labelled(rows)
             )
         except MmcorrError as exc:
-            out.notes["linear_probe"] = str(exc)
-    canon = list(out.canonical.values())
-    retr = list(out.retrieval.values())
-    out.summary = {
-        "canonical_total": _mean([c["total"] for c in canon]),
-        "canonical_cc1": _mean([c["correlations"][0] for c in canon if c["correlations"]]),
-        "fraction_of_ceiling": _mean([c.get("fraction_of_ceiling") for c in canon]),
-        "recall@1": _mean([r.get("recall@1") for r in retr]),
-        "recall@10": _mean([r.get("recall@10") for r in retr]),
-        "mrr": _mean([r.get("mrr") for r in retr]),
-        "foscttm": _mean([r.get("foscttm") for r in retr]),
-        "class_precision@1": _mean([r.get("class_precision@1") for r in retr]),
-        "linear_probe_accuracy": out.linear_probe,
-    }
+            out.notes[f"retrieval {direction.key}"] = str(exc)
+            continue
+        out.retrieval[direction] = Retrieval.from_json(vals, "retrieval_metrics")
+    _linear_probe(train, test, cfg, out)
     return out
 
 
 def prediction_metrics(
     model: CorrelationModel, test: PairedDataset, names: list[str] | None = None
-) -> tuple[dict[str, float | None], pd.DataFrame]:
+) -> tuple[dict[Direction, float | None], pd.DataFrame]:
     """Cross-modal prediction R^2 for every ordered pair on ``test`` (raw units).
 
     names: the modalities to predict between (default: all of ``test``).
 
-    Returns ("a->b" -> overall R^2, table with columns pair, feature, r2 for every target feature).
+    Returns (direction -> overall R^2, table with columns pair, feature, r2 for every target feature).
     """
-    overall: dict[str, float | None] = {}
+    overall: dict[Direction, float | None] = {}
     parts: list[pd.DataFrame] = []
     names = list(test.names) if names is None else names
-    for a in names:
-        for b in names:
-            if a == b:
-                continue
-            ia, ib = test.names.index(a), test.names.index(b)
-            rows = np.flatnonzero(test.mask[:, ia] & test.mask[:, ib])
-            key = ordered_key(a, b)
-            if rows.size < 2:
-                overall[key] = None
-                continue
-            pred = model.predict(test.subset(rows), source=a, target=b)
-            total, per_feature = analysis.prediction_r2(test.values[b][rows], pred)
-            overall[key] = float(total)
-            parts.append(
-                pd.DataFrame(
-                    {
-                        PAIR_COLUMN: key,
-                        "feature": test.features[b],
-                        "r2": np.asarray(per_feature, dtype=np.float64),
-                    }
-                )
+    for direction in directions_of(names):
+        a, b = direction
+        ia, ib = test.names.index(a), test.names.index(b)
+        rows = np.flatnonzero(test.mask[:, ia] & test.mask[:, ib])
+        if rows.size < 2:
+            overall[direction] = None
+            continue
+        pred = model.predict(test.subset(rows), source=a, target=b)
+        total, per_feature = analysis.prediction_r2(test.values[b][rows], pred)
+        overall[direction] = float(total)
+        parts.append(
+            pd.DataFrame(
+                {
+                    PAIR_COLUMN: direction.key,
+                    FEATURE_COLUMN: test.features[b],
+                    R2_COLUMN: np.asarray(per_feature, dtype=np.float64),
+                }
             )
+        )
     table = (
         pd.concat(parts, ignore_index=True)
         if parts
-        else pd.DataFrame({PAIR_COLUMN: [], "feature": [], "r2": []})
+        else pd.DataFrame({PAIR_COLUMN: [], FEATURE_COLUMN: [], R2_COLUMN: []})
     )
     return overall, table

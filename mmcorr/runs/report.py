@@ -11,23 +11,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import plotly.graph_objects as go
 
 from mmcorr import viz
 from mmcorr._io import atomic_write_text
 from mmcorr._version import __version__
-from mmcorr.runs.bundle import (
-    PAIR_COLUMN,
-    BundleFile,
-    MetricsKey,
-    SimilarityKey,
-    read_feature_corr,
-    read_history,
-    read_metrics,
-    read_similarity,
-    read_umap,
-)
+from mmcorr.analysis.feature_map import FeatureMapColumn
+from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
+from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, BundleFile
+from mmcorr.runs.schema import Pair, RunMetrics
 
 __all__ = ["build_report", "write_report", "REPORT_MAX_UMAP_POINTS"]
 
@@ -74,115 +66,129 @@ class _Figures:
         return str(fig.to_html(full_html=False, include_plotlyjs=include, config={"responsive": True}))
 
 
-def _metric_rows(metrics: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    canonical = metrics.get(MetricsKey.CANONICAL.value) or {}
+def _metric_rows(metrics: RunMetrics) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    res = metrics.results
     pair_rows = [
         {
-            "pair": key,
-            "canonical total": c.get("total"),
-            "CC1": (c.get("correlations") or [None])[0],
-            "CC1 p-value": (c.get("p_values") or [None])[0],
-            "fraction of ceiling": c.get("fraction_of_ceiling"),
+            "pair": pair.key,
+            "canonical total": c.total,
+            "CC1": c.cc1,
+            "CC1 p-value": c.p_values[0] if c.p_values else None,
+            "fraction of ceiling": c.fraction_of_ceiling,
         }
-        for key, c in canonical.items()
+        for pair, c in res.canonical.items()
     ]
-    retrieval = metrics.get(MetricsKey.RETRIEVAL.value) or {}
-    r2 = metrics.get(MetricsKey.PREDICTION_R2.value) or {}
     ordered_rows = [
-        {"direction": key, **vals, "prediction R2": r2.get(key)} for key, vals in retrieval.items()
+        {"direction": d.key, **r.to_json(), "prediction R2": res.prediction_r2.get(d)}
+        for d, r in res.retrieval.items()
     ]
     return pair_rows, ordered_rows
 
 
-def _sections(run_dir: Path, metrics: dict[str, Any], render: _Figures) -> list[str]:
-    out: list[str] = []
-    run = metrics.get(MetricsKey.RUN.value) or {}
+def _headline(metrics: RunMetrics) -> list[str]:
     pair_rows, ordered_rows = _metric_rows(metrics)
-    out.append("<h2>Headline metrics (held-out test split)</h2>")
-    summary = metrics.get(MetricsKey.SUMMARY.value) or {}
-    out.append(_table([{"metric": k, "value": v} for k, v in summary.items()]))
-    out.append(_table(pair_rows))
-    out.append(_table(ordered_rows))
+    summary = metrics.results.summary.to_json()
+    return [
+        "<h2>Headline metrics (held-out test split)</h2>",
+        _table([{"metric": k, "value": v} for k, v in summary.items()]),
+        _table(pair_rows),
+        _table(ordered_rows),
+    ]
 
-    out.append("<h2>Canonical correlations</h2>")
-    for key, c in (metrics.get(MetricsKey.CANONICAL.value) or {}).items():
-        band = None
-        if c.get("null_low") is not None and c.get("null_high") is not None:
-            band = (c["null_low"], c["null_high"])
+
+def _canonical(metrics: RunMetrics, render: _Figures) -> list[str]:
+    out = ["<h2>Canonical correlations</h2>"]
+    for pair, c in metrics.results.canonical.items():
         fig = viz.canonical_bars(
-            c.get("correlations") or [],
-            null_band=band,
-            ceiling=c.get("ceiling"),
-            title=f"Held-out canonical correlations {key}",
+            c.correlations,
+            null_band=c.null_band,
+            ceiling=c.ceiling,
+            title=f"Held-out canonical correlations {pair.key}",
         )
         out.append(render(fig))
+    return out
 
-    out.append("<h2>Cross-modal similarity (test samples)</h2>")
+
+def _similarity(run_dir: Path, render: _Figures) -> list[str]:
+    out = ["<h2>Cross-modal similarity (test samples)</h2>"]
     sim = read_similarity(run_dir)
-    pair = [str(p) for p in sim.get(SimilarityKey.PAIR.value, np.array(["A", "B"]))]
-    if SimilarityKey.MATRIX.value in sim:
-        fig = viz.similarity_heatmap(
-            sim[SimilarityKey.MATRIX.value],
-            sim.get(SimilarityKey.IDS_A.value),
-            sim.get(SimilarityKey.IDS_B.value),
-            name_a=pair[0],
-            name_b=pair[-1],
-        )
+    if sim.matrix is not None:
+        fig = viz.similarity_heatmap(sim.matrix, sim.ids_a, sim.ids_b, name_a=sim.pair.a, name_b=sim.pair.b)
         out.append(render(fig))
     else:
         out.append(
             '<p class="note">The test split is too large for a full matrix; the bundle holds '
             "top-k neighbours instead.</p>"
         )
+    return out
 
-    out.append("<h2>Feature-by-feature correlations</h2>")
-    fc = read_feature_corr(run_dir)
-    if len(fc):
-        first = fc[PAIR_COLUMN].iloc[0] if PAIR_COLUMN in fc.columns else None
-        part = fc[fc[PAIR_COLUMN] == first] if first is not None else fc
-        names = str(first).split("|") if first is not None else ["A", "B"]
-        out.append(render(viz.feature_corr_heatmap(part, name_a=names[0], name_b=names[-1])))
-        sig = part[part["significant"]] if "significant" in part.columns else part.iloc[:0]
-        top = sig.reindex(sig["latent_corr"].abs().sort_values(ascending=False).index).head(20)
-        out.append(f"<p>{len(sig)} significant feature pairs; the strongest:</p>")
-        cols = [c for c in ("feature_a", "feature_b", "latent_corr", "pearson", "q_value") if c in top]
-        out.append(_table(top[cols].to_dict("records")))
-    else:
+
+def _feature_map(run_dir: Path, render: _Figures) -> list[str]:
+    out = ["<h2>Feature-by-feature correlations</h2>"]
+    table = read_feature_corr(run_dir)
+    pairs = table.pairs
+    if not pairs:
         out.append('<p class="note">No feature pairs.</p>')
+        return out
+    first = Pair.parse(str(table.frame[PAIR_COLUMN].iloc[0]))  # the first pair in dataset order
+    part = table.for_pair(first)
+    out.append(render(viz.feature_corr_heatmap(part, name_a=first.a, name_b=first.b)))
+    top = table.strongest(first, n=20, significant_only=True)
+    n_sig = int(part[FeatureMapColumn.SIGNIFICANT].astype(bool).sum())
+    out.append(f"<p>{n_sig} significant feature pairs; the strongest:</p>")
+    cols = [
+        FeatureMapColumn.FEATURE_A,
+        FeatureMapColumn.FEATURE_B,
+        FeatureMapColumn.LATENT_CORR,
+        FeatureMapColumn.PEARSON,
+        FeatureMapColumn.Q_VALUE,
+    ]
+    out.append(_table(top[[c for c in cols if c in top]].to_dict("records")))
+    return out
 
-    out.append("<h2>UMAP of the shared latent space</h2>")
+
+def _umap(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
+    out = ["<h2>UMAP of the shared latent space</h2>"]
     um = read_umap(run_dir)
     if len(um) > REPORT_MAX_UMAP_POINTS:
         # subsample whole samples (not points) so that every kept sample keeps its link lines
-        ids = um["id"].drop_duplicates()
+        ids = um[ID_COLUMN].drop_duplicates()
         keep = ids.sample(frac=REPORT_MAX_UMAP_POINTS / len(um), random_state=0)
-        um = um[um["id"].isin(keep)]
-    out.append(render(viz.umap_scatter(um, "modality", link=True)))
-    label = run.get("label_column")
+        um = um[um[ID_COLUMN].isin(keep)]
+    out.append(render(viz.umap_scatter(um, MODALITY_COLUMN, link=True)))
+    label = metrics.run.label_column
     if label and label in um.columns:
         out.append(render(viz.umap_scatter(um, str(label))))
-
-    out.append("<h2>Training</h2>")
-    hist = read_history(run_dir)
-    out.append(render(viz.training_curves(hist)))
     return out
+
+
+def _sections(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
+    return [
+        *_headline(metrics),
+        *_canonical(metrics, render),
+        *_similarity(run_dir, render),
+        *_feature_map(run_dir, render),
+        *_umap(run_dir, metrics, render),
+        "<h2>Training</h2>",
+        render(viz.training_curves(read_history(run_dir).to_frame())),
+    ]
 
 
 def build_report(run_dir: str | Path) -> str:
     """The HTML text of the report for the bundle in ``run_dir`` (also works on a bundle being written)."""
     path = Path(run_dir)
     metrics = read_metrics(path)
-    run = metrics.get(MetricsKey.RUN.value) or {}
-    title = html.escape(str(run.get("name") or path.name))
+    run = metrics.run
+    title = html.escape(run.name or path.name)
     facts = {
-        "model": run.get("model"),
-        "dataset": run.get("dataset_id"),
-        "modalities": ", ".join(metrics.get(MetricsKey.MODALITIES.value) or []),
-        "latent dim": run.get("latent_dim"),
-        "train / val / test samples": f"{run.get('n_train')} / {run.get('n_val')} / {run.get('n_test')}",
-        "epochs run": run.get("epochs_run"),
-        "train seconds": run.get("train_seconds"),
-        "created": metrics.get(MetricsKey.CREATED.value),
+        "model": run.model,
+        "dataset": run.dataset_id,
+        "modalities": ", ".join(metrics.modalities),
+        "latent dim": run.latent_dim,
+        "train / val / test samples": f"{run.n_train} / {run.n_val} / {run.n_test}",
+        "epochs run": run.epochs_run,
+        "train seconds": run.train_seconds,
+        "created": metrics.created,
     }
     body = _sections(path, metrics, _Figures())
     return (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,20 +10,101 @@ import pandas as pd
 import pytest
 
 from mmcorr.config import JobSpec
-from mmcorr.runs.bundle import (
+from mmcorr.runs import (
     BundleFile,
-    MetricsKey,
-    SimilarityKey,
+    CanonicalCorrelations,
+    Direction,
+    EpochRecord,
+    HeldOutResults,
+    Pair,
+    Retrieval,
+    RunDetails,
+    RunMetrics,
+    RunSummary,
+    SimilarityData,
+    TrainingHistory,
     write_frame,
-    write_json,
+    write_history,
+    write_metrics,
     write_similarity,
 )
+
+
+def fake_history(epochs: int = 3) -> TrainingHistory:
+    """A history with the loss parts the real trainer logs for dccae (total, corr, recon)."""
+    return TrainingHistory(
+        tuple(
+            EpochRecord(
+                epoch=e,
+                epochs=epochs,
+                train={"total": 1.0 / e, "corr": 0.5 / e, "recon": 0.5 / e},
+                val={"total": 1.2 / e, "corr": 0.6 / e, "recon": 0.6 / e},
+                val_corr=0.3 * e,
+                seconds=0.1,
+            )
+            for e in range(1, epochs + 1)
+        )
+    )
+
+
+def fake_metrics(n: int, created: str) -> RunMetrics:
+    """Well-formed metrics of a two-modality run (what the pipeline writes, with fixed numbers)."""
+    ab, ba = Direction("a", "b"), Direction("b", "a")
+    retrieval = {
+        d: Retrieval(
+            recall_at_1=r1,
+            recall_at_5=0.6,
+            recall_at_10=0.8,
+            mrr=0.5,
+            median_rank=2.0,
+            foscttm=0.1,
+            class_precision_at_1=0.6,
+        )
+        for d, r1 in ((ab, 0.4), (ba, 0.3))
+    }
+    results = HeldOutResults(
+        canonical={
+            Pair("a", "b"): CanonicalCorrelations(
+                correlations=(0.9, 0.5, 0.1),
+                total=1.5,
+                p_values=(0.01, 0.02, 0.5),
+                n_test=5,
+                permutations=20,
+                null_low=(0.0, 0.0, 0.0),
+                null_high=(0.3, 0.2, 0.1),
+                null_mean=(0.1, 0.1, 0.05),
+                ceiling=(0.95, 0.6, 0.2),
+                fraction_of_ceiling=1.5 / 1.75,
+            )
+        },
+        retrieval=retrieval,
+        prediction_r2={ab: 0.2, ba: float("nan")},
+        linear_probe_accuracy=0.7,
+        summary=RunSummary(canonical_total=1.5, recall_at_1=0.35, train_seconds=0.3),
+    )
+    details = RunDetails(
+        name="fake",
+        dataset_id="ds1",
+        model="cca",
+        latent_dim=3,
+        label_column="label",
+        n_samples=n,
+        n_train=n - 10,
+        n_val=5,
+        n_test=5,
+        train_seconds=0.3,
+        epochs_run=3,
+        seed=0,
+    )
+    return RunMetrics(
+        run=details, modalities=("a", "b"), results=results, created=created, mmcorr_version="0.1.0"
+    )
 
 
 def make_fake_run(
     run_dir: Path, *, n: int = 30, k: int = 3, created: str = "2026-01-01T00:00:00+00:00"
 ) -> Path:
-    """A complete bundle with random but well-formed contents (what the pipeline writes)."""
+    """A complete bundle with random but well-formed contents, written by the pipeline's writers."""
     rng = np.random.default_rng(0)
     run_dir.mkdir(parents=True)
     ids = np.array([f"s{i}" for i in range(n)], dtype=object)
@@ -63,55 +143,13 @@ def make_fake_run(
     )
     write_similarity(
         run_dir,
-        {
-            SimilarityKey.PAIR: np.array(["a", "b"]),
-            SimilarityKey.IDS_A: ids[-5:],
-            SimilarityKey.IDS_B: ids[-5:],
-            SimilarityKey.MATRIX: rng.uniform(-1, 1, (5, 5)).astype(np.float32),
-        },
+        SimilarityData(
+            Pair("a", "b"), ids[-5:], ids[-5:], matrix=rng.uniform(-1, 1, (5, 5)).astype(np.float32)
+        ),
     )
-    hist = [
-        {
-            "epoch": e,
-            "epochs": 3,
-            "train": {"loss": 1.0 / e},
-            "val": {"loss": 1.2 / e},
-            "val_corr": 0.3 * e,
-            "seconds": 0.1,
-        }
-        for e in (1, 2, 3)
-    ]
-    (run_dir / BundleFile.HISTORY.value).write_text("\n".join(json.dumps(h) for h in hist) + "\n")
+    write_history(run_dir, fake_history())
     (run_dir / BundleFile.SPEC.value).write_text(JobSpec(dataset_id="ds1", name="fake").to_json())
-    metrics = {
-        MetricsKey.BUNDLE_FORMAT.value: 1,
-        MetricsKey.CREATED.value: created,
-        MetricsKey.RUN.value: {
-            "name": "fake",
-            "dataset_id": "ds1",
-            "model": "cca",
-            "label_column": "label",
-            "n_train": n - 10,
-            "n_val": 5,
-            "n_test": 5,
-        },
-        MetricsKey.MODALITIES.value: ["a", "b"],
-        MetricsKey.CANONICAL.value: {
-            "a|b": {
-                "correlations": [0.9, 0.5, 0.1],
-                "total": 1.5,
-                "p_values": [0.01, 0.02, 0.5],
-                "null_low": [0.0, 0.0, 0.0],
-                "null_high": [0.3, 0.2, 0.1],
-                "ceiling": [0.95, 0.6, 0.2],
-            }
-        },
-        MetricsKey.RETRIEVAL.value: {"a->b": {"recall@1": 0.4}, "b->a": {"recall@1": 0.3}},
-        MetricsKey.PREDICTION_R2.value: {"a->b": 0.2, "b->a": float("nan")},
-        MetricsKey.LINEAR_PROBE.value: 0.7,
-        MetricsKey.SUMMARY.value: {"canonical_total": 1.5, "recall@1": 0.35},
-    }
-    write_json(run_dir, BundleFile.METRICS, metrics)
+    write_metrics(run_dir, fake_metrics(n, created))
     return run_dir
 
 

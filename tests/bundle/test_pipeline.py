@@ -11,8 +11,10 @@ import pytest
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AnalysisConfig, JobSpec, ModelConfig, TrainConfig
 from mmcorr.data import load_paired
+from mmcorr.runs import Direction, Pair, RetrievalMetric, SummaryMetric, artifacts, pipeline
 from mmcorr.runs import bundle as B
-from mmcorr.runs import pipeline
+from mmcorr.runs import catalog as C
+from mmcorr.runs.files import BundleFile
 
 torch = pytest.importorskip("torch")
 
@@ -43,38 +45,39 @@ def test_bundle_has_every_file_and_held_out_metrics(
 ) -> None:
     ds = _dataset(tmp_path / "data", paired_files)
     run = pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
-    for f in B.BundleFile:
+    for f in BundleFile:
         assert (run / f.value).is_file(), f
     m = B.read_metrics(run)
-    r = m["run"]
-    assert r["n_train"] + r["n_val"] + r["n_test"] == 90 and r["model"] == "cca" and r["epochs_run"] == 1
-    canon = m["canonical"]["a|b"]
-    assert len(canon["correlations"]) == 2 and len(canon["p_values"]) == 2 and canon["permutations"] == 20
+    r = m.run
+    assert r.n_train + r.n_val + r.n_test == 90 and r.model == "cca" and r.epochs_run == 1
+    canon = m.results.canonical[Pair("a", "b")]
+    assert len(canon.correlations) == 2 and len(canon.p_values) == 2 and canon.permutations == 20
     # a shared 2-d signal: the first held-out canonical correlation is strong and beats the null
-    assert canon["correlations"][0] > 0.7 and canon["p_values"][0] <= 0.1
-    assert canon["correlations"][0] > canon["null_high"][0]
-    assert set(m["retrieval"]) == {"a->b", "b->a"}
-    assert {"recall@1", "mrr", "foscttm", "class_precision@1"} <= set(m["retrieval"]["a->b"])
-    assert m["linear_probe_accuracy"] is not None and m["linear_probe_accuracy"] > 0.5
-    assert set(m["prediction_r2"]) == {"a->b", "b->a"}
-    assert m["summary"]["recall@1"] is not None
+    assert canon.correlations[0] > 0.7 and canon.p_values[0] <= 0.1
+    assert canon.null_high is not None and canon.correlations[0] > canon.null_high[0]
+    assert set(m.results.retrieval) == {Direction("a", "b"), Direction("b", "a")}
+    assert m.results.retrieval[Direction("a", "b")].class_precision_at_1 is not None
+    acc = m.results.linear_probe_accuracy
+    assert acc is not None and acc > 0.5
+    assert set(m.results.prediction_r2) == {Direction("a", "b"), Direction("b", "a")}
+    assert m.results.summary.get(SummaryMetric.RECALL_1) is not None
     lat = B.read_latents(run)
     assert len(lat) == 90 and set(lat["split"]) == {"train", "val", "test"}
     assert {"a_0", "a_1", "b_0", "b_1", "joint_0", "joint_1", "cls"} <= set(lat.columns)
-    assert (lat["split"] == "test").sum() == r["n_test"]
+    assert (lat["split"] == "test").sum() == r.n_test
     um = B.read_umap(run)
     assert len(um) == 180 and {"id", "modality", "x", "y", "split", "cls"} <= set(um.columns)
     fc = B.read_feature_corr(run)
-    assert len(fc) == 4 * 4 and set(fc["pair"]) == {"a|b"}  # top_features=4 per modality
+    assert len(fc) == 4 * 4 and fc.pairs == [Pair("a", "b")]  # top_features=4 per modality
     sim = B.read_similarity(run)
-    assert sim["similarity"].shape == (r["n_test"], r["n_test"])
-    assert list(sim["ids_a"]) == list(lat.loc[lat["split"] == "test", "id"])
+    assert sim.matrix is not None and sim.matrix.shape == (r.n_test, r.n_test)
+    assert list(sim.ids_a) == list(lat.loc[lat["split"] == "test", "id"])
     # true pairs are more similar than random pairs in the aligned space
-    s = sim["similarity"]
+    s = sim.matrix
     assert np.diag(s).mean() > s.mean() + 0.2
     assert set(B.read_prediction_r2(run)["pair"]) == {"a->b", "b->a"}
     assert B.read_spec(run) == _spec()
-    assert [i.run_id for i in B.list_runs(tmp_path)] == ["run"]
+    assert [i.run_id for i in C.list_runs(tmp_path)] == ["run"]
 
 
 def test_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
@@ -87,8 +90,10 @@ def test_deep_model_two_epochs(tmp_path: Path, paired_files: Callable[..., dict[
 
     run = pipeline.train_and_bundle(ds, _spec("dccae", epochs=2), tmp_path / "run", callbacks=[Rec()])
     hist = B.read_history(run)
-    assert len(hist) == len(records) == 2 and list(hist["epoch"]) == [1, 2]
-    assert B.read_metrics(run)["run"]["epochs_run"] == 2
+    assert len(hist) == len(records) == 2 and [e.epoch for e in hist] == [1, 2]
+    assert {"total", "corr", "recon"} <= set(hist.records[0].train)  # the parts dccae's loss logs
+    assert list(hist.to_frame()["epoch"]) == [1, 2]
+    assert B.read_metrics(run).run.epochs_run == 2
     assert np.isfinite(B.latents_from_frame(B.read_latents(run), "joint")).all()
 
 
@@ -113,10 +118,10 @@ def test_shuffled_pairs_score_near_the_null(
 ) -> None:
     ds = _dataset(tmp_path / "data", paired_files, shuffle_b=True)
     m = B.read_metrics(pipeline.train_and_bundle(ds, _spec(), tmp_path / "run"))
-    canon = m["canonical"]["a|b"]
-    assert canon["correlations"][0] < 0.5
-    assert canon["p_values"][0] > 0.05
-    assert m["retrieval"]["a->b"]["foscttm"] > 0.3  # random pairing: ~0.5
+    canon = m.results.canonical[Pair("a", "b")]
+    assert canon.correlations[0] < 0.5
+    assert canon.p_values[0] > 0.05
+    assert m.results.retrieval[Direction("a", "b")].get(RetrievalMetric.FOSCTTM) > 0.3  # random: ~0.5
 
 
 def test_existing_run_dir_is_refused(tmp_path: Path, paired_files: Callable[..., dict[str, Path]]) -> None:
@@ -138,14 +143,14 @@ def test_top_k_neighbours_beyond_the_full_matrix_limit(
     tmp_path: Path, paired_files: Callable[..., dict[str, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ds = _dataset(tmp_path / "data", paired_files)
-    monkeypatch.setattr(pipeline, "SIMILARITY_FULL_LIMIT", 5)
+    monkeypatch.setattr(artifacts, "SIMILARITY_FULL_LIMIT", 5)
     run = pipeline.train_and_bundle(ds, _spec(), tmp_path / "run")
     sim = B.read_similarity(run)
-    n_test = B.read_metrics(run)["run"]["n_test"]
-    assert "similarity" not in sim
-    assert sim["indices"].shape == (n_test, pipeline.SIMILARITY_TOP_K) == sim["scores"].shape
+    n_test = B.read_metrics(run).run.n_test
+    assert sim.matrix is None and sim.indices is not None and sim.scores is not None
+    assert sim.indices.shape == (n_test, artifacts.SIMILARITY_TOP_K) == sim.scores.shape
     # scores are sorted best first
-    assert (np.diff(sim["scores"], axis=1) <= 1e-6).all()
+    assert (np.diff(sim.scores, axis=1) <= 1e-6).all()
     assert "top-k neighbours instead" in (run / "report.html").read_text()
 
 
@@ -159,7 +164,7 @@ def test_run_spec_from_the_registry(
     dataset_id = DatasetRegistry().save(_dataset(tmp_path / "data", paired_files), "tiny")
     spec = replace(_spec(), dataset_id=dataset_id)
     out = pipeline.run_spec(spec, mmcorr_home / "runs" / "job1")
-    runs = B.list_runs()
+    runs = C.list_runs()
     assert [r.run_id for r in runs] == ["job1"] and runs[0].dataset_id == dataset_id
     assert B.read_spec(out).dataset_id == dataset_id
     assert B.read_latents(out)["cls"].notna().all()  # labels travel through the registry
@@ -193,4 +198,4 @@ def test_partially_paired_outer_join(
     um = B.read_umap(run)
     assert len(um) == 90 + 75
     m = B.read_metrics(run)
-    assert m["canonical"]["a|b"]["n_test"] == int((~missing_b & (lat["split"] == "test")).sum())
+    assert m.results.canonical[Pair("a", "b")].n_test == int((~missing_b & (lat["split"] == "test")).sum())

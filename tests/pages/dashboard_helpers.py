@@ -10,6 +10,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmcorr.runs import (
+    CanonicalCorrelations,
+    Direction,
+    EpochRecord,
+    HeldOutResults,
+    Pair,
+    Retrieval,
+    RunDetails,
+    RunMetrics,
+    RunSummary,
+    SimilarityData,
+    TrainingHistory,
+)
+
 
 def page(app: Any, path: str) -> Any:
     """Run the app once (st.navigation registers the pages), then open ``path`` and run it."""
@@ -41,6 +55,77 @@ def no_exceptions(app: Any) -> None:
     assert [e.value for e in app.exception] == []
 
 
+def fake_history(epochs: int) -> TrainingHistory:
+    """A dccae-like history: the loss parts the real trainer logs (total, corr, recon) per epoch."""
+    return TrainingHistory(
+        tuple(
+            EpochRecord(
+                epoch=e,
+                epochs=epochs,
+                train={"total": 1.0 / e, "corr": -0.5 * e / epochs, "recon": 1.5 / e},
+                val={"total": 1.2 / e, "corr": -0.4 * e / epochs, "recon": 1.6 / e},
+                val_corr=0.2 * e,
+                seconds=0.1,
+            )
+            for e in range(1, epochs + 1)
+        )
+    )
+
+
+def fake_metrics(
+    *,
+    name: str,
+    dataset_id: str,
+    model: str,
+    corr: list[float],
+    recall1: float,
+    n: int,
+    n_test: int,
+    created: str,
+) -> RunMetrics:
+    """Metrics of a two-modality run (a, b) through the real schema, with the given headline numbers."""
+    k = len(corr)
+    ab = Direction("a", "b")
+    canonical = CanonicalCorrelations(
+        correlations=tuple(corr),
+        total=float(sum(corr)),
+        p_values=tuple(np.linspace(0.01, 0.5, k).round(3).tolist()),
+        n_test=n_test,
+        permutations=100,
+        null_low=(0.0,) * k,
+        null_high=(0.3,) * k,
+        null_mean=(0.15,) * k,
+    )
+    retrieval = Retrieval(
+        recall_at_1=recall1, recall_at_5=0.8, recall_at_10=0.9, mrr=0.6, median_rank=2.0, foscttm=0.1
+    )
+    results = HeldOutResults(
+        canonical={Pair("a", "b"): canonical},
+        retrieval={ab: retrieval},
+        prediction_r2={ab: 0.42},
+        summary=RunSummary(
+            canonical_total=float(sum(corr)), recall_at_1=recall1, foscttm=0.1, prediction_r2=0.42
+        ),
+    )
+    details = RunDetails(
+        name=name,
+        dataset_id=dataset_id,
+        model=model,
+        latent_dim=k,
+        label_column="label",
+        n_samples=n,
+        n_train=n - n_test,
+        n_val=0,
+        n_test=n_test,
+        train_seconds=1.0,
+        epochs_run=3,
+        seed=0,
+    )
+    return RunMetrics(
+        run=details, modalities=("a", "b"), results=results, created=created, mmcorr_version="0.1.0"
+    )
+
+
 def write_run(
     home: Path,
     run_id: str,
@@ -55,19 +140,12 @@ def write_run(
     features: tuple[int, int] = (5, 4),
     seed: int = 0,
 ) -> Path:
-    """A complete run bundle written with the bundle module's own writers (fixture / benchmark).
+    """A complete run bundle written with the pipeline's own writers and types (fixture / benchmark).
 
     Two modalities a and b with ``features`` features, n samples (the first n_test, default all,
     form the test split and the similarity matrix), latent size k (<= 3 canonical correlations).
     """
-    from mmcorr.runs.bundle import (
-        BundleFile,
-        MetricsKey,
-        SimilarityKey,
-        write_frame,
-        write_json,
-        write_similarity,
-    )
+    from mmcorr.runs import BundleFile, write_frame, write_history, write_metrics, write_similarity
 
     rng = np.random.default_rng(seed)
     run_dir = home / "runs" / run_id
@@ -77,33 +155,20 @@ def write_run(
     za = rng.normal(size=(n, k)).astype(np.float32)
     zb = (za + 0.3 * rng.normal(size=(n, k))).astype(np.float32)
     corr = [0.9, 0.6, 0.2] if k == 3 else np.linspace(0.9, 0.1, k).round(3).tolist()
-    write_json(
+    write_metrics(
         run_dir,
-        BundleFile.METRICS,
-        {
-            MetricsKey.BUNDLE_FORMAT.value: 1,
-            MetricsKey.CREATED.value: f"2026-01-01T00:00:{seed:02d}",
-            MetricsKey.RUN.value: {"name": name or run_id, "dataset_id": dataset_id, "model": model},
-            MetricsKey.CANONICAL.value: {
-                "a|b": {
-                    "correlations": corr,
-                    "total": float(sum(corr)),
-                    "p_values": np.linspace(0.01, 0.5, k).round(3).tolist(),
-                    "null_low": [0.0] * k,
-                    "null_high": [0.3] * k,
-                }
-            },
-            MetricsKey.RETRIEVAL.value: {"a->b": {"recall@1": recall1, "recall@10": 0.9, "mrr": 0.6}},
-            MetricsKey.PREDICTION_R2.value: {"a->b": 0.42},
-            MetricsKey.SUMMARY.value: {"recall@1": recall1, "cc_total": float(sum(corr)), "foscttm": 0.1},
-        },
+        fake_metrics(
+            name=name or run_id,
+            dataset_id=dataset_id,
+            model=model,
+            corr=corr,
+            recall1=recall1,
+            n=n,
+            n_test=n_test,
+            created=f"2026-01-01T00:00:{seed:02d}",
+        ),
     )
-    history = "\n".join(
-        f'{{"epoch": {e}, "epochs": 3, "train": {{"loss": {1.0 / e}}}, "val": {{"loss": {1.2 / e}}}, '
-        f'"val_corr": {0.2 * e}, "seconds": 0.1}}'
-        for e in (1, 2, 3)
-    )
-    (run_dir / BundleFile.HISTORY.value).write_text(history + "\n", encoding="utf-8")
+    write_history(run_dir, fake_history(3))
     split = np.where(np.arange(n) < n_test, "test", "train")
     latents = pd.DataFrame({"id": ids, "split": split})
     for i in range(k):
@@ -135,13 +200,7 @@ def write_run(
     za_n = za[:n_test] / np.linalg.norm(za[:n_test], axis=1, keepdims=True)
     zb_n = zb[:n_test] / np.linalg.norm(zb[:n_test], axis=1, keepdims=True)
     write_similarity(
-        run_dir,
-        {
-            SimilarityKey.PAIR: np.array(["a", "b"]),
-            SimilarityKey.IDS_A: ids[:n_test],
-            SimilarityKey.IDS_B: ids[:n_test],
-            SimilarityKey.MATRIX: za_n @ zb_n.T,
-        },
+        run_dir, SimilarityData(Pair("a", "b"), ids[:n_test], ids[:n_test], matrix=za_n @ zb_n.T)
     )
     (run_dir / BundleFile.REPORT.value).write_text("<html><body>report</body></html>", encoding="utf-8")
     return run_dir

@@ -113,3 +113,15 @@ def test_umap_can_be_coloured_by_a_raw_feature_of_the_dataset(app: Any, mmcorr_h
     umap = json.loads(plotly_charts(app)[3].proto.spec)
     assert umap["data"][0]["type"] == "scattergl"
     assert umap["data"][0]["marker"]["colorbar"]["title"]["text"] == "b:pb1"
+
+
+def test_training_tab_draws_the_loss_parts_the_trainer_writes(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-a")  # history through the real schema: total / corr / recon parts
+    page(app, EXPLORE)
+    no_exceptions(app)
+    spec = json.loads(plotly_charts(app)[4].proto.spec)
+    names = {t.get("name") for t in spec["data"]}
+    assert {"train_total", "train_corr", "train_recon", "val_total", "val_corr"} <= names
+    history = [df.value for df in app.dataframe if "epoch" in df.value.columns]
+    assert len(history) == 1 and list(history[0]["epoch"]) == [1, 2, 3]
+    assert "train_loss" not in history[0].columns

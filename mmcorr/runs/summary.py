@@ -1,0 +1,158 @@
+"""The run block and the headline summary of metrics.json, as frozen dataclasses.
+
+:class:`RunSummary` holds one number per headline metric (averaged over modality pairs), the
+leaderboard row of a run; :class:`SummaryMetric` names them once, with their direction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from mmcorr._validation import MmcorrError
+from mmcorr.runs import _json as J
+from mmcorr.runs.files import RunKey
+
+__all__ = ["SummaryMetric", "RunSummary", "RunDetails"]
+
+
+class SummaryMetric(StrEnum):
+    """Headline metrics of a run; the values are the keys of metrics.json's summary."""
+
+    CANONICAL_TOTAL = "canonical_total"
+    CANONICAL_CC1 = "canonical_cc1"
+    FRACTION_OF_CEILING = "fraction_of_ceiling"
+    RECALL_1 = "recall@1"
+    RECALL_10 = "recall@10"
+    MRR = "mrr"
+    FOSCTTM = "foscttm"
+    CLASS_PRECISION_1 = "class_precision@1"
+    LINEAR_PROBE = "linear_probe_accuracy"
+    PREDICTION_R2 = "prediction_r2"
+    TRAIN_SECONDS = "train_seconds"
+
+    @property
+    def higher_is_better(self) -> bool:
+        """False for FOSCTTM (0 is perfect) and the training time; True for every other metric."""
+        return self not in (SummaryMetric.FOSCTTM, SummaryMetric.TRAIN_SECONDS)
+
+
+def _metric(key: SummaryMetric) -> Any:
+    return field(default=None, metadata={"key": key})
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One number per headline metric (None when the analysis could not run or does not apply)."""
+
+    canonical_total: float | None = _metric(SummaryMetric.CANONICAL_TOTAL)
+    canonical_cc1: float | None = _metric(SummaryMetric.CANONICAL_CC1)
+    fraction_of_ceiling: float | None = _metric(SummaryMetric.FRACTION_OF_CEILING)
+    recall_at_1: float | None = _metric(SummaryMetric.RECALL_1)
+    recall_at_10: float | None = _metric(SummaryMetric.RECALL_10)
+    mrr: float | None = _metric(SummaryMetric.MRR)
+    foscttm: float | None = _metric(SummaryMetric.FOSCTTM)
+    class_precision_at_1: float | None = _metric(SummaryMetric.CLASS_PRECISION_1)
+    linear_probe_accuracy: float | None = _metric(SummaryMetric.LINEAR_PROBE)
+    prediction_r2: float | None = _metric(SummaryMetric.PREDICTION_R2)
+    train_seconds: float | None = _metric(SummaryMetric.TRAIN_SECONDS)
+
+    def items(self) -> Iterator[tuple[SummaryMetric, float | None]]:
+        """(metric, value) for every metric, in declaration order."""
+        for f in dataclasses.fields(self):
+            yield f.metadata["key"], getattr(self, f.name)
+
+    def get(self, metric: SummaryMetric) -> float | None:
+        return dict(self.items())[metric]
+
+    def present(self) -> dict[SummaryMetric, float]:
+        """The metrics that have a value."""
+        return {m: v for m, v in self.items() if v is not None}
+
+    def to_json(self) -> dict[str, float | None]:
+        # evaluation.json has no training time: leave it out rather than write null
+        return {m.value: v for m, v in self.items() if not (m is SummaryMetric.TRAIN_SECONDS and v is None)}
+
+    @classmethod
+    def from_values(cls, values: Mapping[SummaryMetric, float | None]) -> RunSummary:
+        by_key = {f.metadata["key"]: f.name for f in dataclasses.fields(cls)}
+        return cls(**{by_key[m]: v for m, v in values.items()})
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> RunSummary:
+        d = J.as_object(obj, where)
+        known = {m.value for m in SummaryMetric}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise MmcorrError(
+                f"The run file {where} is malformed: unknown summary metric(s) {unknown}; "
+                f"allowed are {sorted(known)}."
+            )
+        return cls.from_values({SummaryMetric(k): J.opt_number(d, k, where) for k in d})
+
+
+@dataclass(frozen=True)
+class RunDetails:
+    """The run block of metrics.json: what was trained on what, and how the samples were split.
+
+    sources: modality -> file it came from (``mmcorr train`` with files; {} for a registered
+    dataset). notes: analyses skipped after training, with why.
+    """
+
+    name: str
+    dataset_id: str
+    model: str
+    latent_dim: int
+    n_samples: int
+    n_train: int
+    n_val: int
+    n_test: int
+    train_seconds: float
+    epochs_run: int
+    seed: int
+    label_column: str | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            RunKey.NAME.value: self.name,
+            RunKey.DATASET_ID.value: self.dataset_id,
+            RunKey.MODEL.value: self.model,
+            RunKey.LATENT_DIM.value: self.latent_dim,
+            RunKey.LABEL_COLUMN.value: self.label_column,
+            RunKey.N_SAMPLES.value: self.n_samples,
+            RunKey.N_TRAIN.value: self.n_train,
+            RunKey.N_VAL.value: self.n_val,
+            RunKey.N_TEST.value: self.n_test,
+            RunKey.TRAIN_SECONDS.value: self.train_seconds,
+            RunKey.EPOCHS_RUN.value: self.epochs_run,
+            RunKey.SEED.value: self.seed,
+            RunKey.SOURCES.value: dict(self.sources),
+            RunKey.NOTES.value: dict(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any, where: str) -> RunDetails:
+        d = J.as_object(obj, where)
+        sources = J.as_object(d.get(RunKey.SOURCES.value, {}), where, RunKey.SOURCES)
+        notes = J.as_object(d.get(RunKey.NOTES.value, {}), where, RunKey.NOTES)
+        return cls(
+            name=J.text(d, RunKey.NAME.value, where),
+            dataset_id=J.text(d, RunKey.DATASET_ID.value, where),
+            model=J.text(d, RunKey.MODEL.value, where),
+            latent_dim=J.integer(d, RunKey.LATENT_DIM.value, where),
+            n_samples=J.integer(d, RunKey.N_SAMPLES.value, where),
+            n_train=J.integer(d, RunKey.N_TRAIN.value, where),
+            n_val=J.integer(d, RunKey.N_VAL.value, where),
+            n_test=J.integer(d, RunKey.N_TEST.value, where),
+            train_seconds=J.number(d, RunKey.TRAIN_SECONDS.value, where),
+            epochs_run=J.integer(d, RunKey.EPOCHS_RUN.value, where),
+            seed=J.integer(d, RunKey.SEED.value, where),
+            label_column=J.opt_text(d, RunKey.LABEL_COLUMN.value, where),
+            sources={str(k): str(v) for k, v in sources.items()},
+            notes={str(k): str(v) for k, v in notes.items()},
+        )
