@@ -98,21 +98,15 @@ def _fit(
     checkpoint_dir: Path | None,
     resume: bool,
 ) -> tuple[CorrelationModel, float]:
-    from mmcorr._memory import check_fit_memory
     from mmcorr.estimator import CorrelationModel  # torch loads here, not at import
-    from mmcorr.models import get_model_class
 
     model = CorrelationModel.from_configs(spec.model, spec.train, spec.data)
     # The split subsets below copy the raw rows: check before them, so a dataset too large for
     # this machine fails the job with the sizes instead of a MemoryError (fit checks again).
     rows = len(splits[SplitName.TRAIN]) + len(splits[SplitName.VAL])
-    check_fit_memory(
+    model.check_memory(
         rows,
         ds.dims,
-        pca_dim=spec.data.pca_dim,
-        hidden=spec.model.hidden,
-        latent_dim=spec.model.latent_dim,
-        ridge_heads=not get_model_class(spec.model.model).cross_decoder,
         copies=rows * sum(ds.values[n].shape[1] * ds.values[n].dtype.itemsize for n in ds.names),
     )
     start = time.perf_counter()
