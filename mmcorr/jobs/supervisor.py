@@ -1,7 +1,8 @@
 """The worker's job process and the loop that keeps it alive (huey's public API only).
 
-The worker forks one job process. It binds a :class:`~mmcorr.jobs.runner.JobRunner` to the queue,
-warms torch and UMAP's numba JIT (cached under the home) before taking the first job, then takes
+The worker forks one job process. It runs the warm-up it was given (the CLI's loads torch and
+compiles UMAP's numba JIT, cached under the home), binds a :class:`~mmcorr.jobs.runner.JobRunner`
+to the queue, then takes
 job ids one at a time with ``huey.dequeue()`` and runs each with ``huey.execute()``. The worker
 process itself only supervises: it replaces a job process that died (e.g. killed for memory; its
 job is then marked 'worker lost' by the heartbeat's recovery) and, once asked to stop, sets the
@@ -33,7 +34,7 @@ from mmcorr.jobs.queue import bind_runner, enqueue_front, get_huey
 from mmcorr.jobs.runner import JobRunner, RunFunction, StopFlag
 from mmcorr.jobs.store import JobStore
 
-__all__ = ["WorkerContext", "Supervisor", "job_process", "warm_up", "fork_event"]
+__all__ = ["WorkerContext", "Supervisor", "job_process", "fork_event"]
 
 log = logging.getLogger("mmcorr.worker")
 _PR_SET_PDEATHSIG = 1
@@ -49,7 +50,9 @@ class WorkerContext:
     """Everything a worker and its job process work with, resolved once by the entry point.
 
     name / host: this worker's name in the fleet and its machine (recorded on claimed jobs).
-    threads: torch threads per job, 1-256. warm: warm torch and UMAP up before the first job.
+    threads: torch threads per job, 1-256.
+    warm_up: called with ``threads`` in the job process before its first job (the CLI's loads torch
+        and compiles UMAP's JIT, so the first user does not wait for it); None skips it.
     poll_interval: seconds between queue polls when idle (SQLite queue; Redis blocks instead).
     stop: the shutdown flag shared with the job process (a fork-context multiprocessing Event).
     open_store: returns the job store; called in each process, as connections must not cross a fork.
@@ -59,7 +62,7 @@ class WorkerContext:
     name: str
     host: str
     threads: int
-    warm: bool
+    warm_up: Callable[[int], None] | None
     poll_interval: float
     stop: StopFlag
     open_store: Callable[[], JobStore]
@@ -79,24 +82,6 @@ def _die_with_parent() -> None:
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def warm_up(threads: int) -> None:
-    """Load torch with its thread limit and compile UMAP's JIT once (cached on disk)."""
-    t0 = time.perf_counter()
-    import torch
-
-    torch.set_num_threads(threads)
-    torch.nn.Linear(4, 2)(torch.zeros(8, 4)).sum().item()
-    try:
-        from mmcorr.analysis import warm_umap
-
-        warm_umap()
-    except ImportError as exc:
-        log.warning("UMAP warm-up skipped: %s", exc)
-    with contextlib.suppress(ImportError):
-        import mmcorr.runs.pipeline  # noqa: F401  (loads the estimator and analyses before the first job)
-    log.info("warm-up done in %.1f s (torch threads %d)", time.perf_counter() - t0, threads)
 
 
 def _take_one(huey: Any, poll_interval: float) -> None:
@@ -126,9 +111,9 @@ def job_process(ctx: WorkerContext) -> None:
     # SIGTERM sent to this process directly: stop at the next epoch end, exactly like the worker's.
     # Setting the event from the handler is safe here because nothing in this process waits on it.
     signal.signal(signal.SIGTERM, lambda signum, frame: ctx.stop.set())
-    if ctx.warm:
+    if ctx.warm_up is not None:
         try:
-            warm_up(ctx.threads)
+            ctx.warm_up(ctx.threads)
         except Exception:
             log.exception("warm-up failed; jobs will compile on first use")
     runner = JobRunner(

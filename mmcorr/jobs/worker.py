@@ -2,8 +2,9 @@
 
 Start-up: take ``state/worker.lock`` (one worker per home), write the pid file and a first
 heartbeat, mark jobs left RUNNING by a dead worker as FAILED 'worker lost', re-enqueue QUEUED jobs
-the queue lost, then fork the job process. It warms torch and UMAP's numba JIT (cached under the
-home) before taking the first job, so the first user does not wait for compilation.
+the queue lost, then fork the job process. It runs the warm-up it is given (``mmcorr worker``'s
+loads torch and compiles UMAP's numba JIT, cached under the home) before taking the first job, so
+the first user does not wait for compilation.
 
 Signals: SIGTERM or Ctrl-C stops gracefully: the running job stops at its next epoch end and is
 re-queued at the front to resume from its checkpoint; a second signal kills the job process (its
@@ -40,12 +41,12 @@ from mmcorr.jobs.fleet import heartbeat_stale_seconds
 from mmcorr.jobs.outage import StoreOutage
 from mmcorr.jobs.queue import enqueue_job, pending_job_ids
 from mmcorr.jobs.runner import RunFunction, StopFlag, checkpoints_dir, run_pipeline, worker_threads
-from mmcorr.jobs.states import HEARTBEAT_SECONDS, WARMUP_ENV, WORKER_THREADS_ENV
+from mmcorr.jobs.states import HEARTBEAT_SECONDS, WORKER_THREADS_ENV
 from mmcorr.jobs.store import JobStore, get_store
-from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event, warm_up
+from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event
 from mmcorr.paths import runs_dir, state_dir
 
-__all__ = ["run_worker", "warm_up"]
+__all__ = ["run_worker"]
 
 log = logging.getLogger("mmcorr.worker")
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -173,7 +174,7 @@ def run_worker(
     *,
     threads: int | None = None,
     poll_interval: float = 0.1,
-    warm: bool | None = None,
+    warm_up: Callable[[int], None] | None = None,
     name: str | None = None,
     run: RunFunction = run_pipeline,
     open_store: Callable[[], JobStore] = get_store,
@@ -185,7 +186,9 @@ def run_worker(
         sharing the job store (default ``host:pid``; e.g. ``gpu-node-3:0`` for one per GPU).
     threads: torch threads per job (default ``MMCORR_WORKER_THREADS`` or cores - 1), 1-256.
     poll_interval: seconds between queue polls when idle, 0.05-1 (0.1 starts a job within ~0.1 s).
-    warm: warm up torch and UMAP at start (default: unless ``MMCORR_WORKER_WARMUP=0``).
+    warm_up: called with the thread count in the job process before its first job (``mmcorr
+        worker`` passes its torch + UMAP warm-up unless ``--no-warmup`` or
+        ``MMCORR_WORKER_WARMUP=0``); None (default) skips it.
     run: the run function of each job (default :func:`mmcorr.jobs.runner.run_pipeline`).
     open_store: returns the job store (default :func:`mmcorr.jobs.store.get_store`).
     stop: the shutdown event shared with the job process (default: a new fork-context event).
@@ -199,7 +202,7 @@ def run_worker(
         name=name,
         host=host_name(),
         threads=_limit_process_threads(threads),
-        warm=os.environ.get(WARMUP_ENV, "1").strip() != "0" if warm is None else warm,
+        warm_up=warm_up,
         poll_interval=poll_interval,
         stop=fork_event() if stop is None else stop,
         open_store=open_store,

@@ -3,6 +3,7 @@ progress kept through a job-store outage. The real multi-worker runs are in test
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import sqlite3
@@ -22,6 +23,7 @@ from mmcorr.jobs.outage import BufferedProgress, StoreOutage, retry_store
 from mmcorr.jobs.sqlite_store import SQLiteJobStore
 from mmcorr.jobs.states import HOST_ENV, STALE_ENV
 from mmcorr.jobs.store import SCHEMA_VERSION
+from mmcorr.paths import home
 
 SPEC = JobSpec(dataset_id="ds").to_json()
 
@@ -33,7 +35,9 @@ def store(jobs_home: Path) -> Any:
 
 def _beat(store: Any, name: str, host: str, pid: int, age: float, state: str = "running") -> None:
     store.heartbeat(pid, host, time.time() - 100, 1, state, name)
-    with store._tx() as conn:  # backdate: the heartbeat was written ``age`` seconds ago
+    # Backdate: the heartbeat was written ``age`` seconds ago (straight in the home's SQLite file;
+    # the store has no reason to offer a way to write the past).
+    with contextlib.closing(sqlite3.connect(home() / "state" / "jobs.db", isolation_level=None)) as conn:
         conn.execute(
             "UPDATE workers SET heartbeat = ? WHERE host = ? AND pid = ?", (time.time() - age, host, pid)
         )
@@ -116,7 +120,7 @@ def test_a_live_worker_s_name_cannot_be_taken(store: Any, capsys: pytest.Capture
     from mmcorr.jobs.worker import run_worker
 
     _beat(store, "gpu-1", "other-node", 99, age=0.5)
-    assert run_worker(name="gpu-1", warm=False) == 1
+    assert run_worker(name="gpu-1") == 1
     assert "worker 'gpu-1' is already running on other-node (pid 99)" in capsys.readouterr().err
 
 
