@@ -23,6 +23,7 @@ from mmcorr.runs import (
     RunBundle,
     RunInfo,
     RunMetrics,
+    UmapColumn,
     find_run,
     list_runs,
 )
@@ -230,7 +231,7 @@ def _latent_space(run: RunBundle, dataset_id: str) -> None:
         st.info("This run has no UMAP embedding.")
         return
     frame = load_umap(str(run.path))
-    columns = [c for c in frame.columns if c not in ("x", "y", ID_COLUMN)]
+    columns = [c for c in frame.columns if c not in (UmapColumn.X, UmapColumn.Y, ID_COLUMN)]
     modalities = [str(m) for m in frame[MODALITY_COLUMN].unique()] if MODALITY_COLUMN in frame.columns else []
     c = st.columns([1, 2, 2, 1, 1])
     source = c[0].radio(

@@ -47,6 +47,7 @@ from mmcorr.runs.files import (
     MetricsKey,
     SimilarityKey,
     SplitName,
+    UmapColumn,
 )
 from mmcorr.runs.history import EpochRecord, TrainingHistory
 from mmcorr.runs.schema import (
@@ -107,6 +108,7 @@ __all__ = [
     "SplitName",
     "SummaryMetric",
     "TrainingHistory",
+    "UmapColumn",
     "build_report",
     "directions_of",
     "evaluate_run",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from mmcorr._version import BUNDLE_FORMAT
+from mmcorr.analysis.embedding import UmapColumn
 from mmcorr.data import JOINT
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "PAIR_SEP",
     "DIRECTION_SEP",
     "JOINT",
+    "UmapColumn",
     "latent_columns",
 ]
 
@@ -116,9 +118,9 @@ class SplitName(StrEnum):
 #: ``mmcorr evaluate`` writes its :class:`~mmcorr.runs.schema.Evaluation` here by default (in the run folder).
 EVALUATION_FILE = "evaluation.json"
 
-ID_COLUMN = "id"
+ID_COLUMN = UmapColumn.ID  # latents / umap tables: the sample id (as the UMAP embedding names it)
 SPLIT_COLUMN = "split"
-MODALITY_COLUMN = "modality"
+MODALITY_COLUMN = UmapColumn.MODALITY  # umap table: which modality's latent a point is
 PAIR_COLUMN = "pair"  # feature_correlation / prediction_r2 tables: the pair's key
 FEATURE_COLUMN = "feature"  # prediction_r2 table: the target feature
 R2_COLUMN = "r2"  # prediction_r2 table: R^2 of that feature on the test split

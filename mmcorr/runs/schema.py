@@ -34,6 +34,8 @@ __all__ = [
     "RunMetrics",
     "Evaluation",
     "load_json_object",
+    "pairs_of",
+    "directions_of",
 ]
 
 
@@ -349,6 +351,3 @@ def directions_of(names: Iterable[str]) -> list[Direction]:
     """Every ordered pair of distinct ``names`` (a->b, a->c, b->a, ...)."""
     ns = list(names)
     return [Direction(a, b) for a in ns for b in ns if a != b]
-
-
-__all__ += ["pairs_of", "directions_of"]
