@@ -34,6 +34,7 @@ __all__ = [
     "recover_lost_jobs",
     "pid_alive",
     "pid_file",
+    "read_pid_file",
     "log_file",
     "file_lock",
 ]
@@ -85,7 +86,8 @@ def pid_alive(pid: int | None) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
-def _read_pid_file() -> dict[str, Any] | None:
+def read_pid_file() -> dict[str, Any] | None:
+    """What the local worker wrote in its pid file (pid, host, started, threads, name), or None."""
     try:
         data = json.loads(pid_file().read_text())
     except (OSError, ValueError):
@@ -120,7 +122,7 @@ def worker_status() -> WorkerStatus:
     """
     if uses_server_queue():
         return _fleet_status()
-    info = _read_pid_file() or {}
+    info = read_pid_file() or {}
     row = get_store().worker()
     pid = info.get("pid") or (row or {}).get("pid")
     beat = None

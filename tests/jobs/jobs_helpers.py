@@ -96,9 +96,9 @@ class Processes:
         return (self.tmp / f"proc-{i}.log").read_text(errors="replace")
 
     def close(self) -> None:
-        from mmcorr.jobs.autostart import _read_pid_file
+        from mmcorr.jobs.autostart import read_pid_file
 
-        info = _read_pid_file() or {}
+        info = read_pid_file() or {}
         pids = {p.pid for p in self.procs} | ({int(info["pid"])} if info.get("pid") else set())
         for pid in pids:  # auto-started workers are session leaders too
             with contextlib.suppress(ProcessLookupError, PermissionError):
