@@ -37,6 +37,17 @@ def _context(home: Path, run: RunFunction, name: str = "w-1") -> WorkerContext:
     )
 
 
+def _serve(supervisor: Supervisor) -> None:
+    """``supervisor.serve()``, with the stop event set after two minutes should a broken job
+    process never stop (the test then fails on its assertions instead of hanging)."""
+    watchdog = threading.Timer(120.0, supervisor.ctx.stop.set)
+    watchdog.start()
+    try:
+        supervisor.serve()
+    finally:
+        watchdog.cancel()
+
+
 def _unused_run(spec: JobSpec, run_dir: Path, **kw: Any) -> Path:
     raise AssertionError("no job should run")
 
@@ -61,7 +72,7 @@ def test_the_job_process_runs_queued_jobs_with_the_given_run_function(
     ctx = box["ctx"] = _context(jobs_home, run)
     first = submit(JobSpec(dataset_id=dataset_id), autostart=False)
     last = submit(JobSpec(dataset_id=dataset_id, name="last"), autostart=False)
-    Supervisor(ctx).serve()  # returns once the stop event is set and the job process has exited
+    _serve(Supervisor(ctx))  # returns once the stop event is set and the job process has exited
     for job_id in (first, last):
         job = get_job(job_id)
         assert job.state is JobState.SUCCEEDED, job.message
@@ -83,7 +94,7 @@ def test_a_job_process_that_dies_is_replaced(jobs_home: Path) -> None:
     ctx = _context(jobs_home, _unused_run)
     ctx.runs_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(ctx, target=_dies_once)
-    supervisor.serve()
+    _serve(supervisor)
     assert (ctx.runs_dir / "starts").read_text() == "xx"
     assert supervisor.child is not None and supervisor.child.exitcode == 0
 
@@ -106,7 +117,7 @@ def test_first_stop_signal_sets_the_stop_event_and_a_second_kills_the_job_proces
 
     sender = threading.Thread(target=signal_twice)
     sender.start()
-    supervisor.serve()
+    _serve(supervisor)
     sender.join()
     assert ctx.stop.is_set() and supervisor.signals == 2
     assert supervisor.child is not None and supervisor.child.exitcode == -signal.SIGKILL
