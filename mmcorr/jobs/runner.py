@@ -47,7 +47,7 @@ log = logging.getLogger("mmcorr.jobs")
 
 
 class StopFlag(Protocol):
-    """A worker-wide 'shutting down' flag: a ``threading.Event`` or a ``multiprocessing`` one."""
+    """A worker-wide 'shutting down' flag: a ``threading.Event``, or the worker's shared flag."""
 
     def is_set(self) -> bool: ...
 
@@ -268,8 +268,8 @@ def default_runner(
 ) -> JobRunner:
     """A runner for this data home: its job store, folders and thread limit, from the environment.
 
-    The entry points call it (the worker's job process, or huey's immediate mode in a process that
-    runs jobs itself); everything else receives the runner they built.
+    For a process that runs queued jobs itself without a worker (huey's immediate mode, in tests
+    and debugging sessions); the worker builds its runner from its own context.
     """
     return JobRunner(
         store=get_store() if store is None else store,

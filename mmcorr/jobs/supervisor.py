@@ -6,7 +6,7 @@ to the queue, then takes
 job ids one at a time with ``huey.dequeue()`` and runs each with ``huey.execute()``. The worker
 process itself only supervises: it replaces a job process that died (e.g. killed for memory; its
 job is then marked 'worker lost' by the heartbeat's recovery) and, once asked to stop, sets the
-shared stop event and waits for the job process, whose running job stops at its next epoch end
+shared stop flag and waits for the job process, whose running job stops at its next epoch end
 and is re-queued at the front to resume from its checkpoint. A second stop signal kills it.
 
 Every collaborator arrives in one frozen :class:`WorkerContext`, built by
@@ -34,7 +34,7 @@ from mmcorr.jobs.queue import bind_runner, enqueue_front, get_huey
 from mmcorr.jobs.runner import JobRunner, RunFunction, StopFlag
 from mmcorr.jobs.store import JobStore
 
-__all__ = ["WorkerContext", "Supervisor", "job_process", "fork_event"]
+__all__ = ["SharedFlag", "Supervisor", "WorkerContext", "job_process"]
 
 log = logging.getLogger("mmcorr.worker")
 _PR_SET_PDEATHSIG = 1
@@ -54,7 +54,7 @@ class WorkerContext:
     warm_up: called with ``threads`` in the job process before its first job (the CLI's loads torch
         and compiles UMAP's JIT, so the first user does not wait for it); None skips it.
     poll_interval: seconds between queue polls when idle (SQLite queue; Redis blocks instead).
-    stop: the shutdown flag shared with the job process (a fork-context multiprocessing Event).
+    stop: the shutdown flag shared with the job process (a :class:`SharedFlag`).
     open_store: returns the job store; called in each process, as connections must not cross a fork.
     run: the run function of each job. runs_dir / checkpoints_dir: run bundles and checkpoints.
     """
@@ -71,9 +71,21 @@ class WorkerContext:
     checkpoints_dir: Path
 
 
-def fork_event() -> StopFlag:
-    """A stop event the forked job process shares with the worker."""
-    return multiprocessing.get_context("fork").Event()
+class SharedFlag:
+    """The worker's stop flag: one byte of shared memory that the forked job process sees.
+
+    It takes no lock, unlike a ``multiprocessing.Event``: setting it from a signal handler, or a
+    process killed (e.g. for memory) while reading it, can never leave the other one blocked.
+    """
+
+    def __init__(self) -> None:
+        self._value = multiprocessing.get_context("fork").RawValue(ctypes.c_bool, False)
+
+    def set(self) -> None:
+        self._value.value = True
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
 
 
 def _die_with_parent() -> None:
@@ -109,7 +121,6 @@ def job_process(ctx: WorkerContext) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # SIGTERM sent to this process directly: stop at the next epoch end, exactly like the worker's.
-    # Setting the event from the handler is safe here because nothing in this process waits on it.
     signal.signal(signal.SIGTERM, lambda signum, frame: ctx.stop.set())
     if ctx.warm_up is not None:
         try:
@@ -145,8 +156,9 @@ class Supervisor:
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         """SIGTERM / SIGINT: stop after the running epoch; a second one kills the job process.
 
-        Only a counter and a kill here: the loop sets the stop event, since setting a
-        multiprocessing event from a handler that interrupted a wait on it would deadlock.
+        Only a counter and a kill here: the loop sets the stop flag, so that a flag that takes a
+        lock (a ``multiprocessing.Event`` handed in) is never set from a handler that
+        interrupted a wait on it, which would deadlock.
         """
         self.signals += 1
         if self.signals == 1:

@@ -12,7 +12,7 @@ job is then marked 'worker lost'). The job process dies with the worker (PR_SET_
 SIGKILLed worker leaves no orphan training unseen.
 
 :func:`run_worker` is the entry point: it resolves every default (the job store, the run function,
-the stop event, threads, names, folders) once, into a :class:`~mmcorr.jobs.supervisor.WorkerContext`
+the stop flag, threads, names, folders) once, into a :class:`~mmcorr.jobs.supervisor.WorkerContext`
 that everything below receives.
 """
 
@@ -43,7 +43,7 @@ from mmcorr.jobs.queue import enqueue_job, pending_job_ids
 from mmcorr.jobs.runner import RunFunction, StopFlag, checkpoints_dir, run_pipeline, worker_threads
 from mmcorr.jobs.states import HEARTBEAT_SECONDS, WORKER_THREADS_ENV
 from mmcorr.jobs.store import JobStore, get_store
-from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event
+from mmcorr.jobs.supervisor import SharedFlag, Supervisor, WorkerContext
 from mmcorr.paths import runs_dir, state_dir
 
 __all__ = ["run_worker"]
@@ -191,7 +191,8 @@ def run_worker(
         ``MMCORR_WORKER_WARMUP=0``); None (default) skips it.
     run: the run function of each job (default :func:`mmcorr.jobs.runner.run_pipeline`).
     open_store: returns the job store (default :func:`mmcorr.jobs.store.get_store`).
-    stop: the shutdown event shared with the job process (default: a new fork-context event).
+    stop: the shutdown flag shared with the job process (default: a new
+        :class:`~mmcorr.jobs.supervisor.SharedFlag`).
     Must be called from the main thread (it installs the SIGTERM / SIGINT handlers).
     """
     name = default_worker_name() if name is None else check_worker_name(name)
@@ -204,7 +205,7 @@ def run_worker(
         threads=_limit_process_threads(threads),
         warm_up=warm_up,
         poll_interval=poll_interval,
-        stop=fork_event() if stop is None else stop,
+        stop=SharedFlag() if stop is None else stop,
         open_store=open_store,
         run=run,
         runs_dir=runs_dir(),

@@ -1,7 +1,7 @@
 """The worker's supervision loop and its job process, handed their collaborators (no module patched).
 
 Each test builds a :class:`WorkerContext` with a stand-in run function or job-process body and runs
-:meth:`Supervisor.serve` in this process; the job process is a real fork sharing a real stop event.
+:meth:`Supervisor.serve` in this process; the job process is a real fork sharing a real stop flag.
 The real ``mmcorr worker`` (signals, heartbeats, pid file) is in test_worker_integration.py.
 """
 
@@ -19,7 +19,7 @@ from mmcorr.config import JobSpec
 from mmcorr.jobs import JobState, get_job, get_store, progress, submit
 from mmcorr.jobs.backends import host_name
 from mmcorr.jobs.runner import RunFunction
-from mmcorr.jobs.supervisor import Supervisor, WorkerContext, fork_event
+from mmcorr.jobs.supervisor import SharedFlag, Supervisor, WorkerContext
 
 
 def _context(home: Path, run: RunFunction, name: str = "w-1") -> WorkerContext:
@@ -29,7 +29,7 @@ def _context(home: Path, run: RunFunction, name: str = "w-1") -> WorkerContext:
         threads=1,
         warm_up=None,
         poll_interval=0.05,
-        stop=fork_event(),
+        stop=SharedFlag(),
         open_store=get_store,
         run=run,
         runs_dir=home / "runs",
@@ -38,7 +38,7 @@ def _context(home: Path, run: RunFunction, name: str = "w-1") -> WorkerContext:
 
 
 def _serve(supervisor: Supervisor) -> None:
-    """``supervisor.serve()``, with the stop event set after two minutes should a broken job
+    """``supervisor.serve()``, with the stop flag set after two minutes should a broken job
     process never stop (the test then fails on its assertions instead of hanging)."""
     watchdog = threading.Timer(120.0, supervisor.ctx.stop.set)
     watchdog.start()
@@ -72,7 +72,7 @@ def test_the_job_process_runs_queued_jobs_with_the_given_run_function(
     ctx = box["ctx"] = _context(jobs_home, run)
     first = submit(JobSpec(dataset_id=dataset_id), autostart=False)
     last = submit(JobSpec(dataset_id=dataset_id, name="last"), autostart=False)
-    _serve(Supervisor(ctx))  # returns once the stop event is set and the job process has exited
+    _serve(Supervisor(ctx))  # returns once the stop flag is set and the job process has exited
     for job_id in (first, last):
         job = get_job(job_id)
         assert job.state is JobState.SUCCEEDED, job.message
@@ -112,7 +112,7 @@ def test_first_stop_signal_sets_the_stop_event_and_a_second_kills_the_job_proces
     def signal_twice() -> None:
         wait_for(lambda: supervisor.child is not None and supervisor.child.is_alive(), 30, "the job process")
         supervisor.on_signal(signal.SIGTERM, None)
-        wait_for(ctx.stop.is_set, 30, "the stop event")
+        wait_for(ctx.stop.is_set, 30, "the stop flag")
         supervisor.on_signal(signal.SIGINT, None)
 
     sender = threading.Thread(target=signal_twice)
