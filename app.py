@@ -42,7 +42,8 @@ def _limiter() -> FailureLimiter:
 
 
 def _signed_in() -> bool:
-    """Signed in this session, or holding an unexpired session cookie signed for this password."""
+    """Signed in this session, or holding an unexpired session cookie signed for this password
+    (cookies are those the browser sent when it opened this session: a reload or a new tab)."""
     if st.session_state.get(_AUTH_KEY, False):
         return True
     if token_valid(st.context.cookies.get(SESSION_COOKIE), _PASSWORD, time.time()):

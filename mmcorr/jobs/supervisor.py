@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
@@ -40,6 +40,8 @@ log = logging.getLogger("mmcorr.worker")
 _PR_SET_PDEATHSIG = 1
 #: Seconds between the supervisor's looks at the stop request and the job process.
 SUPERVISE_INTERVAL_S = 0.1
+#: After the stop flag is set, how long an idle job process gets to notice it before it is ended.
+IDLE_GRACE_S = 0.5
 #: Shortest time between two starts of the job process (one that dies at start is not re-forked
 #: in a tight loop).
 RESTART_AFTER_S = 1.0
@@ -57,6 +59,8 @@ class WorkerContext:
     stop: the shutdown flag shared with the job process (a :class:`SharedFlag`).
     open_store: returns the job store; called in each process, as connections must not cross a fork.
     run: the run function of each job. runs_dir / checkpoints_dir: run bundles and checkpoints.
+    busy: set by the job process while it takes or runs a job; while it is clear (warming up or
+        waiting for work) a stopping worker ends the job process at once instead of waiting.
     """
 
     name: str
@@ -69,6 +73,7 @@ class WorkerContext:
     run: RunFunction
     runs_dir: Path
     checkpoints_dir: Path
+    busy: SharedFlag = field(default_factory=lambda: SharedFlag())
 
 
 class SharedFlag:
@@ -84,6 +89,9 @@ class SharedFlag:
     def set(self) -> None:
         self._value.value = True
 
+    def clear(self) -> None:
+        self._value.value = False
+
     def is_set(self) -> bool:
         return bool(self._value.value)
 
@@ -96,15 +104,18 @@ def _die_with_parent() -> None:
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def _take_one(huey: Any, poll_interval: float) -> None:
-    """Run the next queued task, or wait ``poll_interval`` when there is none."""
+def _take_one(huey: Any, poll_interval: float, busy: SharedFlag) -> None:
+    """Run the next queued task, or wait ``poll_interval`` when there is none. ``busy`` is set by the
+    caller before the dequeue and cleared here once no task is held."""
     try:
         task = huey.dequeue()
     except Exception:
+        busy.clear()
         log.exception("error reading from the queue")
         time.sleep(poll_interval)
         return
     if task is None:
+        busy.clear()
         if not huey.storage.blocking:  # a blocking (Redis) dequeue has already waited
             time.sleep(poll_interval)
         return
@@ -112,6 +123,8 @@ def _take_one(huey: Any, poll_interval: float) -> None:
         huey.execute(task)
     except Exception:
         log.exception("unhandled error running task %s", task.id)
+    finally:
+        busy.clear()
 
 
 def job_process(ctx: WorkerContext) -> None:
@@ -141,7 +154,13 @@ def job_process(ctx: WorkerContext) -> None:
     bind_runner(runner)
     huey = get_huey()
     while not ctx.stop.is_set():
-        _take_one(huey, ctx.poll_interval)
+        # Busy before the stop check and the dequeue: the supervisor sets the stop flag before it
+        # looks at busy, so it never kills this process while it holds a dequeued job.
+        ctx.busy.set()
+        if ctx.stop.is_set():
+            ctx.busy.clear()
+            break
+        _take_one(huey, ctx.poll_interval, ctx.busy)
 
 
 class Supervisor:
@@ -197,5 +216,13 @@ class Supervisor:
                         child.pid, child.exitcode)  # fmt: skip
             child = self.child = self._spawn()
             started = time.monotonic()
+        stopped_at = time.monotonic()
         while child.is_alive():  # the running job stops at its next epoch end
             child.join(SUPERVISE_INTERVAL_S)
+            idle = not self.ctx.busy.is_set() and time.monotonic() - stopped_at >= IDLE_GRACE_S
+            if idle and child.is_alive() and child.pid is not None:
+                # Warming up or waiting for work: nothing to save, so no waiting for a compile.
+                log.info("the job process holds no job: ending it now")
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.pid, signal.SIGKILL)
+                child.join()

@@ -33,6 +33,7 @@ def test_deep_link_survives_sign_in_and_the_session_survives_a_reload(tmp_path: 
         _sign_in(page, PASSWORD)
         expect(page.get_by_role("heading", name="Train", exact=True)).to_be_visible(timeout=30_000)
         assert page.url.endswith("/train?job=abc123")
+        page.wait_for_function("() => document.cookie.includes('mmcorr_session=')", timeout=15_000)
         cookie = next(c for c in context.cookies() if c["name"] == "mmcorr_session")
         assert cookie["sameSite"] == "Strict" and cookie["expires"] > 0
 

@@ -7,9 +7,11 @@ The real ``mmcorr worker`` (signals, heartbeats, pid file) is in test_worker_int
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,44 @@ def test_first_stop_signal_sets_the_stop_event_and_a_second_kills_the_job_proces
     sender.join()
     assert ctx.stop.is_set() and supervisor.signals == 2
     assert supervisor.child is not None and supervisor.child.exitcode == -signal.SIGKILL
+
+
+def _endless_warm_up(threads: int) -> None:
+    while True:  # a compile that would outlast any stop
+        threading.Event().wait(0.05)
+
+
+def test_a_stop_during_the_warm_up_ends_the_job_process_at_once(jobs_home: Path) -> None:
+    ctx = dataclasses.replace(_context(jobs_home, _unused_run), warm_up=_endless_warm_up)
+    supervisor = Supervisor(ctx)
+
+    def signal_once() -> None:
+        wait_for(lambda: supervisor.child is not None and supervisor.child.is_alive(), 30, "the job process")
+        supervisor.on_signal(signal.SIGTERM, None)
+
+    sender = threading.Thread(target=signal_once)
+    sender.start()
+    started = time.monotonic()
+    _serve(supervisor)
+    sender.join()
+    assert supervisor.signals == 1  # one stop was enough: the idle job process was not waited for
+    assert supervisor.child is not None and supervisor.child.exitcode == -signal.SIGKILL
+    assert time.monotonic() - started < 60  # well before the two-minute watchdog
+
+
+def test_a_stop_while_a_job_runs_waits_for_it(jobs_home: Path, dataset_id: str) -> None:
+    box: dict[str, Supervisor] = {}
+
+    def run(spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None,
+            resume: bool = False) -> Path:  # fmt: skip
+        box["sup"].ctx.stop.set()  # the stop arrives mid-job ...
+        time.sleep(1.5)  # ... and the job still finishes (longer than the idle grace)
+        run_dir.mkdir(parents=True)
+        (run_dir / "metrics.json").write_text("{}")
+        return run_dir
+
+    supervisor = box["sup"] = Supervisor(_context(jobs_home, run))
+    job_id = submit(JobSpec(dataset_id=dataset_id), autostart=False)
+    _serve(supervisor)
+    assert get_job(job_id).state is JobState.SUCCEEDED
+    assert supervisor.child is not None and supervisor.child.exitcode == 0
