@@ -1,4 +1,5 @@
-"""Load modalities from files: CSV, TSV (optionally .gz), Parquet, .npy, .npz (one array), .h5mu.
+"""Load modalities from files: CSV, TSV (optionally .gz), Parquet, .npy, .npz (one array), .h5ad
+(AnnData, one modality) and .h5mu (MuData, several), the last two with a layer chosen per modality.
 
 Rules, the same for every format (see :mod:`mmcorr.data._table`):
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ import numpy as np
 
 from mmcorr._validation import DataError, MmcorrError, check_choice, check_identifier
 
+from ._h5 import read_h5ad, read_h5mu
 from ._table import NAN_POLICIES, NanPolicy, detect_id_column, finalize, table_to_modality
 from .types import Modality
 
@@ -49,6 +52,7 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".pq",
     ".npy",
     ".npz",
+    ".h5ad",
     ".h5mu",
 )
 #: Label / metadata tables: the delimited and Parquet formats.
@@ -156,29 +160,31 @@ def load_modality(
     id_column: str | None = None,
     nan: NanPolicy = "error",
     max_bytes: int | None = None,
+    layers: Mapping[str, str] | None = None,
 ) -> Modality:
     """Load one modality from one file.
 
-    path: a .csv / .tsv (optionally .gz), .parquet, .npy, .npz (exactly one array) or .h5mu file
-        (with one modality, or pick one by ``name``).
+    path: a .csv / .tsv (optionally .gz), .parquet, .npy, .npz (exactly one array), .h5ad or .h5mu
+        file (with one modality, or pick one by ``name``).
     name: the modality name (a safe identifier); defaults to the file stem, sanitised.
     id_column: the sample-id column; None auto-detects (see the module docstring).
     nan: "error" (default) rejects NaN / inf; "impute" fills feature means and reports how many.
     max_bytes: refuse larger files; None uses ``MMCORR_MAX_UPLOAD_MB`` (default 1024 MB).
+    layers: for .h5ad / .h5mu, modality -> the layer to read instead of ``X`` (e.g. ``{"rna": "counts"}``).
 
     Returns a Modality with values float32 (n, d), ids (n,) str, d feature names.
     """
     path = Path(path)
     ext = file_extension(path)
     if ext == ".h5mu":
-        mods = load_file(path, None, id_column=id_column, nan=nan, max_bytes=max_bytes)
+        mods = load_file(path, None, id_column=id_column, nan=nan, max_bytes=max_bytes, layers=layers)
         if name is None and len(mods) == 1:
             return mods[0]
         found = [m.name for m in mods]
         if name in found:
             return mods[found.index(name)]
         raise DataError(f"{path.name}: holds modalities {found}; choose one by name. Got {name!r}.")
-    mods = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes)
+    mods = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes, layers=layers)
     return mods[0]
 
 
@@ -189,11 +195,12 @@ def load_file(
     id_column: str | None = None,
     nan: NanPolicy = "error",
     max_bytes: int | None = None,
+    layers: Mapping[str, str] | None = None,
 ) -> list[Modality]:
     """Load every modality in a file: one per MuData modality for .h5mu, else a list of one.
 
     Parameters as :func:`load_modality`; for .h5mu, ``name`` (if given) prefixes each modality name
-    as ``<name>_<modality>``.
+    as ``<name>_<modality>``, and ``layers`` is keyed by the MuData key or that name.
     """
     path = Path(path)
     check_choice("nan", nan, NAN_POLICIES)
@@ -220,8 +227,14 @@ def load_file(
         features = [f"f{j}" for j in range(arr.shape[1])]
         ids = np.arange(arr.shape[0]).astype(str).astype(object)
         return [finalize(mod_name, arr, ids, features, source, id_column=None, nan=nan)]
+    if id_column is not None:
+        raise DataError(
+            f"{source}: {ext} files carry their own sample ids (obs_names); drop id_column={id_column!r}."
+        )
     try:
-        return _read_h5mu(path, name, source, id_column=id_column, nan=nan)
+        if ext == ".h5ad":
+            return read_h5ad(path, mod_name, layers=layers or {}, nan=nan)
+        return read_h5mu(path, name, layers=layers or {}, nan=nan, name_of=sanitize_name)
     except MemoryError:
         raise DataError(f"{source}: too large to decode in this machine's memory.") from None
 
@@ -333,42 +346,3 @@ def _read_array(path: Path, ext: str, source: str, limit: int) -> np.ndarray:
         )
     with np.errstate(over="ignore"):  # values beyond float32 become inf, reported as non-finite
         return np.ascontiguousarray(arr, dtype=np.float32)
-
-
-def _read_h5mu(
-    path: Path, prefix: str | None, source: str, *, id_column: str | None, nan: NanPolicy
-) -> list[Modality]:
-    try:
-        import mudata
-    except ImportError:
-        raise DataError(
-            f"{source}: reading .h5mu files needs the optional 'mudata' package: pip install mudata "
-            "(or pip install 'mmcorr[h5mu]')."
-        ) from None
-    if id_column is not None:
-        raise DataError(
-            f"{source}: .h5mu files carry their own sample ids (obs_names); drop id_column={id_column!r}."
-        )
-    try:
-        mdata = mudata.read_h5mu(path)
-    except Exception as exc:  # h5py / anndata raise many types for a corrupt file
-        raise DataError(f"{source}: not a readable .h5mu file ({type(exc).__name__}: {exc}).") from None
-    out: list[Modality] = []
-    for key, adata in mdata.mod.items():
-        x = adata.X
-        if hasattr(x, "toarray"):
-            x = x.toarray()
-        arr = np.asarray(x)
-        if arr.dtype.kind not in "biuf":
-            raise DataError(f"{source}: modality {key!r} is not numeric (dtype {arr.dtype}).")
-        mod_name = sanitize_name(f"{prefix}_{key}" if prefix else str(key))
-        with np.errstate(over="ignore"):
-            values = np.ascontiguousarray(arr, dtype=np.float32)
-        ids = np.asarray(adata.obs_names, dtype=str).astype(object)
-        features = [str(v) for v in adata.var_names]
-        out.append(
-            finalize(mod_name, values, ids, features, f"{source}[{key}]", id_column="obs_names", nan=nan)
-        )
-    if not out:
-        raise DataError(f"{source}: the MuData file holds no modalities.")
-    return out

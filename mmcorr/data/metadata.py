@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mmcorr._validation import DataError
@@ -13,9 +14,9 @@ from mmcorr._validation import DataError
 from ._csv import block_sizes, sniff_text_table
 from ._table import check_ids, detect_id_column
 from .loaders import _check_file
-from .types import PairedDataset
+from .types import Modality, PairedDataset
 
-__all__ = ["RESERVED_COLUMNS", "read_metadata", "attach_labels"]
+__all__ = ["RESERVED_COLUMNS", "attach_labels", "check_shared_obs", "obs_metadata", "read_metadata"]
 
 #: Column names of mmcorr's own run tables (latents, UMAP: id, split, modality, x, y) and of the
 #: dataset registry's id column; a label or metadata column with one of these names would collide
@@ -105,3 +106,39 @@ def attach_labels(
         warnings.append(f"{missing} sample(s) have no row in the label table {path.name}.")
     new = dataclasses.replace(ds, metadata=meta, label_column=label_column)
     return new, facts, warnings
+
+
+def obs_metadata(mods: list[Modality], ids: np.ndarray) -> tuple[pd.DataFrame | None, list[str]]:
+    """The modalities' ``obs`` columns as one table aligned to ``ids`` (a column several modalities
+    share is filled from each), and warnings for columns dropped because their names are reserved."""
+    frames = [m.obs for m in mods if m.obs is not None and len(m.obs.columns)]
+    if not frames:
+        return None, []
+    index = pd.Index(ids, dtype=object)
+    meta = pd.DataFrame(index=index)
+    for frame in frames:
+        for col in frame.columns:
+            part = frame[col].reindex(index)
+            meta[col] = part if col not in meta else meta[col].combine_first(part)
+    reserved = [c for c in meta.columns if c in RESERVED_COLUMNS]
+    warnings = (
+        [f"obs column(s) {reserved} left out: the names are reserved for mmcorr's own tables."]
+        if reserved
+        else []
+    )
+    return meta.drop(columns=reserved), warnings
+
+
+def check_shared_obs(mods: list[Modality]) -> None:
+    """Raise a DataError when AnnData / MuData modalities (2 or more) share no obs name."""
+    if len(mods) < 2:
+        return
+    common = pd.Index(mods[0].ids)
+    for m in mods[1:]:
+        common = common[common.isin(m.ids)]
+    if len(common) == 0:
+        shown = "; ".join(f"{m.key or m.name} has {[str(v) for v in m.ids[:3]]}" for m in mods[:3])
+        raise DataError(
+            f"The modalities share no obs names ({shown}); cells are paired across modalities by obs "
+            "name, so the same cell must carry the same name in every modality."
+        )

@@ -18,9 +18,9 @@ from mmcorr._validation import DataError, MmcorrError, check_choice, check_ident
 
 from ._table import NanPolicy
 from .loaders import load_file
-from .metadata import attach_labels
+from .metadata import attach_labels, check_shared_obs, obs_metadata
 from .report import ModalitySummary, PairingReport
-from .types import Modality, PairedDataset
+from .types import SCVERSE_KEYS, Modality, PairedDataset
 
 __all__ = ["MIN_PAIRED", "JOINS", "PAIR_BY", "pair_modalities", "load_paired"]
 
@@ -187,11 +187,16 @@ def load_paired(
     labels: str | os.PathLike[str] | None = None,
     label_column: str | None = None,
     max_bytes: int | None = None,
+    layers: Mapping[str, str] | None = None,
 ) -> tuple[PairedDataset, PairingReport]:
     """Load and pair files in one call (used by the CLI and the dashboard).
 
     files: modality name -> path. An .h5mu path contributes every modality in it (named
         ``<name>_<modality>`` when it holds several).
+    layers: for .h5ad / .h5mu files, modality -> the layer to read instead of ``X`` (keyed by the
+        name given in ``files``, a MuData key, or ``<name>_<key>``). AnnData / MuData ``obs``
+        columns become the dataset's metadata; without a ``labels`` table, ``label_column`` picks
+        one of them as the labels.
     Pairs by sample id when every modality has an id column, else by row order (a warning says so
     when only some have ids). labels: an optional table keyed by sample id (csv/tsv/parquet) whose
     ``label_column`` (default: its only non-id column) becomes ``ds.labels``; its other columns are
@@ -201,18 +206,43 @@ def load_paired(
         raise MmcorrError(f"The 'files' parameter must map modality names to paths. Got {files!r}.")
     mods: list[Modality] = []
     for name, path in files.items():
-        found = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes)
+        found = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes, layers=layers)
         if len(found) == 1:
             found[0].name = name
         mods.extend(found)
+    _check_layer_names(layers or {}, mods)
+    check_shared_obs([m for m in mods if m.key is not None])
     with_ids = [m.id_column is not None for m in mods]
     by: Literal["id", "order"] = "id" if all(with_ids) else "order"
     ds, report = pair_modalities(mods, how=how, by=by)
     if any(with_ids) and not all(with_ids):
         without = [m.source for m, w in zip(mods, with_ids, strict=True) if not w]
         report.warnings.append(f"Paired by row order because {without} have no sample-id column.")
+    meta, warns = obs_metadata(mods, ds.ids)
+    report.warnings.extend(warns)
     if labels is not None:
         ds, facts, warns = attach_labels(ds, Path(labels), label_column, max_bytes=max_bytes)
         report.labels = facts
         report.warnings.extend(warns)
+    elif meta is not None:
+        if label_column is not None and label_column not in meta.columns:
+            raise DataError(
+                f"The 'label_column' must be one of the obs columns {list(meta.columns)[:20]}. "
+                f"Got {label_column!r}."
+            )
+        ds.metadata, ds.label_column = meta, label_column
+    keys = {m.name: m.key for m in mods if m.key is not None}
+    if keys:
+        ds.info[SCVERSE_KEYS] = keys
     return ds, report
+
+
+def _check_layer_names(layers: Mapping[str, str], mods: list[Modality]) -> None:
+    """Every modality named in ``layers`` is one of the loaded AnnData / MuData modalities."""
+    known = {m.name for m in mods if m.obs is not None} | {m.key for m in mods if m.key is not None}
+    unknown = sorted(set(layers) - known)
+    if unknown:
+        raise DataError(
+            f"--layer / layers names modality {unknown}, which no .h5ad / .h5mu file given holds. "
+            f"Allowed: {sorted(known)}."
+        )

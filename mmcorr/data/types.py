@@ -8,11 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["JOINT", "Modality", "PairedDataset"]
+__all__ = ["JOINT", "SCVERSE_KEYS", "Modality", "PairedDataset"]
 
 #: Name of the fused latent (from whichever modalities a sample has) next to the per-modality ones:
 #: the key of ``CorrelationModel.transform``'s result and the column prefix in a run's latents table.
 JOINT = "joint"
+#: ``PairedDataset.info`` key: mmcorr modality name -> its key in the MuData it came from.
+SCVERSE_KEYS = "scverse_keys"
 
 
 @dataclass
@@ -27,6 +29,10 @@ class Modality:
     id_column: the column the sample ids came from, or None when they are row numbers ("0", "1", ...).
     dropped: feature / column name -> why it was dropped while loading (constant, non-numeric...).
     notes: facts about loading worth reporting (e.g. how many missing values were imputed).
+    obs: per-sample annotations that came with the values (AnnData / MuData ``obs`` columns),
+        indexed by ``ids``; offered as labels and metadata after pairing. None for plain tables.
+    key: the modality's key in the file or object it came from (a MuData ``mod`` key), when that
+        differs from ``name``; latents are written back under it.
     """
 
     name: str
@@ -37,6 +43,8 @@ class Modality:
     id_column: str | None = None
     dropped: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    obs: pd.DataFrame | None = None
+    key: str | None = None
 
     @property
     def n_samples(self) -> int:

@@ -16,16 +16,20 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from mmcorr._memory import FitMemory, check_fit_memory
+from mmcorr._memory import FitMemory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
-from mmcorr.data.types import JOINT, PairedDataset
+from mmcorr.data.types import JOINT, SCVERSE_KEYS, PairedDataset
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
-from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors, training_rows
+from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors
 from mmcorr.estimator._fit import VAL_CORR_MIN_DELTA, fit_closed_form, fit_heads, val_corr
+from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
 from mmcorr.estimator._params import configs_from_params, params_from_configs
+from mmcorr.estimator._prepare import check_memory as _check_memory
+from mmcorr.estimator._prepare import preprocess as _preprocess
+from mmcorr.estimator._search import GridSearchCV
 from mmcorr.models import MultimodalModel, get_model_class
 from mmcorr.models.heads import LinearHeads
 from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled, resolve_device
@@ -33,7 +37,15 @@ from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled, re
 if TYPE_CHECKING:
     from mmcorr.data.preprocess import Preprocessor
 
-__all__ = ["CorrelationModel", "JOINT", "MODEL_FILE", "CONFIG_FILE", "HISTORY_FILE"]
+__all__ = [
+    "CorrelationModel",
+    "GridSearchCV",
+    "JOINT",
+    "MODEL_FILE",
+    "CONFIG_FILE",
+    "HISTORY_FILE",
+    "MultiView",
+]
 
 
 class CorrelationModel(BaseEstimator):
@@ -145,26 +157,35 @@ class CorrelationModel(BaseEstimator):
     # -- fitting -----------------------------------------------------------------------------------
     def fit(
         self,
-        train: PairedDataset,
+        train: Any,
+        y: None = None,
         *,
-        validation: PairedDataset | None = None,
+        validation: Any = None,
         callbacks: Sequence[Callback] = (),
         checkpoint_dir: Path | None = None,
         resume: bool = False,
+        layers: Mapping[str, str] | None = None,
     ) -> CorrelationModel:
         """Fit preprocessing (on ``train`` only) and the model; returns self.
 
-        train: the training samples, raw units. validation: early-stopping data; when None,
-        ``DataConfig.val_fraction`` of ``train`` (chosen with ``seed``) is held out.
+        train: the training samples, raw units: a PairedDataset, a list of (n, d_m) arrays (one per
+        modality, rows paired by position; named ``view0``, ``view1``...), a MuData or a dict of
+        modality name -> AnnData (cells paired by obs name, partially observed modalities kept).
+        y: ignored (scikit-learn's signature). validation: early-stopping data of the same kind;
+        when None, ``DataConfig.val_fraction`` of ``train`` (chosen with ``seed``) is held out.
         callbacks: see :class:`~mmcorr.training.Callback` (a cancel raises TrainingCancelled,
         ``history_`` is kept). checkpoint_dir / resume: see :class:`~mmcorr.training.Trainer`.
+        layers: for AnnData / MuData, modality key -> layer to read instead of ``X`` (kept for
+        ``transform`` as ``layers_``).
         Before any work, raises a MmcorrError naming the sizes when the fit's estimated memory
         exceeds what the machine has (``mmcorr._memory``; cap it with the environment variable
         ``MMCORR_MEMORY_LIMIT_BYTES``).
         """
         mcfg, tcfg, _ = configs = self.get_configs()
+        train, _kind = as_dataset(train, "train", layers=layers)
         _check_kind(train, "train")
         if validation is not None:
+            validation, _kind = as_dataset(validation, "validation", layers=layers)
             _check_kind(validation, "validation")
         family = get_model_class(mcfg.model)
         # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
@@ -179,6 +200,7 @@ class CorrelationModel(BaseEstimator):
         torch.manual_seed(tcfg.seed)
         module = family(list(train.names), dict(pre.out_dims), mcfg).to(device)
         self.names_ = list(train.names)
+        self.layers_ = dict(layers or {})
         self.dims_ = train.dims
         self.features_ = {n: list(train.features[n]) for n in train.names}
         self.configs_ = configs
@@ -196,7 +218,7 @@ class CorrelationModel(BaseEstimator):
         except TrainingCancelled as exc:
             self.history_ = exc.history
             raise
-        self._fit_heads(tr, tr_t)
+        self.heads_ = fit_heads(module, tr, tr_t, va, va_t)
         return self
 
     def _trainer(
@@ -219,9 +241,6 @@ class CorrelationModel(BaseEstimator):
             min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
         )
         return trainer.fit(module, tr_t, va_t)
-
-    def _fit_heads(self, tr: PairedDataset, tr_t: TensorData) -> None:
-        self.heads_ = fit_heads(self.module_, tr, tr_t)
 
     # -- using a fitted model ----------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -248,15 +267,7 @@ class CorrelationModel(BaseEstimator):
         fuses = self.module_.cross_decoder and not self.module_.align_after_fit
         return aligned, joint_latent(self.module_, data) if fuses else None
 
-    def transform(self, ds: PairedDataset, modalities: Sequence[str] | None = None) -> dict[str, np.ndarray]:
-        """Latents of ``ds`` (raw units; the fitted preprocessing is applied).
-
-        modalities: which modalities to encode (default: every fitted one present in ``ds``).
-        Returns name -> (n, k) float32 latent from that modality alone (NaN rows where it is absent)
-        and ``"joint"`` -> (n, k) fused from the requested modalities present per sample (NaN when
-        none is). For ``cca`` / ``corrae`` / ``dccae`` the latents are aligned canonical variates and
-        the joint latent is their mean; ``ae`` / ``mvae`` fuse with the model itself.
-        """
+    def _latents(self, ds: PairedDataset, modalities: Sequence[str] | None) -> dict[str, np.ndarray]:
         use, pre = self._prepare(ds, modalities)
         aligned, joint = self._encode(pre)
         cols = [self.names_.index(n) for n in use]
@@ -273,6 +284,47 @@ class CorrelationModel(BaseEstimator):
         joint[~mask.any(axis=1)] = np.nan
         out[JOINT] = joint
         return out
+
+    def transform(self, ds: Any, modalities: Sequence[str] | None = None, *, inplace: bool = False) -> Any:
+        """Latents of ``ds`` (raw units; the fitted preprocessing is applied).
+
+        ds: a PairedDataset, a MuData / dict of AnnData (read with the ``layers_`` fitted with), or a
+        list of arrays, one per fitted modality in order (as given to ``fit``).
+        modalities: which modalities to encode (default: every fitted one present in ``ds``).
+        Returns, for a PairedDataset or AnnData / MuData, name -> (n, k) float32 latent from that
+        modality alone (NaN rows where it is absent) and ``"joint"`` -> (n, k) fused from the
+        requested modalities present per sample (NaN when none is); for a list, the list of the
+        per-modality latents in the order given. For ``cca`` / ``corrae`` / ``dccae`` the latents are
+        aligned canonical variates and the joint latent is their mean; ``ae`` / ``mvae`` fuse with
+        the model itself.
+        inplace: for a MuData (or dict of AnnData), write each modality's latent into its
+        ``obsm["X_mmcorr"]`` and the joint one into ``mdata.obsm["X_mmcorr"]`` and return None.
+        """
+        self._check_fitted()
+        data, kind = as_dataset(ds, "data", layers=getattr(self, "layers_", None))
+        if inplace and kind != "scverse":
+            raise MmcorrError(
+                f"The 'inplace' parameter needs a MuData or a dict of AnnData to write into. Got {type(ds).__name__}."
+            )
+        out = self._latents(data, modalities)
+        if kind == "views":
+            return [out[n] for n in data.names]
+        if inplace:
+            from mmcorr.data.scverse import add_latents
+
+            add_latents(ds, out, data.ids, data.info.get(SCVERSE_KEYS))
+            return None
+        return out
+
+    def score(self, X: Any, y: None = None) -> float:
+        """Held-out canonical correlation sum of ``X`` (any input ``transform`` takes): the sum
+        over latent dimensions of the correlation between two modalities' latents, averaged over
+        modality pairs (see :func:`mmcorr.estimator._inputs.correlation_sum`); higher is better.
+        y: ignored. This is what scikit-learn's ``GridSearchCV`` maximises by default."""
+        self._check_fitted()
+        data, _ = as_dataset(X, "X", layers=getattr(self, "layers_", None))
+        use = [n for n in self.names_ if n in data.names]
+        return correlation_sum(self._latents(data, use), use)
 
     def predict(self, ds: PairedDataset, source: str, target: str) -> np.ndarray:
         """Predict modality ``target`` from modality ``source`` alone: (n, d_target) in the target's
@@ -331,43 +383,3 @@ class CorrelationModel(BaseEstimator):
         est.preprocessor_ = Preprocessor.load(src)
         est.module_, est.heads_, est.history_ = saved.module, saved.heads, saved.history
         return est
-
-
-def _check_memory(
-    configs: tuple[ModelConfig, TrainConfig, DataConfig],
-    n_samples: int,
-    dims: Mapping[str, int],
-    *,
-    copies: int = 0,
-) -> FitMemory:
-    mcfg, _, dcfg = configs
-    return check_fit_memory(
-        n_samples,
-        dims,
-        pca_dim=dcfg.pca_dim,
-        hidden=mcfg.hidden,
-        latent_dim=mcfg.latent_dim,
-        ridge_heads=not get_model_class(mcfg.model).cross_decoder,
-        copies=copies,
-    )
-
-
-def _preprocess(
-    train: PairedDataset,
-    validation: PairedDataset | None,
-    family: type[MultimodalModel],
-    configs: tuple[ModelConfig, TrainConfig, DataConfig],
-) -> tuple[Preprocessor, PairedDataset, PairedDataset]:
-    """Fit the preprocessing on the training rows; return it and the preprocessed train / validation.
-
-    The splits are row indices into the caller's arrays: the preprocessor reads those rows in chunks
-    and writes the float32 results, so no raw copy of the data is ever made.
-    """
-    from mmcorr.data.preprocess import Preprocessor
-
-    mcfg, tcfg, dcfg = configs
-    tr_rows, va_src, va_rows = training_rows(
-        train, validation, family, k=mcfg.latent_dim, seed=tcfg.seed, val_fraction=dcfg.val_fraction
-    )
-    pre = Preprocessor.from_config(dcfg).fit(train, rows=tr_rows)
-    return pre, pre.transform(train, rows=tr_rows), pre.transform(va_src, rows=va_rows)

@@ -269,10 +269,10 @@ def test_corrupt_parquet(write_csv: Callable[..., Path]) -> None:
         load_modality(write_csv("nope", "p.parquet"))
 
 
-def test_h5mu_without_mudata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_h5mu_without_anndata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
-    monkeypatch.setitem(sys.modules, "mudata", None)  # makes `import mudata` fail
+    monkeypatch.setitem(sys.modules, "anndata.io", None)  # makes `import anndata.io` fail
     (tmp_path / "m.h5mu").write_bytes(b"\x89HDF")
-    with pytest.raises(DataError, match=r"m\.h5mu: reading \.h5mu files needs .*pip install mudata"):
+    with pytest.raises(DataError, match=r"m\.h5mu: reading AnnData / MuData files needs .*pip install 'mmcorr\[scverse\]'"):
         load_file(tmp_path / "m.h5mu")

@@ -142,8 +142,12 @@ def test_cca_latent_dim_above_smallest_modality_is_rejected() -> None:
 
 
 def test_non_dataset_input_is_rejected() -> None:
-    with pytest.raises(MmcorrError, match=r"'train' data must be a PairedDataset\. Got ndarray"):
-        CorrelationModel().fit(np.zeros((10, 3)))  # type: ignore[arg-type]
+    with pytest.raises(
+        MmcorrError,
+        match=r"'train' data must be a PairedDataset, a list of arrays \(one per modality\), a MuData "
+        r"or a dict of AnnData\. Got ndarray instead",
+    ):
+        CorrelationModel().fit(np.zeros((10, 3)))
 
 
 def test_single_modality_is_rejected() -> None:
