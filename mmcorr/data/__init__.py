@@ -16,6 +16,7 @@ from .pairing import MIN_PAIRED, load_paired, pair_modalities
 from .preprocess import Preprocessor
 from .registry import DatasetInfo, DatasetRegistry
 from .report import ModalitySummary, PairingReport
+from .scverse import OBSM_KEY, add_latents, latents_mudata, paired_from_scverse, write_back
 from .split import DatasetSplit, Split, split_dataset, split_indices
 from .types import JOINT, Modality, PairedDataset
 from .uploads import stage_upload, table_columns, upload_types
@@ -24,6 +25,7 @@ __all__ = [
     "DEMO_NAMES",
     "JOINT",
     "MIN_PAIRED",
+    "OBSM_KEY",
     "RESERVED_COLUMNS",
     "SUPPORTED_EXTENSIONS",
     "TABLE_EXTENSIONS",
@@ -36,12 +38,15 @@ __all__ = [
     "PairingReport",
     "Preprocessor",
     "Split",
+    "add_latents",
     "file_extension",
     "load_file",
     "load_modality",
     "load_paired",
+    "latents_mudata",
     "make_demo",
     "pair_modalities",
+    "paired_from_scverse",
     "read_metadata",
     "sanitize_name",
     "split_dataset",
@@ -49,4 +54,5 @@ __all__ = [
     "stage_upload",
     "table_columns",
     "upload_types",
+    "write_back",
 ]
