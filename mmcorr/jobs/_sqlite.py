@@ -5,16 +5,36 @@ Switching a database to write-ahead logging needs a moment of exclusive access, 
 doing the same or recovering the log. A worker and a submitting page open the files together on
 first use, so the switch is retried here until the busy timeout has passed. WAL is a property of the
 file: once any opener has switched it, the others find it switched and take no lock for it.
+
+State files are private (mode 0600; SQLite gives its -wal / -shm files the same mode) and are never
+silently replaced: a new file is made complete under a temporary name and linked into place, so an
+existing file that is empty or lacks SQLite's header is damage (a crash, a full disk, a stray
+write), reported by :class:`StateFileError` naming the file and the recovery, never recreated.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sqlite3
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
-__all__ = ["connect_wal"]
+from mmcorr._validation import MmcorrError
+from mmcorr.paths import make_private
+
+__all__ = ["SQLITE_HEADER", "StateFileError", "connect_wal", "describe_sqlite_error", "open_state_db"]
+
+#: The first 16 bytes of every SQLite 3 database file.
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class StateFileError(MmcorrError):
+    """A state file (the job store, the queue) is damaged or cannot be written; the message says
+    which file and what to do."""
 
 
 def connect_wal(path: str | Path, timeout: float, **kwargs: Any) -> sqlite3.Connection:
@@ -39,3 +59,79 @@ def connect_wal(path: str | Path, timeout: float, **kwargs: Any) -> sqlite3.Conn
             raise problem
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+def _recovery(path: Path, what: str) -> str:
+    if what == "queue":
+        return (
+            f"Stop the worker, move it aside (mv {path} {path}.bad) and start the worker again: a new "
+            "queue is created and the worker re-queues every job the job store still has queued."
+        )
+    return (
+        f"Stop the worker, move it aside (mv {path} {path}.bad) and run the command again: a new, "
+        "empty job store is created; the old job history stays in the moved file for recovery "
+        f"(sqlite3 {path}.bad .recover)."
+    )
+
+
+def describe_sqlite_error(path: Path, what: str, exc: BaseException) -> StateFileError | None:
+    """The one-line error for an SQLite failure on state file ``path``, or None if not one of ours.
+
+    what: 'job store' or 'queue'. Damage (not a database, malformed) says how to set the file
+    aside; a full disk or an I/O error says to free space. Busy / locked errors return None.
+    """
+    text = str(exc)
+    full = isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    if full or "disk is full" in text or "disk I/O error" in text or "readonly" in text:
+        return StateFileError(
+            f"The {what} {path} cannot be written ({text}). Free space on the disk holding "
+            "MMCORR_HOME (or fix its permissions) and run the command again."
+        )
+    if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+        return StateFileError(f"The {what} {path} is damaged ({text}). {_recovery(path, what)}")
+    return None
+
+
+def _check_header(path: Path, what: str) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(len(SQLITE_HEADER))
+    if head != SQLITE_HEADER:
+        found = "it is empty" if not head else f"it starts with {head[:16]!r}"
+        raise StateFileError(
+            f"The {what} {path} is not an SQLite database ({found}). {_recovery(path, what)}"
+        )
+
+
+def _create(path: Path, timeout: float) -> None:
+    """Make ``path`` a complete, empty WAL database with mode 0600, unless someone else did first."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    try:
+        connect_wal(tmp, timeout).close()  # writes the header: the file is a database from now on
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)  # atomic "create if absent": a concurrent creator's file wins
+    finally:
+        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def open_state_db(path: str | Path, timeout: float, what: str) -> sqlite3.Connection:
+    """A WAL connection to state file ``path`` (created 0600 if missing; refused if damaged).
+
+    what: 'job store' or 'queue', for messages. Raises :class:`StateFileError` naming the file.
+    """
+    path = Path(path)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create(path, timeout)
+        _check_header(path, what)
+        make_private(path, 0o600)  # a file made 0644 by an older mmcorr
+        return connect_wal(path, timeout)
+    except (sqlite3.Error, OSError) as exc:
+        error = describe_sqlite_error(path, what, exc)
+        if error is None:
+            raise
+        raise error from None

@@ -1,15 +1,17 @@
 """Exactly one local worker per data home: status, auto-start, stop, and recovery of lost jobs.
 
 Liveness is a pid file plus a heartbeat in the job store plus a pid check; starts are serialised by
-an ``fcntl.flock`` on ``state/autostart.lock`` so several sessions starting at once make exactly one
-worker (the worker itself also holds ``state/worker.lock`` for as long as it runs).
+a file lock (the filelock package, on every platform) on ``state/autostart.lock`` so several
+sessions starting at once make exactly one worker (the worker itself also holds
+``state/worker.lock`` for as long as it runs).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import dataclasses
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -19,9 +21,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from mmcorr._validation import MmcorrError
+from mmcorr.jobs._sqlite import StateFileError
 from mmcorr.jobs.backends import host_name, uses_server_queue
 from mmcorr.jobs.fleet import heartbeat_stale_seconds, recover_stale_jobs, worker_states
+from mmcorr.jobs.procs import is_worker_process
 from mmcorr.jobs.records import WorkerState, WorkerStatus, iso
 from mmcorr.jobs.states import AUTOSTART_ENV, WORKER_LOST
 from mmcorr.jobs.store import JobStore, get_store
@@ -39,6 +45,7 @@ __all__ = [
     "file_lock",
 ]
 
+log = logging.getLogger("mmcorr.jobs")
 # Worker processes this process spawned, polled so they do not linger as zombies.
 _spawned: list[subprocess.Popen[bytes]] = []
 
@@ -53,17 +60,21 @@ def log_file() -> Path:
 
 @contextlib.contextmanager
 def file_lock(name: str, *, blocking: bool = True) -> Iterator[bool]:
-    """Hold an exclusive ``flock`` on ``state_dir()/name``; yields False when non-blocking and busy."""
-    fd = os.open(state_dir() / name, os.O_RDWR | os.O_CREAT, 0o644)
+    """Hold an exclusive lock on ``state_dir()/name``; yields False when non-blocking and busy.
+
+    The filelock package takes it (``flock`` on Linux and macOS, ``LockFileEx`` on Windows); each
+    call opens the file anew, so two holders in one process exclude each other too.
+    """
+    lock = FileLock(state_dir() / name, mode=0o600, thread_local=False)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
+        lock.acquire(blocking=blocking)
+    except Timeout:
+        yield False
+        return
+    try:
         yield True
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        lock.release()
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -234,9 +245,10 @@ def stop_worker(timeout: float = 120.0) -> WorkerStatus:
         )
     status = worker_status()
     pid = status.pid
-    if pid is None or not pid_alive(pid):
-        recover_lost_jobs()
-        return status
+    if pid is None or not pid_alive(pid) or not _verified_worker(pid, status):
+        # Never signal a stranger: a pid file outlives its worker and the pid gets reused.
+        _recover_quietly()
+        return dataclasses.replace(status, pid=None, alive=False)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while pid_alive(pid) and time.monotonic() < deadline:
@@ -249,5 +261,23 @@ def stop_worker(timeout: float = 120.0) -> WorkerStatus:
                 os.kill(pid, signal.SIGKILL)
         while pid_alive(pid) and time.monotonic() < deadline + 10:
             time.sleep(0.05)
-    recover_lost_jobs()
+    _recover_quietly()
     return worker_status()
+
+
+def _verified_worker(pid: int, status: WorkerStatus) -> bool:
+    """Whether ``pid`` is this home's worker: its command line and start time where ``/proc`` tells
+    (a worker whose store is unwritable still stops), else a fresh heartbeat of that pid."""
+    info = read_pid_file() or {}
+    started = info.get("started") if info.get("pid") == pid else None
+    verdict = is_worker_process(pid, float(started) if isinstance(started, int | float) else None)
+    return status.alive if verdict is None else verdict
+
+
+def _recover_quietly() -> None:
+    """Mark the stopped worker's jobs 'worker lost'; a store that cannot be written (a full disk)
+    must not turn a finished stop into an error: the next worker start recovers them."""
+    try:
+        recover_lost_jobs()
+    except StateFileError as exc:
+        log.warning("could not mark the stopped worker's jobs: %s", exc)

@@ -9,19 +9,25 @@ The queue does not know how a job runs: the process that executes tasks hands it
 :func:`bind_runner` (the worker's job process does). Only a process that executes tasks without
 having bound one, i.e. huey's immediate mode in tests and debugging sessions, gets this data home's
 default runner (:func:`mmcorr.jobs.runner.default_runner`).
+
+Messages are JSON naming one job id (:mod:`mmcorr.jobs.messages`), never pickle: whoever can write
+the queue file or the Redis server can at most queue a job id, not run code.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mmcorr._validation import MmcorrError
+from mmcorr.jobs.messages import TASK_NAME, JobMessageSerializer, decoded_job_ids
 from mmcorr.jobs.states import QUEUE_URL_ENV
 
 if TYPE_CHECKING:
@@ -39,8 +45,6 @@ __all__ = [
     "reset_queues",
 ]
 
-#: huey's name for the task that runs one job.
-TASK_NAME = "mmcorr.run_job"
 #: Priority of a job re-queued by a worker shutdown: it runs before later submissions.
 FRONT_PRIORITY = 100
 #: Runs one job by id (a :class:`mmcorr.jobs.runner.JobRunner`).
@@ -82,14 +86,37 @@ def _redis_url() -> str | None:
 def _sqlite_huey(filename: str) -> Huey:
     from huey import SqliteHuey
 
-    from mmcorr.jobs._sqlite import connect_wal
+    from mmcorr.jobs._sqlite import open_state_db
 
     # huey's own connection switches to WAL without waiting for a concurrent opener; WAL is a
     # property of the file, so switching it here first (retrying while another opener holds it)
-    # leaves huey's switch nothing to do.
-    connect_wal(filename, 30.0).close()
+    # leaves huey's switch nothing to do. It also creates the file 0600 and refuses a damaged one.
+    open_state_db(filename, 30.0, "queue").close()
     # results=False: outcomes live in the job store; huey's result store would only grow.
-    return SqliteHuey(name="mmcorr", filename=filename, results=False, utc=True, timeout=30)
+    return SqliteHuey(
+        name="mmcorr",
+        filename=filename,
+        results=False,
+        utc=True,
+        timeout=30,
+        serializer=JobMessageSerializer(),
+    )
+
+
+@contextlib.contextmanager
+def _named_errors() -> Iterator[None]:
+    """A damaged or unwritable queue file becomes one line naming it (StateFileError)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        from mmcorr.jobs._sqlite import describe_sqlite_error
+
+        if _redis_url() is not None:
+            raise
+        error = describe_sqlite_error(_queue_path(), "queue", exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _new_entry(huey: Huey) -> _Entry:
@@ -124,7 +151,7 @@ def _entry() -> _Entry:
             return entry
     path = _queue_path().resolve()
     key = str(path)
-    with _lock:
+    with _lock, _named_errors():
         entry = _hueys.get(key)
         if entry is None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,8 +175,9 @@ def bind_runner(handler: JobHandler | None) -> None:
 
 def enqueue_job(job_id: str, *, front: bool = False) -> None:
     """Put ``job_id`` on the queue (at the front when ``front``). In immediate mode it runs now."""
-    entry = _entry()
-    entry.huey.enqueue(entry.task.s(job_id, priority=FRONT_PRIORITY if front else 0))
+    with _named_errors():
+        entry = _entry()
+        entry.huey.enqueue(entry.task.s(job_id, priority=FRONT_PRIORITY if front else 0))
 
 
 #: Put a job back at the front of the queue (a job interrupted by a worker shutdown).
@@ -157,8 +185,10 @@ enqueue_front: Callable[[str], None] = partial(enqueue_job, front=True)
 
 
 def pending_job_ids() -> list[str]:
-    """Job ids waiting in the queue, in the order they will run."""
-    return [str(t.args[0]) for t in get_huey().pending() if t.args]
+    """Job ids waiting in the queue, in the order they will run (messages that do not decode are
+    left out, never unpickled)."""
+    with _named_errors():
+        return decoded_job_ids(get_huey())
 
 
 def reset_queues() -> None:

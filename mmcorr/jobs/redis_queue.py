@@ -67,8 +67,12 @@ def make_redis_huey(url: str, name: str = "mmcorr") -> PriorityRedisHuey:
     # results=False: outcomes live in the job store. blocking=True: workers wait on BZPOPMIN
     # instead of polling; read_timeout bounds each wait so a worker notices shutdown and Redis
     # restarts within a second or two.
+    from mmcorr.jobs.messages import JobMessageSerializer
+
+    # JSON messages naming one job id, never pickle (mmcorr.jobs.messages).
     return PriorityRedisHuey(
         name=name,
+        serializer=JobMessageSerializer(),
         results=False,
         utc=True,
         blocking=True,
@@ -119,9 +123,6 @@ def queued_job_ids(huey: Any) -> set[str]:
 
     Used to re-queue, from the job store, queued jobs whose message a non-persistent Redis lost.
     """
-    ids: set[str] = set()
-    for task in huey.pending():
-        args = getattr(task, "args", ()) or ()
-        if args and isinstance(args[0], str):
-            ids.add(args[0])
-    return ids
+    from mmcorr.jobs.messages import decoded_job_ids
+
+    return set(decoded_job_ids(huey))

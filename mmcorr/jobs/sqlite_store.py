@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import ClassVar
 
-from mmcorr.jobs._sqlite import connect_wal
+from mmcorr.jobs._sqlite import describe_sqlite_error, open_state_db
 from mmcorr.jobs.sql_dialect import Dialect
 from mmcorr.jobs.sql_store import SQLJobStore
 
@@ -48,25 +48,42 @@ class SQLiteDialect(Dialect):
             return conn
         # A connection inherited through fork is unusable: open a fresh one for this process.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect_wal(self.path, timeout=30.0)  # also the 30 s busy timeout
+        conn = open_state_db(self.path, 30.0, "job store")  # also the 30 s busy timeout
         conn.execute("PRAGMA synchronous = NORMAL")
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
+    def _named_errors(self) -> Iterator[None]:
+        """Damage, a full disk or an I/O error become one line naming this file (StateFileError)."""
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            yield
+        except sqlite3.Error as exc:
+            error = describe_sqlite_error(self.path, "job store", exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        with self._named_errors():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                # A COMMIT that failed (disk full) may leave the transaction open: end it, or the
+                # next BEGIN on this connection fails too.
+                if conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        yield self._conn()  # autocommit: each read sees the last committed state
+        with self._named_errors():
+            yield self._conn()  # autocommit: each read sees the last committed state
 
     def migration(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return self.write()  # BEGIN IMMEDIATE already keeps other processes out

@@ -30,6 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from mmcorr.jobs.messages import BadMessage
 from mmcorr.jobs.queue import bind_runner, enqueue_front, get_huey
 from mmcorr.jobs.runner import JobRunner, RunFunction, StopFlag
 from mmcorr.jobs.store import JobStore
@@ -109,6 +110,12 @@ def _take_one(huey: Any, poll_interval: float, busy: SharedFlag) -> None:
     caller before the dequeue and cleared here once no task is held."""
     try:
         task = huey.dequeue()
+    except BadMessage as exc:
+        # Already removed from the queue by the dequeue: dropped, never executed. A job it named
+        # that is still queued in the store is re-queued at the worker's next start.
+        busy.clear()
+        log.warning("dropped a queue message that is not a job message: %s", exc)
+        return
     except Exception:
         busy.clear()
         log.exception("error reading from the queue")
