@@ -97,20 +97,43 @@ def ensure_routed() -> None:
     st.stop()
 
 
+# Characters Streamlit's Markdown acts on anywhere in a line (emphasis, code, links and images,
+# raw HTML, entities, strikethrough, LaTeX, tables, directives and icons), and those it acts on at
+# the start of a line (headings, lists, setext underlines; "1." and "1)" start ordered lists).
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>!~$|&:{}])")
+_MD_LINE_START = re.compile(r"^([ \t]*)([#+\-=])", re.MULTILINE)
+_MD_ORDERED = re.compile(r"^([ \t]*\d+)([.)])", re.MULTILINE)
+
+
+def plain(text: object) -> str:
+    """``text`` with its Markdown backslash-escaped, so that st.markdown, st.caption, st.error,
+    titles, labels and help show it exactly as typed.
+
+    For every user-supplied string (job, dataset, column and feature names, ids, cell values, error
+    messages quoting them): an image link in a job name must not make the browser fetch a URL, and
+    ``**`` in a column name is two asterisks, not bold. CommonMark allows a backslash before any
+    ASCII punctuation, so the escaped text reads back as the original.
+    """
+    escaped = _MD_INLINE.sub(r"\\\1", str(text))
+    escaped = _MD_LINE_START.sub(r"\1\\\2", escaped)
+    return _MD_ORDERED.sub(r"\1\\\2", escaped)
+
+
 @contextlib.contextmanager
 def user_errors(what: str = "") -> Iterator[None]:
     """Show any error raised inside the block in ``st.error`` instead of a traceback.
 
-    MmcorrError messages are written for people and are shown verbatim. Streamlit's own control
+    MmcorrError messages are written for people and are shown verbatim (as plain text: they quote
+    file, column and cell values, see :func:`plain`). Streamlit's own control
     flow (st.rerun / st.stop) derives from BaseException and passes through untouched.
     """
     try:
         yield
     except MmcorrError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(plain(exc), icon=":material/error:")
     except Exception as exc:  # an unexpected failure: still no traceback in the page
         prefix = f"{what} failed" if what else "Something went wrong"
-        st.error(f"{prefix}: {type(exc).__name__}: {exc}", icon=":material/error:")
+        st.error(plain(f"{prefix}: {type(exc).__name__}: {exc}"), icon=":material/error:")
 
 
 def safe_id(value: Any) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from pages._ui import Key, PagePath, ensure_routed, user_errors
+from pages._ui import Key, PagePath, ensure_routed, plain, user_errors
 
 ensure_routed()
 
@@ -185,13 +185,13 @@ with user_errors("Pairing the files"):
     summary = st.columns(1 + len(dataset.names))
     summary[0].metric("Paired samples", f"{dataset.n_samples:,}")
     for col, mod in zip(summary[1:], dataset.names, strict=False):
-        col.metric(f"{mod} features", f"{dataset.dims[mod]:,}")
+        col.metric(f"{plain(mod)} features", f"{dataset.dims[mod]:,}")
     st.code(report.format(), language=None)
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(plain(warning), icon=":material/warning:")
 
     st.subheader("Preview")
-    tabs = st.tabs(list(dataset.names) + (["metadata"] if dataset.metadata is not None else []))
+    tabs = st.tabs([plain(n) for n in dataset.names] + (["metadata"] if dataset.metadata is not None else []))
     for tab, mod in zip(tabs, dataset.names, strict=False):
         with tab:
             preview = pd.DataFrame(
@@ -218,5 +218,5 @@ with user_errors("Pairing the files"):
 
         dataset_id = DatasetRegistry().save(dataset, dataset_name, report)
         st.session_state[Key.DATASET.value] = dataset_id
-        st.success(f"Saved as dataset {dataset_id}.", icon=":material/check_circle:")
+        st.success(f"Saved as dataset {plain(dataset_id)}.", icon=":material/check_circle:")
         st.page_link(PagePath.TRAIN.value, label="Train a model on it", icon=":material/model_training:")

@@ -20,6 +20,7 @@ from pages._ui import (
     Param,
     current_job_id,
     ensure_routed,
+    plain,
     user_errors,
 )
 
@@ -56,7 +57,7 @@ def _dataset_picker() -> Any | None:
 
 
 def _form(dataset: Any) -> None:
-    from mmcorr.config import build_job_spec, max_latent_dim
+    from mmcorr.config import NAME_MAX, build_job_spec, max_latent_dim
 
     opts = form_options()
     c1, c2 = st.columns([1, 2])
@@ -76,7 +77,9 @@ def _form(dataset: Any) -> None:
         for section, title in SECTIONS.items():
             st.caption(title)
             raw |= render_options([o for o in opts.values() if o.advanced and o.section == section], model)
-    name = st.text_input("Run name (optional)", "", help="Shown on Explore and Compare.")
+    name = st.text_input(
+        "Run name (optional)", "", help=f"Shown on Explore and Compare; at most {NAME_MAX} characters."
+    )
     if st.button("Train", type="primary", icon=":material/rocket_launch:", key="train"):
         with user_errors("Submitting the job"):
             values = widget_values(opts, raw)
@@ -160,7 +163,7 @@ def _panel_body(job_id: str) -> None:
     state = _state(job)
     done = job.is_terminal
     title = job.name or job.spec.model.model
-    st.subheader(f"Job {job_id} · {title}")
+    st.subheader(f"Job {job_id} · {plain(title)}")
     m = st.columns(4)
     m[0].metric("State", state)
     m[1].metric("Epoch", f"{job.epoch or 0} / {job.epochs or job.spec.train.epochs}")
@@ -179,9 +182,9 @@ def _panel_body(job_id: str) -> None:
         st.session_state[Key.RUN.value] = job_id
         st.page_link(PagePath.EXPLORE.value, label="Explore this run", icon=":material/insights:")
     elif state == JobState.FAILED.value:
-        st.error(job.message or "The job failed.", icon=":material/error:")
+        st.error(plain(job.message or "The job failed."), icon=":material/error:")
     elif state == JobState.CANCELLED.value:
-        st.warning(job.message or "The job was cancelled.", icon=":material/cancel:")
+        st.warning(plain(job.message or "The job was cancelled."), icon=":material/cancel:")
     elif st.button("Cancel", icon=":material/stop_circle:", key=f"cancel_{job_id}"):
         cancel(job_id)
         st.rerun()

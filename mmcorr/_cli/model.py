@@ -25,7 +25,7 @@ from mmcorr._cli.common import (
 )
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
-from mmcorr.data import JOINT
+from mmcorr.data import JOINT, csv_text
 from mmcorr.runs import EVALUATION_FILE, require_run
 
 if TYPE_CHECKING:
@@ -194,7 +194,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             frame.to_parquet(buf, index=False)
             atomic_write_bytes(out, buf.getvalue())
         else:
-            atomic_write_text(out, frame.to_csv(index=False, sep="\t" if ext == ".tsv" else ","))
+            # Ids and feature names beginning with = + - @ are quoted so a spreadsheet shows them as text.
+            atomic_write_text(out, csv_text(frame, sep="\t" if ext == ".tsv" else ","))
     print(f"Wrote {out}  ({pred.shape[0]} x {pred.shape[1]} predicted {args.target!r} from {source!r})")
     return 0
 

@@ -28,6 +28,7 @@ __all__ = [
     "MODEL_NAMES",
     "RECOMMENDED_LR",
     "SEED_MAX",
+    "NAME_MAX",
     "resolve_lr",
     "ModelName",
     "ModelConfig",
@@ -55,6 +56,8 @@ Device = Literal["auto", "cpu", "cuda", "mps"]
 RECOMMENDED_LR: dict[str, float] = {"cca": 1e-3, "ae": 1e-3, "corrae": 1e-3, "dccae": 5e-3, "mvae": 1e-3}
 #: Largest seed (numpy's SeedSequence takes any non-negative int; 2**32 - 1 keeps it portable).
 SEED_MAX = 2**32 - 1
+#: Longest run / job name (characters): a name is a label in tables and titles, not a description.
+NAME_MAX = 200
 _LR_COMMON = max(RECOMMENDED_LR.values(), key=list(RECOMMENDED_LR.values()).count)
 _LR_TEXT = ", ".join(
     [f"{v:g} for {k}" for k, v in RECOMMENDED_LR.items() if v != _LR_COMMON]
@@ -224,6 +227,15 @@ class JobSpec:
         if not isinstance(self.dataset_id, str) or not self.dataset_id:
             raise MmcorrError(
                 f"The 'dataset_id' parameter must be a registered dataset id. Got {self.dataset_id!r}."
+            )
+        if not isinstance(self.name, str):
+            raise MmcorrError(
+                f"The 'name' parameter must be a string. Got {type(self.name).__name__} instead."
+            )
+        if len(self.name) > NAME_MAX:
+            raise MmcorrError(
+                f"The 'name' parameter (the run name) must be at most {NAME_MAX} characters. "
+                f"Got {len(self.name)} characters instead."
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .demos import DEMO_NAMES, make_demo
+from .export import FORMULA_PREFIXES, csv_text, neutralise_text, spreadsheet_safe
 from .loaders import (
     SUPPORTED_EXTENSIONS,
     TABLE_EXTENSIONS,
@@ -23,6 +24,7 @@ from .uploads import stage_upload, table_columns, upload_types
 
 __all__ = [
     "DEMO_NAMES",
+    "FORMULA_PREFIXES",
     "JOINT",
     "MIN_PAIRED",
     "OBSM_KEY",
@@ -39,18 +41,21 @@ __all__ = [
     "Preprocessor",
     "Split",
     "add_latents",
+    "csv_text",
     "file_extension",
     "load_file",
     "load_modality",
     "load_paired",
     "latents_mudata",
     "make_demo",
+    "neutralise_text",
     "pair_modalities",
     "paired_from_scverse",
     "read_metadata",
     "sanitize_name",
     "split_dataset",
     "split_indices",
+    "spreadsheet_safe",
     "stage_upload",
     "table_columns",
     "upload_types",

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from mmcorr._validation import MmcorrError
 from mmcorr.viz._layout import LAYOUT as _LAYOUT
+from mmcorr.viz._layout import plotly_text, plotly_texts
 
 __all__ = ["canonical_bars", "training_curves", "leaderboard_bars"]
 
@@ -64,7 +65,7 @@ def canonical_bars(
             )
         )
     fig.update_layout(
-        title=title,
+        title=plotly_text(title),
         yaxis={"title": "correlation", "range": [min(0.0, corr.min(initial=0)) - 0.05, 1.05]},
         **_LAYOUT,
     )
@@ -107,7 +108,7 @@ def training_curves(history: pd.DataFrame, *, title: str = "Training curves") ->
             )
         )
     fig.update_layout(
-        title=title,
+        title=plotly_text(title),
         xaxis={"title": "epoch"},
         yaxis={"title": "loss"},
         yaxis2={"title": "validation correlation", "overlaying": "y", "side": "right", "range": [0, 1]},
@@ -130,11 +131,12 @@ def leaderboard_bars(
     fig = go.Figure(
         go.Bar(
             x=d[metric].to_numpy(dtype=np.float64),
-            y=d[label].astype(str).to_numpy(),
+            y=plotly_texts(d[label]),
             orientation="h",
             marker_color="#2a6fdb",
-            hovertemplate="%{y}<br>" + metric + " %{x:.4f}<extra></extra>",
+            hovertemplate="%{y}<br>" + plotly_text(metric) + " %{x:.4f}<extra></extra>",
         )
     )
-    fig.update_layout(title=f"Leaderboard: {metric}", xaxis={"title": metric}, **_LAYOUT)
+    shown = plotly_text(metric)
+    fig.update_layout(title=f"Leaderboard: {shown}", xaxis={"title": shown}, **_LAYOUT)
     return fig

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from mmcorr._validation import MmcorrError
 from mmcorr.viz._layout import LAYOUT as _LAYOUT
 from mmcorr.viz._layout import even_rows as _even_rows
+from mmcorr.viz._layout import plotly_text, plotly_texts
 
 __all__ = ["similarity_heatmap", "cluster_order", "feature_corr_heatmap"]
 
@@ -41,11 +42,12 @@ def similarity_heatmap(
     la = np.arange(sim.shape[0]) if ids_a is None else np.asarray(ids_a)
     lb = np.arange(sim.shape[1]) if ids_b is None else np.asarray(ids_b)
     shown = sim[np.ix_(rows, cols)]
+    name_a, name_b = plotly_text(name_a), plotly_text(name_b)
     fig = go.Figure(
         go.Heatmap(
             z=shown,
-            x=[str(v) for v in lb[cols]],
-            y=[str(v) for v in la[rows]],
+            x=plotly_texts(lb[cols]),
+            y=plotly_texts(la[rows]),
             colorscale="RdBu_r",
             zmin=-1.0,
             zmax=1.0,
@@ -55,7 +57,7 @@ def similarity_heatmap(
     )
     subsampled = " (subsampled)" if len(rows) < sim.shape[0] or len(cols) < sim.shape[1] else ""
     fig.update_layout(
-        title=title or f"Cross-modal similarity {name_a} x {name_b}{subsampled}",
+        title=plotly_text(title) if title else f"Cross-modal similarity {name_a} x {name_b}{subsampled}",
         xaxis={"title": f"{name_b} samples", "showticklabels": len(cols) <= 60},
         yaxis={"title": f"{name_a} samples", "showticklabels": len(rows) <= 60, "autorange": "reversed"},
         **_LAYOUT,
@@ -144,11 +146,12 @@ def feature_corr_heatmap(
         sig = None if sig is None else sig[np.ix_(ro, co)]
     if mask_nonsignificant and sig is not None:
         z = np.where(sig, z, np.nan)
+    name_a, name_b, value = plotly_text(name_a), plotly_text(name_b), plotly_text(value)
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=fb,
-            y=fa,
+            x=plotly_texts(fb),
+            y=plotly_texts(fa),
             colorscale="RdBu_r",
             zmin=-1.0,
             zmax=1.0,
@@ -157,7 +160,7 @@ def feature_corr_heatmap(
         )
     )
     fig.update_layout(
-        title=title or f"Feature correlations {name_a} x {name_b} ({value})",
+        title=plotly_text(title) if title else f"Feature correlations {name_a} x {name_b} ({value})",
         xaxis={"title": f"{name_b} features", "showticklabels": len(fb) <= 80},
         yaxis={"title": f"{name_a} features", "showticklabels": len(fa) <= 80},
         **_LAYOUT,

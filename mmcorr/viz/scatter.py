@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from mmcorr._validation import MmcorrError
 from mmcorr.viz._layout import LAYOUT as _LAYOUT
-from mmcorr.viz._layout import MAX_CATEGORIES
+from mmcorr.viz._layout import MAX_CATEGORIES, plotly_text, plotly_texts
 
 __all__ = ["umap_scatter"]
 
@@ -34,7 +34,15 @@ def _link_trace(df: pd.DataFrame, max_links: int) -> go.Scattergl | None:
     )
 
 
-_HOVER = "id %{customdata[0]}<br>modality %{customdata[1]}<extra>%{fullData.name}</extra>"
+# customdata: the raw id and modality (read back by a lasso selection), then their escaped copies,
+# which the hover shows (plotly would read HTML in the raw ones).
+_HOVER = "id %{customdata[2]}<br>modality %{customdata[3]}<extra>%{fullData.name}</extra>"
+
+
+def _customdata(df: pd.DataFrame) -> np.ndarray:
+    raw = df[["id", "modality"]].astype(str)
+    shown = np.column_stack([plotly_texts(raw["id"]), plotly_texts(raw["modality"])])
+    return np.column_stack([raw.to_numpy(), shown])
 
 
 def _continuous_trace(df: pd.DataFrame, color_by: str, marker_size: float) -> go.Scattergl:
@@ -48,11 +56,11 @@ def _continuous_trace(df: pd.DataFrame, color_by: str, marker_size: float) -> go
             "color": df[color_by].to_numpy(),
             "colorscale": "Viridis",
             "showscale": True,
-            "colorbar": {"title": color_by},
+            "colorbar": {"title": plotly_text(color_by)},
         },
-        customdata=df[["id", "modality"]].astype(str).to_numpy(),
+        customdata=_customdata(df),
         hovertemplate=_HOVER,
-        name=color_by,
+        name=plotly_text(color_by),
     )
 
 
@@ -68,9 +76,9 @@ def _category_traces(df: pd.DataFrame, color_by: str, marker_size: float) -> lis
             y=part["y"].to_numpy(),
             mode="markers",
             marker={"size": marker_size, "opacity": 0.8},
-            customdata=part[["id", "modality"]].astype(str).to_numpy(),
+            customdata=_customdata(part),
             hovertemplate=_HOVER,
-            name=str(key),
+            name=plotly_text(key),
         )
         for key, part in df.groupby(keys.to_numpy(), sort=True)
     ]
@@ -116,7 +124,7 @@ def umap_scatter(
     else:
         fig.add_traces(_category_traces(df, color_by, marker_size))
     fig.update_layout(
-        title=title or f"UMAP of the shared latent space, coloured by {color_by}",
+        title=plotly_text(title or f"UMAP of the shared latent space, coloured by {color_by}"),
         xaxis={"title": "UMAP 1"},
         yaxis={"title": "UMAP 2"},
         legend={"itemsizing": "constant"},
