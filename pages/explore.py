@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from mmcorr.data import csv_text
 from mmcorr.runs import (
     ID_COLUMN,
     MODALITY_COLUMN,
@@ -49,6 +50,7 @@ from pages._ui import (
     load_metrics,
     load_similarity,
     load_umap,
+    plain,
     registry_root,
     safe_id,
     user_errors,
@@ -101,7 +103,7 @@ def _headline(metrics: RunMetrics) -> None:
     direction = Direction(a, b)
     ret = res.retrieval.get(direction)
     st.caption(
-        f"Held-out numbers for {pair.label}, measured on {cc.n_test:,} test samples. "
+        f"Held-out numbers for {plain(pair.label)}, measured on {cc.n_test:,} test samples. "
         "The null shuffles the test pairing."
     )
     cols = st.columns(5)
@@ -190,7 +192,7 @@ def _feature_map(run: RunBundle) -> None:
     st.dataframe(table.strongest(pair, value, n=50), hide_index=True, width="stretch")
     st.download_button(
         "Top pairs (CSV)",
-        lambda: part.to_csv(index=False),
+        lambda: csv_text(part),
         file_name=f"feature_pairs_{pair.a}_{pair.b}.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -257,7 +259,7 @@ def _latent_space(run: RunBundle, dataset_id: str) -> None:
     if ids:
         st.download_button(
             f"Export {len(ids)} selected sample ids (CSV)",
-            pd.DataFrame({ID_COLUMN: ids}).to_csv(index=False),
+            csv_text(pd.DataFrame({ID_COLUMN: ids})),
             file_name="selected_ids.csv",
             mime="text/csv",
             icon=":material/download:",
@@ -281,7 +283,7 @@ def _downloads(run: RunBundle) -> None:
     c = st.columns(5)
     c[0].download_button(
         "Latents (CSV)",
-        lambda: load_latents(key).to_csv(index=False),
+        lambda: csv_text(load_latents(key)),
         file_name=f"{run_id}_latents.csv",
         mime="text/csv",
         icon=":material/download:",
