@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,9 @@ from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs.autostart import ensure_worker, file_lock, pid_alive, recover_lost_jobs
 from mmcorr.jobs.backends import host_name
-from mmcorr.jobs.queue import enqueue_job
+from mmcorr.jobs.queue import enqueue_job, get_huey
 from mmcorr.jobs.records import JobRecord, iso
-from mmcorr.jobs.states import JobState
+from mmcorr.jobs.states import EventLevel, JobState
 from mmcorr.jobs.store import get_store
 
 if TYPE_CHECKING:
@@ -49,11 +50,19 @@ def _check_dataset(dataset_id: str) -> None:
 def _enqueue_new(spec: JobSpec, resume_from: str | None, autostart: bool) -> str:
     store = get_store()
     job_id = new_job_id()
+    get_huey()  # a queue that cannot be opened (damaged, unreachable) refuses before the job is saved
     # One lock around insert + enqueue: the queue order equals the store's submission order even
     # when several processes submit at the same moment.
     with file_lock("submit.lock"):
         store.add_job(job_id, spec.to_json(), spec.name, spec.train.epochs, resume_from)
-        enqueue_job(job_id)
+        try:
+            enqueue_job(job_id)
+        except Exception as exc:
+            # Saved but not queued: cancel it, saying why, rather than leave it waiting forever.
+            with contextlib.suppress(Exception):
+                store.request_cancel(job_id)
+                store.add_event(job_id, EventLevel.ERROR, f"the job could not be queued: {exc}")
+            raise
     if autostart:
         ensure_worker()
     return job_id

@@ -60,6 +60,8 @@ def check_queue() -> Check:
 
         try:
             n = len(pending_job_ids())
+        except MmcorrError as exc:  # names the file and how to recover
+            return Check("queue", CheckStatus.FAIL, str(exc))
         except Exception as exc:
             return Check("queue", CheckStatus.FAIL, f"The embedded SQLite queue cannot be read: {exc}")
         return Check("queue", CheckStatus.OK, f"embedded SQLite queue (one machine), {n} job(s) waiting")
@@ -99,6 +101,8 @@ def check_store() -> Check:
     if backend is StoreBackend.SQLITE:
         try:
             n = len(store.queued_ids())
+        except MmcorrError as exc:  # names the file and how to recover
+            return Check("job store", CheckStatus.FAIL, str(exc))
         except Exception as exc:
             return Check(
                 "job store", CheckStatus.FAIL, f"The embedded SQLite job store cannot be read: {exc}"
