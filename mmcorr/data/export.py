@@ -56,7 +56,7 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
             col = col.astype(object)
         safe = neutralise_text(col)
         if safe is not col:
-            out.isetitem(j, safe)
+            out.isetitem(j, safe.to_numpy(dtype=object))
     out.columns = _safe_labels(out.columns)
     out.index = _safe_labels(out.index)
     return out
@@ -72,5 +72,20 @@ def csv_text(
     """``frame`` as CSV (``sep=","``) or TSV (``sep="\\t"``) text, formula cells neutralised.
 
     The one CSV writer of mmcorr: ``mmcorr predict --out x.csv`` and the dashboard's downloads.
+    Lines end in ``\n``; when a text cell holds a carriage return they end in ``\r\n``, because
+    only then does Python's csv writer quote that cell (a bare CR would split the row, and the part
+    after it would start a new row that a spreadsheet runs as a formula).
     """
-    return spreadsheet_safe(frame).to_csv(index=index, sep=sep, float_format=float_format)
+    safe = spreadsheet_safe(frame)
+    crlf = any(_has_cr(safe.iloc[:, j]) for j in range(safe.shape[1])) or _has_cr(safe.index.to_series())
+    return safe.to_csv(
+        index=index, sep=sep, float_format=float_format, lineterminator="\r\n" if crlf else "\n"
+    )
+
+
+def _has_cr(values: pd.Series) -> bool:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+        return False
+    return bool(values.str.contains("\r", regex=False, na=False).astype(bool).any())
