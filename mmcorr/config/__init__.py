@@ -169,8 +169,9 @@ class DataConfig:
         0.15, "Validation share", "Share of samples held out for early stopping.", lo=0.0, hi=0.5,
         lo_open=True, step=0.01)  # fmt: skip
     test_fraction: float = option(
-        0.15, "Test share", "Share of samples held out for the final held-out metrics.", lo=0.0,
-        hi=0.5, lo_open=True, step=0.01)  # fmt: skip
+        0.15, "Test share", "Share of samples held out for the final held-out metrics; 0 keeps no "
+        "test set, and the held-out figures then come from the validation split (labelled so).",
+        lo=0.0, hi=0.5, step=0.01)  # fmt: skip
     split_seed: int = option(
         0, "Split seed", "Seeds the train / validation / test split.", lo=0, hi=SEED_MAX,
         follows_seed=True)  # fmt: skip

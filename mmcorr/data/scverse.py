@@ -180,10 +180,14 @@ def add_latents(
 
 
 def latents_mudata(
-    latents: Mapping[str, np.ndarray], ids: np.ndarray, present: Mapping[str, np.ndarray]
+    latents: Mapping[str, np.ndarray],
+    ids: np.ndarray,
+    present: Mapping[str, np.ndarray],
+    keys: Mapping[str, str] | None = None,
 ) -> Any:
     """A new MuData holding only latents: one modality per entry of ``present`` (name -> bool (n,)
-    rows observed), each with its latent in ``obsm["X_mmcorr"]``; the joint one in the MuData's."""
+    rows observed), each with its latent in ``obsm["X_mmcorr"]``; the joint one in the MuData's.
+    keys: modality name -> the key to file it under (the input MuData's key; default the name)."""
     import anndata
     import mudata
 
@@ -192,7 +196,7 @@ def latents_mudata(
         obs = pd.DataFrame(index=pd.Index(np.asarray(ids[rows], dtype=str)))
         adata = anndata.AnnData(obs=obs)
         adata.obsm[OBSM_KEY] = np.asarray(latents[name], dtype=np.float32)[rows]
-        mods[name] = adata
+        mods[(keys or {}).get(name, name)] = adata
     mdata = mudata.MuData(mods)
     if JOINT in latents:
         mdata.obsm[OBSM_KEY] = _take(np.asarray(latents[JOINT]), _rows(ids, mdata.obs_names))

@@ -6,15 +6,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from mmcorr._validation import DataError, MmcorrError, check_float, check_int
+
+from .types import PairedDataset
 
 if TYPE_CHECKING:
     from mmcorr.config import DataConfig
 
-    from .types import PairedDataset
-
-__all__ = ["Split", "DatasetSplit", "split_indices", "split_dataset"]
+__all__ = ["Split", "DatasetSplit", "split_indices", "split_dataset", "stack_given_splits"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +112,81 @@ def split_dataset(ds: PairedDataset, config: DataConfig) -> DatasetSplit:
     return DatasetSplit(
         split=split, train=ds.subset(split.train), val=ds.subset(split.val), test=ds.subset(split.test)
     )
+
+
+def _check_like(train: PairedDataset, other: PairedDataset, flag: str) -> None:
+    """``other`` has the training data's modalities and, in each, its features in the same order."""
+    if list(other.names) != list(train.names):
+        raise DataError(
+            f"The {flag} data must have the training modalities {train.names} (one {flag} per "
+            f"modality). Got {other.names}."
+        )
+    for n in train.names:
+        if list(other.features[n]) != list(train.features[n]):
+            missing = [f for f in train.features[n] if f not in set(other.features[n])]
+            extra = [f for f in other.features[n] if f not in set(train.features[n])]
+            raise DataError(
+                f"The {flag} modality {n!r} must have the training features in the same order "
+                f"({len(train.features[n])} of them); missing {missing[:5]}, not in training {extra[:5]}."
+            )
+
+
+def stack_given_splits(
+    train: PairedDataset,
+    val: PairedDataset | None,
+    test: PairedDataset | None,
+    config: DataConfig,
+    *,
+    flags: tuple[str, str] = ("--val-modality", "--test-modality"),
+) -> tuple[PairedDataset, Split]:
+    """One dataset of ``train`` then ``val`` then ``test`` rows, and the Split naming them.
+
+    A set the user gives replaces its fraction: the training data is split only into the parts not
+    given (``config.val_fraction`` / ``config.test_fraction`` of it, seeded by ``split_seed``).
+    val / test must have the training modalities with the same features; no sample id may appear
+    in two sets. flags: how the messages name the validation and test data.
+    """
+    for part, flag in ((val, flags[0]), (test, flags[1])):
+        if part is not None:
+            _check_like(train, part, flag)
+    parts = [p for p in (train, val, test) if p is not None]
+    seen = pd.Index(train.ids)
+    for part, flag in ((val, flags[0]), (test, flags[1])):
+        if part is None:
+            continue
+        shared = part.ids[pd.Index(part.ids).isin(seen)]
+        if len(shared):
+            raise DataError(
+                f"The {flag} data must hold samples not used elsewhere; {len(shared)} sample id(s) "
+                f"are also in the training (or validation) data, e.g. {[str(v) for v in shared[:3]]}."
+            )
+        seen = seen.append(pd.Index(part.ids))
+    inner = split_indices(
+        train.n_samples,
+        val_fraction=0.0 if val is not None else config.val_fraction,
+        test_fraction=0.0 if test is not None else config.test_fraction,
+        seed=config.split_seed,
+        stratify=train.labels if config.stratify else None,
+    )
+    n_tr = train.n_samples
+    n_va = 0 if val is None else val.n_samples
+    n_te = 0 if test is None else test.n_samples
+    given_val = np.arange(n_tr, n_tr + n_va)
+    given_test = np.arange(n_tr + n_va, n_tr + n_va + n_te)
+    split = Split(
+        train=inner.train,
+        val=given_val if val is not None else inner.val,
+        test=given_test if test is not None else inner.test,
+    )
+    meta = [p.metadata for p in parts]
+    stacked = PairedDataset(
+        names=list(train.names),
+        values={n: np.concatenate([p.values[n] for p in parts]) for n in train.names},
+        features={n: list(f) for n, f in train.features.items()},
+        ids=np.concatenate([p.ids for p in parts]).astype(object),
+        mask=np.concatenate([p.mask for p in parts]),
+        metadata=None if any(m is None for m in meta) else pd.concat(meta),
+        label_column=train.label_column if all(m is not None for m in meta) else None,
+        info=dict(train.info),
+    )
+    return stacked, split
