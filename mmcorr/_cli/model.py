@@ -23,6 +23,7 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
+from mmcorr._cli.inputs import add_layer_arg, layer_map
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
 from mmcorr.data import JOINT, csv_text
@@ -110,18 +111,20 @@ def _npy_bytes(arr: np.ndarray) -> bytes:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    from mmcorr.data import load_modality, pair_modalities
+    from mmcorr._cli.inputs import encode_inputs, write_h5mu_outputs, write_joint_npy, write_npy_outputs
+    from mmcorr.data import pair_modalities
+    from mmcorr.data.types import SCVERSE_KEYS
 
     files = modality_files(args.modality)
+    out = Path(args.out) if args.out else None
+    to_h5mu = out is not None and out.suffix.lower() == ".h5mu"
+    write_back = Path(args.write_back) if args.write_back else None
+    if out is None and write_back is None:
+        raise MmcorrError("Give --out (a folder, or a file ending in .h5mu) or --write-back DATA.h5mu.")
+    if out is not None and not to_h5mu and out.exists() and not out.is_dir():
+        raise MmcorrError(f"The --out path {str(out)!r} exists and is not a folder (or an .h5mu file name).")
     model = _load_model(args.run)
-    mods = [load_modality(path, name, id_column=args.id_column) for name, path in files.items()]
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise MmcorrError(f"The --out path {str(out)!r} exists and is not a folder.")
-    for mod in mods:
-        z = model.transform(_with_model_modalities(model, _single(mod)))[mod.name]
-        atomic_write_bytes(out / f"{mod.name}.npy", _npy_bytes(np.asarray(z, dtype=np.float32)))
-        print(f"Wrote {out / (mod.name + '.npy')}  ({z.shape[0]} x {z.shape[1]})")
+    mods = encode_inputs(files, list(model.names_), id_column=args.id_column, layers=layer_map(args.layer))
     if len(mods) == 1:
         joint_ds = _single(mods[0])
     else:
@@ -129,12 +132,17 @@ def _cmd_encode(args: argparse.Namespace) -> int:
             "id" if all(getattr(m, "id_column", None) is not None for m in mods) else "order"
         )
         joint_ds, _ = pair_modalities(mods, how="outer", by=by)
-    joint = model.transform(_with_model_modalities(model, joint_ds))[JOINT]
-    atomic_write_bytes(out / f"{JOINT}.npy", _npy_bytes(np.asarray(joint, dtype=np.float32)))
-    atomic_write_text(out / f"{JOINT}_ids.txt", "\n".join(map(str, joint_ds.ids)) + "\n")
-    print(
-        f"Wrote {out / (JOINT + '.npy')}  ({joint.shape[0]} x {joint.shape[1]}; row ids in {JOINT}_ids.txt)"
-    )
+    full = _with_model_modalities(model, joint_ds)
+    if out is not None and not to_h5mu:
+        for mod in mods:
+            z = model.transform(_with_model_modalities(model, _single(mod)))[mod.name]
+            print(write_npy_outputs(out, mod, z))
+        print(write_joint_npy(out, model.transform(full)[JOINT], joint_ds.ids))
+    if to_h5mu or write_back is not None:
+        full.info[SCVERSE_KEYS] = {m.name: m.key for m in mods if m.key is not None}
+        latents = model.transform(full, modalities=[m.name for m in mods])
+        for line in write_h5mu_outputs(latents, full, out=out if to_h5mu else None, write_back=write_back):
+            print(line)
     return 0
 
 
@@ -146,7 +154,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     label_path, label_col = labels_spec(args.labels)
     paths: dict[str, str | os.PathLike[str]] = dict(files)
     ds, _ = load_paired(
-        paths, id_column=args.id_column, how=args.how, labels=label_path, label_column=label_col
+        paths,
+        id_column=args.id_column,
+        how=args.how,
+        labels=label_path,
+        label_column=label_col,
+        layers=layer_map(args.layer),
     )
     model = _load_model(args.run)
     result = evaluate_run(
@@ -215,13 +228,26 @@ def register(subparsers: Any) -> None:
     p.add_argument("--run", metavar="RUN_DIR", required=True)
     p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", required=True)
     p.add_argument("--id-column", metavar="COL", help="sample-id column of every table (default: detected)")
-    p.add_argument("--out", metavar="OUT_DIR", required=True, help="folder for NAME.npy and joint.npy")
+    add_layer_arg(p)
+    p.add_argument(
+        "--out",
+        metavar="OUT",
+        help="a folder for NAME.npy + NAME_ids.txt per modality and joint.npy + joint_ids.txt, or a file "
+        "ending in .h5mu (each modality's latent in .mod[NAME].obsm['X_mmcorr'], the joint one in .obsm)",
+    )
+    p.add_argument(
+        "--write-back",
+        metavar="DATA.h5mu",
+        help="add the latents to this .h5mu file (obsm['X_mmcorr'] per modality and joint), replacing it "
+        "atomically",
+    )
     p.set_defaults(func=_cmd_encode)
 
     p = subparsers.add_parser("evaluate", help="held-out metrics of a trained run on new paired data")
     p.add_argument("--run", metavar="RUN_DIR", required=True)
     p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", required=True)
     add_data_args(p)
+    add_layer_arg(p)
     p.add_argument("--permutations", metavar="R", type=int, default=100)
     p.add_argument("--out", metavar="FILE", help="metrics JSON (default: RUN_DIR/evaluation.json)")
     p.set_defaults(func=_cmd_evaluate)

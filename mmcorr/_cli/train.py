@@ -16,6 +16,7 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
+from mmcorr._cli.inputs import add_layer_arg, add_split_args, given_splits, layer_map
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
 from mmcorr.runs import read_metrics
@@ -30,6 +31,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise MmcorrError("Give the data to train on: --modality NAME=PATH (twice or more) or --dataset ID.")
     if args.dataset is not None and args.modality:
         raise MmcorrError("Give either --modality files or --dataset ID, not both.")
+    if args.dataset is not None and (args.val_modality or args.test_modality):
+        raise MmcorrError(
+            "--val-modality / --test-modality go with --modality files; a registered --dataset is "
+            "split by --val-fraction / --test-fraction."
+        )
     out = Path(args.out)
     # One builder for every entry point: the same flags, defaults and seed as `mmcorr jobs submit`.
     spec = job_spec_from_args(args, args.dataset or "files", args.name or out.name)
@@ -44,15 +50,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
             label_path, label_col = labels_spec(args.labels)
             paths: dict[str, str | os.PathLike[str]] = dict(files)
             ds, report = load_paired(
-                paths, id_column=args.id_column, how=args.how, labels=label_path, label_column=label_col
+                paths,
+                id_column=args.id_column,
+                how=args.how,
+                labels=label_path,
+                label_column=label_col,
+                layers=layer_map(args.layer),
             )
             for warning in report.warnings:
                 print(f"mmcorr: warning: {warning}", file=sys.stderr)
-            train_and_bundle(ds, spec, out, callbacks=[progress], sources=files)
+            ds, split = given_splits(args, ds, spec)
+            train_and_bundle(ds, spec, out, callbacks=[progress], sources=files, split=split)
     finally:
         progress.close()
     metrics = read_metrics(out)
     print(f"Wrote run bundle {out}")
+    if metrics.run.held_out_note:
+        print(f"  note: {metrics.run.held_out_note}")
     print(summary_lines(metrics.results.summary.to_json()))
     return 0
 
@@ -66,10 +80,12 @@ def register(subparsers: Any) -> None:
         type=parse_assignment,
         action="append",
         default=[],
-        help="one modality's table (csv, tsv, parquet, npy, npz, h5mu); repeat for each modality",
+        help="one modality's table (csv, tsv, parquet, npy, npz, h5ad, h5mu); repeat for each modality",
     )
     p.add_argument("--dataset", metavar="ID", help="a registered dataset id instead of files")
     add_data_args(p)
+    add_layer_arg(p)
+    add_split_args(p)
     add_config_args(p)
     p.add_argument("--name", help="run name shown in the dashboard (default: the --out folder name)")
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="the run folder to create")

@@ -85,6 +85,7 @@ class RunKey(StrEnum):
     SEED = "seed"
     SOURCES = "sources"
     NOTES = "notes"
+    HELD_OUT_SPLIT = "held_out_split"
 
 
 class HistoryKey(StrEnum):

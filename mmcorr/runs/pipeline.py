@@ -23,7 +23,7 @@ from mmcorr._io import atomic_dir
 from mmcorr._validation import MmcorrError
 from mmcorr._version import __version__
 from mmcorr.config import JobSpec
-from mmcorr.data import PairedDataset, split_indices
+from mmcorr.data import PairedDataset, Split, split_indices
 from mmcorr.runs import artifacts
 from mmcorr.runs.artifacts import latents_frame
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from mmcorr.data import DatasetRegistry
     from mmcorr.estimator import CorrelationModel
 
-__all__ = ["run_spec", "train_and_bundle", "split_dataset", "latents_frame"]
+__all__ = ["run_spec", "train_and_bundle", "split_dataset", "held_out_split", "latents_frame"]
 
 
 def run_spec(
@@ -78,6 +78,15 @@ def split_dataset(ds: PairedDataset, spec: JobSpec) -> dict[SplitName, np.ndarra
         stratify=labels,
     )
     return {SplitName.TRAIN: split.train, SplitName.VAL: split.val, SplitName.TEST: split.test}
+
+
+def _named(split: Split) -> dict[SplitName, np.ndarray]:
+    return {SplitName.TRAIN: split.train, SplitName.VAL: split.val, SplitName.TEST: split.test}
+
+
+def held_out_split(splits: dict[SplitName, np.ndarray]) -> SplitName:
+    """The split the held-out figures come from: test, or validation when there is no test set."""
+    return SplitName.TEST if splits[SplitName.TEST].size else SplitName.VAL
 
 
 def _check_run_dir(run_dir: Path) -> None:
@@ -145,6 +154,10 @@ def _analyse(
     split_col = np.empty(ds.n_samples, dtype=object)
     for name, rows in splits.items():
         split_col[rows] = name.value
+    # Without a test set (test fraction 0) the held-out figures come from the validation split.
+    held = held_out_split(splits)
+    n_test = int(splits[SplitName.TEST].size)
+    splits = {**splits, SplitName.TEST: splits[held]}
     frame = latents_frame(ds, latents, split_col)
     results = compute_metrics(
         LatentSet.from_rows(ds, latents, splits[SplitName.TRAIN]),
@@ -164,7 +177,8 @@ def _analyse(
         n_samples=ds.n_samples,
         n_train=int(splits[SplitName.TRAIN].size),
         n_val=int(splits[SplitName.VAL].size),
-        n_test=int(splits[SplitName.TEST].size),
+        n_test=n_test,
+        held_out_split=held.value,
         train_seconds=round(seconds, 3),
         epochs_run=len(model.history_),
         seed=spec.train.seed,
@@ -198,6 +212,7 @@ def train_and_bundle(
     checkpoint_dir: Path | None = None,
     resume: bool = False,
     sources: dict[str, str] | None = None,
+    split: Split | None = None,
 ) -> Path:
     """Split ``ds`` (spec.data), fit the estimator, run every held-out analysis, write the bundle.
 
@@ -205,13 +220,15 @@ def train_and_bundle(
     spec: every configuration; ``spec.dataset_id`` is recorded (use e.g. ``"files"`` for loose files).
     run_dir: the bundle folder to create; it must not exist (or be empty).
     sources: modality name -> file it came from, recorded in metrics.json.
+    split: the train / validation / test rows the user chose (e.g. from
+    :func:`mmcorr.data.split.stack_given_splits`), instead of splitting by ``spec.data``.
     Returns ``run_dir``.
     """
     run_dir = Path(run_dir)
     if len(ds.names) < 2:
         raise MmcorrError(f"A run needs at least two modalities. Got {len(ds.names)}: {ds.names}.")
     _check_run_dir(run_dir)
-    splits = split_dataset(ds, spec)
+    splits = split_dataset(ds, spec) if split is None else _named(split)
     model, seconds = _fit(ds, spec, splits, callbacks, checkpoint_dir, resume)
     out = _analyse(ds, spec, run_dir, model, splits, seconds, sources)
     with atomic_dir(run_dir) as tmp:

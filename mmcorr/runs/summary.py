@@ -116,6 +116,18 @@ class RunDetails:
     label_column: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     notes: Mapping[str, str] = field(default_factory=dict)
+    #: The split the held-out figures come from: "test", or "val" when the run kept no test set.
+    held_out_split: str = "test"
+
+    @property
+    def held_out_note(self) -> str | None:
+        """A sentence for every view when the held-out figures are validation figures, else None."""
+        if self.held_out_split == "test":
+            return None
+        return (
+            "No test set (test fraction 0): the held-out figures are validation figures, from the "
+            "samples that also chose the early-stopping epoch."
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +145,7 @@ class RunDetails:
             RunKey.SEED.value: self.seed,
             RunKey.SOURCES.value: dict(self.sources),
             RunKey.NOTES.value: dict(self.notes),
+            RunKey.HELD_OUT_SPLIT.value: self.held_out_split,
         }
 
     @classmethod
@@ -155,4 +168,5 @@ class RunDetails:
             label_column=J.opt_text(d, RunKey.LABEL_COLUMN.value, where),
             sources={str(k): str(v) for k, v in sources.items()},
             notes={str(k): str(v) for k, v in notes.items()},
+            held_out_split=J.opt_text(d, RunKey.HELD_OUT_SPLIT.value, where) or "test",
         )
