@@ -34,7 +34,12 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 class StateFileError(MmcorrError):
     """A state file (the job store, the queue) is damaged or cannot be written; the message says
-    which file and what to do."""
+    which file and what to do. ``full``: the disk is full (or failing), so retrying may succeed
+    once there is room; False for damage, which no retry mends."""
+
+    def __init__(self, message: str, *, full: bool = False) -> None:
+        super().__init__(message)
+        self.full = full
 
 
 def connect_wal(path: str | Path, timeout: float, **kwargs: Any) -> sqlite3.Connection:
@@ -85,7 +90,8 @@ def describe_sqlite_error(path: Path, what: str, exc: BaseException) -> StateFil
     if full or "disk is full" in text or "disk I/O error" in text or "readonly" in text:
         return StateFileError(
             f"The {what} {path} cannot be written ({text}). Free space on the disk holding "
-            "MMCORR_HOME (or fix its permissions) and run the command again."
+            "MMCORR_HOME (or fix its permissions) and run the command again.",
+            full=True,
         )
     if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
         return StateFileError(f"The {what} {path} is damaged ({text}). {_recovery(path, what)}")

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mmcorr.jobs._sqlite import StateFileError
 from mmcorr.jobs.backends import ServiceUnavailable
 from mmcorr.jobs.store import JobStore
 
@@ -79,16 +80,29 @@ class StoreOutage:
             self.down_since, self.healthy_since, self.delay = None, now, self.first
 
 
-def retry_store(call: Callable[[], T], outage: StoreOutage, *, patience: float = STORE_PATIENCE_S) -> T:
-    """``call()``, retried with backoff while the store is unreachable, for up to ``patience`` seconds.
+def retry_store(
+    call: Callable[[], T],
+    outage: StoreOutage,
+    *,
+    patience: float = STORE_PATIENCE_S,
+    relief: Callable[[], bool] | None = None,
+) -> T:
+    """``call()``, retried with backoff while the store is unreachable or its disk is full, for up to
+    ``patience`` seconds.
 
-    Raises the last :class:`ServiceUnavailable` when the store stayed away longer than that.
+    relief: called when the disk is full; True when it freed space (the worker's disk reserve,
+        :class:`~mmcorr.jobs.reserve.DiskReserve`), and the call is retried at once.
+    Raises the last error when the store stayed away longer than that.
     """
     start = time.monotonic()
     while True:
         try:
             result = call()
-        except ServiceUnavailable as exc:
+        except (ServiceUnavailable, StateFileError) as exc:
+            if isinstance(exc, StateFileError) and not exc.full:
+                raise  # a damaged file: no retry mends it
+            if isinstance(exc, StateFileError) and relief is not None and relief():
+                continue
             delay = outage.failed(exc)
             if time.monotonic() - start + delay > patience:
                 raise

@@ -19,6 +19,7 @@ import shutil
 import traceback
 from collections.abc import Callable, Sequence
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.config import JobSpec
 from mmcorr.jobs.backends import host_name
 from mmcorr.jobs.outage import BufferedProgress, StoreOutage, retry_store
+from mmcorr.jobs.reserve import DiskReserve
 from mmcorr.jobs.states import WORKER_LOST, WORKER_THREADS_ENV, EventLevel, JobState
 from mmcorr.jobs.store import JobStore, get_store
 from mmcorr.paths import runs_dir, state_dir
@@ -178,6 +180,8 @@ class JobRunner:
     threads: the most torch threads a job may use (the spec's own ``threads`` is capped by it).
     host / worker_name: recorded on each claimed job (the worker's machine and its fleet name).
     parent_pid: the parent process id now; a change means the worker died (default ``os.getppid``).
+    reserve: disk space released when the disk fills, so the job's end can still be recorded
+        (the worker's :class:`~mmcorr.jobs.reserve.DiskReserve`); None: no reserve.
     """
 
     store: JobStore
@@ -190,6 +194,10 @@ class JobRunner:
     host: str
     worker_name: str | None = None
     parent_pid: Callable[[], int] = os.getppid
+    reserve: DiskReserve | None = None
+
+    def _relief(self) -> bool:
+        return self.reserve is not None and self.reserve.release()
 
     def __call__(self, job_id: str) -> JobState | None:
         return self.execute(job_id)
@@ -203,10 +211,12 @@ class JobRunner:
         # The job id is out of the queue now: wait for an unreachable store rather than drop the job.
         outage = StoreOutage(f"job {job_id}")
         store = self.store
-        if not retry_store(lambda: store.claim(job_id, os.getpid(), self.host, self.worker_name), outage):
+        relief = self._relief
+        claim = partial(store.claim, job_id, os.getpid(), self.host, self.worker_name)
+        if not retry_store(claim, outage, relief=relief):
             log.info("job %s is no longer queued (cancelled or already run); skipped", job_id)
             return None
-        record = retry_store(lambda: store.get(job_id), outage)
+        record = retry_store(lambda: store.get(job_id), outage, relief=relief)
         callback = ProgressCallback(store, job_id, self.stop, self.parent_pid)
         try:
             spec = _limit_threads(record.spec, self.threads)
@@ -218,11 +228,12 @@ class JobRunner:
             )
         except Exception as exc:
             callback.progress.flush()
-            return self._after_failure(_RetryingStore(store, outage), job_id, callback, exc)
+            return self._after_failure(_RetryingStore(store, outage, relief), job_id, callback, exc)
         callback.progress.flush()
         shutil.rmtree(self.checkpoints_dir / job_id, ignore_errors=True)
         message = f"finished; run bundle at {out}"
-        retry_store(lambda: store.finish(job_id, JobState.SUCCEEDED, message, run_dir=str(out)), outage)
+        done = partial(store.finish, job_id, JobState.SUCCEEDED, message, run_dir=str(out))
+        retry_store(done, outage, relief=relief)
         return JobState.SUCCEEDED
 
     def _prepare_checkpoint(self, job_id: str, resume_from: str | None) -> tuple[Path, bool]:
@@ -290,11 +301,12 @@ def _limit_threads(spec: JobSpec, limit: int) -> JobSpec:
 
 
 class _RetryingStore:
-    """The few store calls of a job's last step, each retried while the store is unreachable."""
+    """The few store calls of a job's last step, each retried while the store is unreachable or
+    its disk is full (``relief`` frees the worker's disk reserve first)."""
 
-    def __init__(self, store: JobStore, outage: StoreOutage) -> None:
-        self.store, self.outage = store, outage
+    def __init__(self, store: JobStore, outage: StoreOutage, relief: Callable[[], bool]) -> None:
+        self.store, self.outage, self.relief = store, outage, relief
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self.store, name)
-        return lambda *a, **k: retry_store(lambda: method(*a, **k), self.outage)
+        return lambda *a, **k: retry_store(lambda: method(*a, **k), self.outage, relief=self.relief)

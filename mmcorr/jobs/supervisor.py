@@ -32,6 +32,7 @@ from typing import Any
 
 from mmcorr.jobs.messages import BadMessage
 from mmcorr.jobs.queue import bind_runner, enqueue_front, get_huey
+from mmcorr.jobs.reserve import DiskReserve
 from mmcorr.jobs.runner import JobRunner, RunFunction, StopFlag
 from mmcorr.jobs.store import JobStore
 
@@ -62,6 +63,7 @@ class WorkerContext:
     run: the run function of each job. runs_dir / checkpoints_dir: run bundles and checkpoints.
     busy: set by the job process while it takes or runs a job; while it is clear (warming up or
         waiting for work) a stopping worker ends the job process at once instead of waiting.
+    reserve: disk space a job releases when the disk fills, to record its end (None: none).
     """
 
     name: str
@@ -75,6 +77,7 @@ class WorkerContext:
     runs_dir: Path
     checkpoints_dir: Path
     busy: SharedFlag = field(default_factory=lambda: SharedFlag())
+    reserve: DiskReserve | None = None
 
 
 class SharedFlag:
@@ -157,6 +160,7 @@ def job_process(ctx: WorkerContext) -> None:
         threads=ctx.threads,
         host=ctx.host,
         worker_name=ctx.name,
+        reserve=ctx.reserve,
     )
     bind_runner(runner)
     huey = get_huey()
@@ -168,6 +172,8 @@ def job_process(ctx: WorkerContext) -> None:
             ctx.busy.clear()
             break
         _take_one(huey, ctx.poll_interval, ctx.busy)
+        if ctx.reserve is not None:
+            ctx.reserve.ensure()  # made again once a full disk has room (a stat when it exists)
 
 
 class Supervisor:

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 
 from mmcorr._io import atomic_write_text
+from mmcorr.jobs._sqlite import StateFileError
 from mmcorr.jobs.autostart import file_lock, pid_alive, pid_file, recover_lost_jobs
 from mmcorr.jobs.backends import (
     ServiceUnavailable,
@@ -40,6 +41,7 @@ from mmcorr.jobs.backends import (
 from mmcorr.jobs.fleet import heartbeat_stale_seconds
 from mmcorr.jobs.outage import StoreOutage
 from mmcorr.jobs.queue import enqueue_job, pending_job_ids
+from mmcorr.jobs.reserve import DiskReserve
 from mmcorr.jobs.runner import RunFunction, StopFlag, checkpoints_dir, run_pipeline, worker_threads
 from mmcorr.jobs.states import HEARTBEAT_SECONDS, WORKER_THREADS_ENV
 from mmcorr.jobs.store import JobStore, get_store
@@ -49,6 +51,8 @@ from mmcorr.paths import runs_dir, state_dir
 __all__ = ["run_worker"]
 
 log = logging.getLogger("mmcorr.worker")
+#: The disk reserve under the state folder (mmcorr.jobs.reserve).
+RESERVE_FILE = "disk-reserve"
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -71,7 +75,7 @@ def _heartbeat_loop(stop: threading.Event, store: JobStore, started: float, ctx:
                 # not. Other workers' heartbeats are judged only after ours have reached the store
                 # for a whole stale period: right after an outage, theirs are old for the same reason.
                 recover_lost_jobs(store, check_heartbeats=outage.healthy_for() >= stale)
-        except ServiceUnavailable as exc:
+        except (ServiceUnavailable, StateFileError) as exc:  # unreachable, full disk, damaged file
             delay = outage.failed(exc)
         except Exception:
             log.exception("heartbeat failed")
@@ -123,6 +127,9 @@ def _start(ctx: WorkerContext, store: JobStore, started: float) -> None:
         payload = {"pid": pid, "host": ctx.host, "started": started, "threads": ctx.threads, "name": ctx.name}
         atomic_write_text(pid_file(), json.dumps(payload))
     store.heartbeat(pid, ctx.host, started, ctx.threads, "running", ctx.name)
+    if ctx.reserve is not None and not ctx.reserve.ensure():
+        log.warning("no room for the disk reserve under %s: a job that fills the disk may not be "
+                    "marked failed until space is freed", state_dir())  # fmt: skip
     lost = recover_lost_jobs(store)
     if lost:
         log.warning("marked %d job(s) of a dead worker as failed: %s", len(lost), ", ".join(lost))
@@ -210,6 +217,7 @@ def run_worker(
         run=run,
         runs_dir=runs_dir(),
         checkpoints_dir=checkpoints_dir(),
+        reserve=DiskReserve(state_dir() / RESERVE_FILE),
     )
     # One worker per home with the embedded queue; with a server queue any number of workers, on
     # any machines, share one (network) home, so each takes a lock of its own.
