@@ -10,52 +10,24 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from e2e_server import CHROMIUM, CHROMIUM_ARGS, dashboard, wait_app_idle
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "_artifacts"
 # The README's screenshots are refreshed only on request, so a test run leaves the tree clean.
 SCREENSHOTS = ROOT / "docs" / "screenshots" if os.environ.get("MMCORR_SCREENSHOTS") == "1" else ARTIFACTS
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TRAIN_TIMEOUT_MS = 180_000
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _require_browser() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = (
-        f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` to run the journey."
-    )
-    if os.environ.get("MMCORR_REQUIRE_E2E") == "1":
-        pytest.fail(f"MMCORR_REQUIRE_E2E=1 but {reason}")
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _write_csvs(folder: Path, n: int = 150, seed: int = 0) -> tuple[Path, Path]:
@@ -76,81 +48,6 @@ def _write_csvs(folder: Path, n: int = 150, seed: int = 0) -> tuple[Path, Path]:
     return path_a, path_b
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port, with its own home and embedded worker."""
-    _require_browser()
-    home = tmp_path / "home"
-    home.mkdir()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "MMCORR_HOME": str(home),
-        "MMCORR_AUTOSTART_WORKER": "1",
-        "MMCORR_WORKER_THREADS": "1",
-        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
-    }
-    env.pop("MMCORR_PASSWORD", None)
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-        # The embedded worker is a child of the app: stop it through the library, by its pid file.
-        subprocess.run(
-            [sys.executable, "-c", "from mmcorr.jobs import stop_worker; stop_worker()"],
-            env=env,
-            cwd=ROOT,
-            timeout=30,
-            check=False,
-        )
-
-
-def _wait_app_idle(page: Any) -> None:
-    """Wait until Streamlit has finished the current script run."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
-    page.wait_for_function(
-        '() => !document.querySelector(\'[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]\')',
-        timeout=60_000,
-    )
-
-
 def _screenshot(page: Any, path: Path) -> None:
     """A tall viewport: Streamlit scrolls inside its own container, so full_page alone is not enough."""
     page.set_viewport_size({"width": 1440, "height": 1500})
@@ -166,6 +63,13 @@ def _wait_worker_alive(home: Path, timeout: float = 60.0) -> None:
     while subprocess.run([sys.executable, "-c", check], env=env).returncode != 0:
         assert time.monotonic() < deadline, f"no worker came up within {timeout:.0f} s of the first page view"
         time.sleep(0.5)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    """``streamlit run app.py`` on a free loopback port, with its own home and embedded worker."""
+    with dashboard(tmp_path) as url:
+        yield url
 
 
 def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
@@ -202,7 +106,7 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             latent = page.get_by_role("spinbutton", name="Latent size")
             latent.fill("3")
             latent.press("Enter")
-            _wait_app_idle(page)
+            wait_app_idle(page)
             page.get_by_role("button", name="Train", exact=True).click()
             page.wait_for_url(re.compile(r"[?&]job="), timeout=60_000)
             final = page.get_by_text(re.compile(r"^(succeeded|failed|cancelled)$"))
@@ -216,7 +120,7 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             job_id = re.search(r"job=([A-Za-z0-9_\-]+)", job_url)
             assert job_id is not None
             expect(page.get_by_text(f"Job {job_id.group(1)}", exact=False)).to_be_visible()
-            _wait_app_idle(page)
+            wait_app_idle(page)
             _screenshot(page, SCREENSHOTS / "train.png")
 
             # 4. Explore: headline numbers, the heatmaps, then the UMAP.
@@ -226,13 +130,13 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             heatmaps = page.locator('[data-testid="stPlotlyChart"] .js-plotly-plot .heatmaplayer')
             expect(heatmaps.first).to_be_attached(timeout=60_000)
             assert heatmaps.count() >= 1
-            _wait_app_idle(page)
+            wait_app_idle(page)
             _screenshot(page, SCREENSHOTS / "explore.png")
             page.get_by_role("tab", name="Shared latent space").click()
             umap = page.locator('[data-testid="stPlotlyChart"]').filter(has_text="UMAP")
             expect(umap.first).to_be_visible()
             expect(umap.first.locator("canvas").first).to_be_attached()
-            _wait_app_idle(page)
+            wait_app_idle(page)
             _screenshot(page, SCREENSHOTS / "explore_umap.png")
 
             # 5. A lasso around most of the UMAP exports the selected sample ids as CSV.
