@@ -19,7 +19,15 @@ from mmcorr._validation import MmcorrError
 from mmcorr.jobs import backends
 from mmcorr.jobs.backends import QueueBackend, StoreBackend
 
-__all__ = ["CheckStatus", "Check", "run_checks", "check_queue", "check_store", "check_artifacts_root"]
+__all__ = [
+    "CheckStatus",
+    "Check",
+    "run_checks",
+    "check_queue",
+    "check_store",
+    "check_artifacts_root",
+    "check_leftovers",
+]
 
 #: File systems every machine of a cluster can mount: an artifacts root on one of them is shared.
 SHARED_FS_TYPES = frozenset(
@@ -233,6 +241,26 @@ def check_autostart() -> Check:
     return Check("workers", CheckStatus.OK, "embedded queue: the dashboard starts a local worker when needed")
 
 
+def check_leftovers() -> Check:
+    """Temporary folders of interrupted writes and old staged uploads under the data home."""
+    from mmcorr.jobs.leftovers import TMP_GRACE_S, UPLOAD_GRACE_S, find_leftovers
+
+    try:
+        found = find_leftovers()
+    except OSError as exc:
+        return Check("leftovers", CheckStatus.WARN, f"could not look for leftovers: {exc}")
+    if not found.paths:
+        return Check("leftovers", CheckStatus.OK, "no leftovers of interrupted writes or old uploads")
+    shown = ", ".join(str(p) for p in found.paths[:3]) + (", ..." if len(found.paths) > 3 else "")
+    return Check(
+        "leftovers",
+        CheckStatus.OK,
+        f"{found.describe()} (temporary folders of interrupted writes older than "
+        f"{TMP_GRACE_S / 3600:.0f} h, uploads older than {UPLOAD_GRACE_S / 3600:.0f} h): {shown}; "
+        "the worker removes them when it next starts",
+    )
+
+
 def run_checks() -> list[Check]:
     """Every check, in the order a person would fix them."""
-    return [check_queue(), check_store(), check_artifacts_root(), check_autostart()]
+    return [check_queue(), check_store(), check_artifacts_root(), check_autostart(), check_leftovers()]

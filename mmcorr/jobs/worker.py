@@ -2,7 +2,8 @@
 
 Start-up: take ``state/worker.lock`` (one worker per home), write the pid file and a first
 heartbeat, mark jobs left RUNNING by a dead worker as FAILED 'worker lost', re-enqueue QUEUED jobs
-the queue lost, then fork the job process. It runs the warm-up it is given (``mmcorr worker``'s
+the queue lost (or holds only in a message it cannot decode), remove leftovers of interrupted
+writes and old staged uploads (:mod:`mmcorr.jobs.leftovers`), then fork the job process. It runs the warm-up it is given (``mmcorr worker``'s
 loads torch and compiles UMAP's numba JIT, cached under the home) before taking the first job, so
 the first user does not wait for compilation.
 
@@ -39,6 +40,7 @@ from mmcorr.jobs.backends import (
     uses_server_queue,
 )
 from mmcorr.jobs.fleet import heartbeat_stale_seconds
+from mmcorr.jobs.leftovers import clean_leftovers
 from mmcorr.jobs.outage import StoreOutage
 from mmcorr.jobs.queue import enqueue_job, pending_job_ids
 from mmcorr.jobs.reserve import DiskReserve
@@ -134,6 +136,14 @@ def _start(ctx: WorkerContext, store: JobStore, started: float) -> None:
     if lost:
         log.warning("marked %d job(s) of a dead worker as failed: %s", len(lost), ", ".join(lost))
     _requeue_missing(store)
+    try:
+        removed = clean_leftovers()
+    except OSError as exc:  # never a reason not to serve
+        log.warning("could not look for leftovers of interrupted writes: %s", exc)
+    else:
+        if removed.paths:
+            log.info("removed %s of interrupted writes and old uploads: %s",
+                     removed.describe(), ", ".join(str(p) for p in removed.paths))  # fmt: skip
 
 
 def _finish(ctx: WorkerContext, store: JobStore, started: float) -> None:
