@@ -73,7 +73,63 @@ def _latents_mmcorr(
     a, b = data.train.names
     tr = est.transform(data.train)
     te = est.transform(data.test)
+    va = est.transform(data.val)
+    row["_val"] = [va[a], va[b]]
+    row.update(_prediction_rows(est, data))
     return [tr[a], tr[b], te[a], te[b]], fit_s
+
+
+def _prediction_rows(est: Any, data: Any) -> dict[str, Any]:
+    """Held-out cross-modal R^2 per direction beside the predict-the-training-mean baseline."""
+    import numpy as np
+
+    from mmcorr.analysis import prediction_r2
+
+    out: dict[str, Any] = {}
+    a, b = data.train.names
+    for i, (s, t) in enumerate(((a, b), (b, a))):
+        pred = est.predict(data.test, source=s, target=t)
+        mean = np.broadcast_to(data.train.values[t].mean(axis=0), pred.shape)
+        out[f"r2_{i}"] = prediction_r2(data.test.values[t], pred, weighting="variance")[0]
+        out[f"r2_mean_{i}"] = prediction_r2(data.test.values[t], mean, weighting="variance")[0]
+    return out
+
+
+#: Ridge of the post-hoc CCA tried by the "shrink" protocol (chosen by validation total).
+_SHRINK_GRID = (1e-3, 1e-2, 1e-1, 3e-1, 1.0)
+
+
+def _protocols(za: Any, zb: Any, wa: Any, wb: Any, val: list[Any], k: int) -> dict[str, Any]:
+    """Held-out total and CC1 of the post-hoc alignment under each protocol (issue 16, item 1).
+
+    before: CCA fitted on training latents, components in training order. val_order: the same CCA,
+    components ordered by validation correlation. val_fit: CCA fitted on the validation latents.
+    shrink: CCA fitted on training latents with its ridge chosen by the validation total.
+    Also the train / validation / test correlation sums of the "before" CCA (memorisation gap).
+    """
+    import numpy as np
+
+    from mmcorr.analysis import canonical_correlation_test
+
+    va, vb = (np.asarray(v, dtype=np.float64) for v in val)
+    out: dict[str, Any] = {}
+    common = {"n_components": k, "permutations": 0}
+    before = canonical_correlation_test(za, zb, wa, wb, **common)
+    order = canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, **common)
+    vfit = canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, fit_on="validation", **common)
+    shrunk = [
+        canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, reg=r, **common) for r in _SHRINK_GRID
+    ]
+    best = max(range(len(shrunk)), key=lambda i: float(np.sum(shrunk[i].val_correlations)))
+    for name, res in (("before", before), ("val_order", order), ("val_fit", vfit), ("shrink", shrunk[best])):
+        out[f"{name}_total"] = res.total
+        out[f"{name}_cc1"] = float(res.correlations[0])
+        out[f"{name}_cc_max"] = float(np.max(res.correlations))
+    out["shrink_reg"] = _SHRINK_GRID[best]
+    out["train_sum"] = float(np.sum(order.train_correlations))
+    out["val_sum"] = float(np.sum(order.val_correlations))
+    out["test_sum"] = order.total
+    return out
 
 
 def _latents_sklearn(data: Any, args: argparse.Namespace) -> tuple[list[Any], float]:
@@ -171,6 +227,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     peak = peak_rss_mib()
     za, zb, wa, wb = (np.asarray(z, dtype=np.float64) for z in lat)
     k = min(za.shape[1], zb.shape[1])
+    val = extra.pop("_val", None)
+    if val is not None:
+        extra.update(_protocols(za, zb, wa, wb, val, k))
     canon = canonical_correlation_test(za, zb, wa, wb, n_components=k, permutations=10, seed=args.seed)
     corr = np.asarray(canon.correlations, dtype=float)
     row: dict[str, Any] = {

@@ -20,7 +20,11 @@ import numpy as np
 
 from mmcorr._validation import MmcorrError, check_float, check_int
 
-__all__ = ["CCAFit", "fit_cca", "cca_transform", "canonical_correlations"]
+__all__ = ["CCAFit", "MIN_FIT_ROWS_PER_DIM", "fit_cca", "cca_transform", "canonical_correlations"]
+
+#: Paired rows per latent dimension a post-hoc k x k CCA (or a ridge strength) is fitted / chosen
+#: on before validation rows are trusted for it; below this the training rows are used instead.
+MIN_FIT_ROWS_PER_DIM = 5
 
 # Singular values below this fraction of the largest are numerical noise (collinear or constant
 # features): dropping them keeps the whitening finite even when reg == 0.

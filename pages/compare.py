@@ -12,8 +12,12 @@ from pages._ui import PagePath, ensure_routed, user_errors
 ensure_routed()
 
 
-def _lower_is_better(metric: str) -> bool:
-    return not SummaryMetric(metric).higher_is_better
+#: Column label -> metric: the table shows each metric under its one label (SummaryMetric.label).
+_BY_LABEL = {m.label: m for m in SummaryMetric}
+
+
+def _lower_is_better(label: str) -> bool:
+    return not _BY_LABEL[label].higher_is_better
 
 
 def _dataset_names() -> dict[str, str]:
@@ -54,7 +58,7 @@ with user_errors("Listing runs"):
                 "name": r.name,
                 "model": r.model,
                 "created": r.created[:19],
-                **{m.value: v for m, v in r.summary.present().items()},
+                **r.summary.labelled(),
             }
             for r in chosen
         ]
@@ -68,7 +72,8 @@ with user_errors("Listing runs"):
     best = {
         m: (table[m].idxmin() if _lower_is_better(m) else table[m].idxmax())
         for m in metric_cols
-        if table[m].notna().any()
+        # a higher training-pair total is a better fit, not a better model: nothing to mark
+        if table[m].notna().any() and _BY_LABEL[m] is not SummaryMetric.CANONICAL_TRAIN_TOTAL
     }
     st.subheader("Leaderboard")
     marks = pd.DataFrame("", index=table.index, columns=table.columns)
@@ -79,7 +84,9 @@ with user_errors("Listing runs"):
     )
     st.dataframe(styled, hide_index=True, width="stretch")
     st.caption(
-        "Green: the best run on each metric (lowest for FOSCTTM and training time, highest otherwise)."
+        "Green: the best run on each metric (lowest for FOSCTTM and training time, highest otherwise). "
+        "Canonical and retrieval columns are means over modality pairs / both directions (Explore "
+        "shows each one); a training-pair total far above the held-out one means memorisation."
     )
 
     st.subheader("Charts")

@@ -26,7 +26,9 @@ from mmcorr.runs import (
     RunMetrics,
     UmapColumn,
     find_run,
+    fit_gap,
     list_runs,
+    prediction_notes,
 )
 from mmcorr.viz import (
     canonical_bars,
@@ -108,15 +110,21 @@ def _headline(metrics: RunMetrics) -> None:
     )
     cols = st.columns(5)
     cols[0].metric(
-        "CC1 held-out",
+        f"CC1 held-out ({plain(pair.label)})",
         _fmt(cc.cc1),
         delta=f"null 95% up to {_fmt(cc.null_high[0])}" if cc.null_high else None,
         delta_color="off",
         delta_arrow="off",
-        help=f"First canonical correlation between {a} and {b} on test samples.",
+        help=f"Test-pair correlation of the first canonical direction between {a} and {b}; "
+        + (
+            "directions are ordered by validation correlation, so this is the best one found "
+            "without looking at the test set."
+            if cc.ordered_by == "validation"
+            else "directions are ordered by training correlation (runs from before validation ordering)."
+        ),
     )
     cols[1].metric(
-        "Total canonical correlation",
+        f"Canonical total, held-out ({plain(pair.label)})",
         _fmt(cc.total),
         delta=f"p = {_fmt(cc.p_values[0], 3)}" if cc.p_values else None,
         delta_color="off",
@@ -124,22 +132,47 @@ def _headline(metrics: RunMetrics) -> None:
         help="Sum of held-out canonical correlations over components (p of the first one).",
     )
     cols[2].metric(
-        "Recall@1",
+        f"Recall@1 ({plain(direction.key)})",
         _fmt(ret.recall_at_1 if ret else None),
         help=f"{direction.key}: share of test samples of {a} whose true {b} partner is the nearest "
-        "neighbour in the shared space.",
+        "neighbour in the shared space (one direction; Compare shows the mean of both).",
     )
     cols[3].metric(
-        "Recall@10",
+        f"Recall@10 ({plain(direction.key)})",
         _fmt(ret.recall_at_10 if ret else None),
         help=f"{direction.key}: share whose true partner is among the 10 nearest; chance is 10 / test samples.",
     )
+    base = res.prediction_baseline_r2.get(direction)
     cols[4].metric(
-        "Cross-modal R²",
+        f"Prediction R² ({plain(direction.key)})",
         _fmt(res.prediction_r2.get(direction)),
-        help=f"{direction.key}: predicting {b} from {a} through the shared space, on test samples "
-        "(1 is perfect, 0 is the mean).",
+        delta=None if base is None else f"predicting the mean: {_fmt(base)}",
+        delta_color="off",
+        delta_arrow="off",
+        help=f"{direction.key}: predicting {b} from {a} through the shared space, on test samples, "
+        "variance-weighted over the features of " + b + " (1 is perfect; predicting the training mean "
+        "scores about 0).",
     )
+    _honesty(metrics)
+
+
+def _honesty(metrics: RunMetrics) -> None:
+    """The memorisation gap and every prediction below its baseline, said in words."""
+    gap = fit_gap(metrics)
+    if gap is not None:
+        message = gap.message()
+        if message:
+            st.warning(message, icon=":material/warning:")
+        st.caption(f"Memorisation check: {gap.summary()}.")
+    for note in prediction_notes(metrics.results).values():
+        st.warning(plain(note), icon=":material/warning:")
+    with st.expander("Run summary (the numbers Compare shows)"):
+        summary = metrics.results.summary.labelled()
+        st.dataframe(
+            pd.DataFrame({"metric": list(summary), "value": list(summary.values())}),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 def _similarity(run: RunBundle) -> None:

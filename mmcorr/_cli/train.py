@@ -19,7 +19,7 @@ from mmcorr._cli.common import (
 from mmcorr._cli.inputs import add_layer_arg, add_split_args, given_splits, layer_map
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
-from mmcorr.runs import read_metrics
+from mmcorr.runs import fit_gap, prediction_notes, read_metrics
 
 __all__ = ["register"]
 
@@ -67,7 +67,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"Wrote run bundle {out}")
     if metrics.run.held_out_note:
         print(f"  note: {metrics.run.held_out_note}")
-    print(summary_lines(metrics.results.summary.to_json()))
+    print(summary_lines(metrics.results.summary.labelled()))
+    gap = fit_gap(metrics)
+    if gap is not None:
+        print(f"  {gap.summary()}")
+        if gap.message():
+            print(f"  warning: {gap.message()}")
+    for note in prediction_notes(metrics.results).values():
+        print(f"  warning: {note}")
     return 0
 
 

@@ -12,7 +12,12 @@
 
 from __future__ import annotations
 
-from mmcorr.analysis.canonical import CanonicalResult, canonical_correlation_test
+from mmcorr.analysis.canonical import (
+    ALIGN_FIT_ON,
+    MIN_FIT_ROWS_PER_DIM,
+    CanonicalResult,
+    canonical_correlation_test,
+)
 from mmcorr.analysis.embedding import UmapColumn, umap_embedding, warm_umap
 from mmcorr.analysis.feature_map import (
     FeatureMap,
@@ -29,6 +34,8 @@ from mmcorr.analysis.retrieval import (
 )
 
 __all__ = [
+    "ALIGN_FIT_ON",
+    "MIN_FIT_ROWS_PER_DIM",
     "CanonicalResult",
     "FeatureMap",
     "FeatureMapColumn",

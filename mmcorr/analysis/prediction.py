@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from mmcorr._validation import MmcorrError, check_int
@@ -10,15 +12,25 @@ from mmcorr.analysis._common import as_matrix, complete_rows
 __all__ = ["prediction_r2", "linear_probe_accuracy"]
 
 
-def prediction_r2(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.ndarray]:
+def prediction_r2(
+    y_true: np.ndarray, y_pred: np.ndarray, *, weighting: Literal["uniform", "variance"] = "uniform"
+) -> tuple[float, np.ndarray]:
     """Coefficient of determination of a cross-modal prediction, overall and per target feature.
 
     y_true, y_pred: (n, d) in the same units (rows with NaN in either are skipped).
-    Returns (overall, per_feature (d,)): per feature ``1 - SS_res / SS_tot``; overall is their
-    uniform mean (scikit-learn's ``r2_score`` default). A constant target feature scores 1.0 when
-    predicted exactly and 0.0 otherwise (scikit-learn's ``force_finite``), never NaN. R^2 can be
-    negative: worse than predicting the mean.
+    weighting: how ``overall`` combines the features. ``"uniform"``: the mean of the per-feature
+        R^2 (scikit-learn's ``r2_score`` default), where one near-constant feature can drag it to
+        -30 (digit images: a border pixel almost always 0). ``"variance"``: ``1 - sum SS_res /
+        sum SS_tot`` over features (``multioutput="variance_weighted"``), the share of the target's
+        total variance explained, which the run headlines use.
+    Returns (overall, per_feature (d,)): per feature ``1 - SS_res / SS_tot``. A constant target
+    feature scores 1.0 when predicted exactly and 0.0 otherwise (scikit-learn's ``force_finite``),
+    never NaN. R^2 can be negative: worse than predicting the mean.
     """
+    if weighting not in ("uniform", "variance"):
+        raise MmcorrError(
+            f"The 'weighting' parameter must be 'uniform' or 'variance'. Got {weighting!r} instead."
+        )
     t = as_matrix("y_true", y_true)
     p = as_matrix("y_pred", y_pred, n_rows=t.shape[0], n_cols=t.shape[1])
     keep = complete_rows(t, p)
@@ -29,6 +41,8 @@ def prediction_r2(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, np.nda
     ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
     const = ss_tot <= 1e-12 * np.maximum(1.0, (t**2).sum(axis=0))
     per = np.where(const, np.where(ss_res <= 1e-12, 1.0, 0.0), 1.0 - ss_res / np.where(const, 1.0, ss_tot))
+    if weighting == "variance" and ss_tot.sum() > 0:
+        return float(1.0 - ss_res.sum() / ss_tot.sum()), per
     return float(per.mean()), per
 
 

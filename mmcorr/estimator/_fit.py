@@ -10,12 +10,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmcorr._cca import canonical_correlations
+from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations
 from mmcorr.data.types import PairedDataset
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
 from mmcorr.models import MultimodalModel
-from mmcorr.models.heads import LinearHeads, fit_alignment, fit_ridge, quick_cca
+from mmcorr.models.heads import (
+    LinearHeads,
+    fit_alignment,
+    fit_ridge_tuned,
+    quick_cca,
+)
 from mmcorr.training import Callback, TensorData, TrainingCancelled
 
 __all__ = ["VAL_CORR_MIN_DELTA", "fit_closed_form", "fit_heads", "val_corr"]
@@ -71,17 +76,37 @@ def val_corr(module: MultimodalModel, tr: TensorData, va: TensorData) -> float:
     return float(np.mean(canonical_correlations((zv[a] - ma) @ wa, (zv[b] - mb) @ wb)))
 
 
-def fit_heads(module: MultimodalModel, tr: PairedDataset, tr_t: TensorData) -> LinearHeads:
-    """Alignment for ``align_after_fit`` families (a linear CCA of the training latents, ridge
-    ``cca_reg``) and, for families without a ``cross_decoder``, ridge maps source latent -> target."""
+def fit_heads(
+    module: MultimodalModel,
+    tr: PairedDataset,
+    tr_t: TensorData,
+    va: PairedDataset | None = None,
+    va_t: TensorData | None = None,
+) -> LinearHeads:
+    """Alignment for ``align_after_fit`` families and, for families without a ``cross_decoder``,
+    ridge maps source latent -> target.
+
+    The alignment is a linear CCA (ridge ``cca_reg``) of the *validation* latents when there are at
+    least ``MIN_FIT_ROWS_PER_DIM * latent_dim`` fully paired validation rows, else of the training
+    latents: a network that fits its training pairs near-perfectly makes every training direction
+    look alike (correlation ~1.0), so only pairs it did not train on rank the directions honestly
+    (issue 16; bench/RESULTS.md, "Post-hoc alignment"). Components come out ordered by the
+    correlation on the rows they were fitted on. Each ridge map's strength is chosen on the
+    validation pairs (same row minimum), else :data:`~mmcorr.models.heads.RIDGE_ALPHA`.
+    """
     heads = LinearHeads()
     names = module.names
     raw = latents(module, tr_t)
+    raw_va = latents(module, va_t) if va is not None and va_t is not None and va.n_samples else None
+    enough = MIN_FIT_ROWS_PER_DIM * module.latent_dim
     full = tr.fully_paired
-    if module.align_after_fit and full.sum() >= 3:
-        heads.align = fit_alignment(
-            names, [raw[n][full] for n in names], module.latent_dim, module.config.cca_reg
-        )
+    if module.align_after_fit:
+        use_val = va is not None and raw_va is not None and int(va.fully_paired.sum()) >= enough
+        src, rows = (raw_va, va.fully_paired) if use_val and va is not None and raw_va else (raw, full)
+        if rows.sum() >= 3:
+            heads.align = fit_alignment(
+                names, [src[n][rows] for n in names], module.latent_dim, module.config.cca_reg
+            )
     if not module.cross_decoder:
         for j, s in enumerate(names):
             zs = heads.aligned(s, raw[s])
@@ -89,5 +114,25 @@ def fit_heads(module: MultimodalModel, tr: PairedDataset, tr_t: TensorData) -> L
                 rows = tr.mask[:, j] & tr.mask[:, i]
                 if s != t and rows.sum() >= 2:
                     targets = None if rows.all() else np.flatnonzero(rows)  # read in place
-                    heads.ridge[(s, t)] = fit_ridge(zs[rows], tr.values[t], targets)
+                    val = _val_pairs(heads, va, raw_va, s, t, enough)
+                    mz, coef, my, alpha = fit_ridge_tuned(zs[rows], tr.values[t], targets, val)
+                    heads.ridge[(s, t)] = (mz, coef, my)
+                    heads.ridge_alpha[(s, t)] = alpha
     return heads
+
+
+def _val_pairs(
+    heads: LinearHeads,
+    va: PairedDataset | None,
+    raw_va: dict[str, np.ndarray] | None,
+    s: str,
+    t: str,
+    enough: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(aligned source latents, target features) of the validation rows with both, or None if few."""
+    if va is None or raw_va is None:
+        return None
+    rows = va.mask[:, va.names.index(s)] & va.mask[:, va.names.index(t)]
+    if int(rows.sum()) < max(enough, 3):
+        return None
+    return heads.aligned(s, raw_va[s][rows]), np.asarray(va.values[t][rows], dtype=np.float64)

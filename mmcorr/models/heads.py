@@ -13,21 +13,36 @@ import numpy as np
 from mmcorr._cca import fit_cca
 from mmcorr.data._chunks import iter_chunks
 
-__all__ = ["LinearHeads", "fit_alignment", "fit_ridge", "quick_cca", "RIDGE_ALPHA"]
+__all__ = [
+    "LinearHeads",
+    "fit_alignment",
+    "fit_ridge",
+    "fit_ridge_tuned",
+    "quick_cca",
+    "RIDGE_ALPHA",
+    "RIDGE_ALPHA_GRID",
+]
 
-#: Ridge strength relative to n (aligned latents have unit variance, so Z'Z ~ n I): shrinks the
-#: cross-modal maps by ~1% and keeps them well-posed when latents are collinear.
+#: Ridge strength relative to n (aligned latents have unit variance, so Z'Z ~ n I) used when there
+#: is no validation set to choose one: shrinks the cross-modal maps by ~1%.
 RIDGE_ALPHA = 1e-2
+#: Ridge strengths (relative to n) tried on the validation pairs; the largest shrinks a map to ~1%
+#: of its least-squares size, i.e. close to predicting the training mean, so the chosen map is
+#: never much worse than that baseline on validation data.
+RIDGE_ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 @dataclass
 class LinearHeads:
     """align: name -> (mean (k,), weight (k, k)) turning a model latent into aligned canonical
     variates (empty when the model's latents are already in one space). ridge: (source, target) ->
-    (mean_z (k,), coef (k, d_t), intercept (d_t,)) predicting target's preprocessed features."""
+    (mean_z (k,), coef (k, d_t), intercept (d_t,)) predicting target's preprocessed features.
+    ridge_alpha: (source, target) -> the ridge strength used (relative to n; chosen on validation
+    pairs when there were enough, see :func:`fit_ridge_tuned`)."""
 
     align: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     ridge: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    ridge_alpha: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def aligned(self, name: str, z: np.ndarray) -> np.ndarray:
         """z (n, k) -> aligned (n, k) (unchanged when there is no alignment for ``name``)."""
@@ -51,6 +66,8 @@ class LinearHeads:
             out[f"ridge.{src}.{tgt}.mean"] = mean
             out[f"ridge.{src}.{tgt}.coef"] = coef
             out[f"ridge.{src}.{tgt}.intercept"] = intercept
+        for (src, tgt), alpha in self.ridge_alpha.items():
+            out[f"ridge.{src}.{tgt}.alpha"] = np.array([alpha])
         return out
 
     @classmethod
@@ -67,6 +84,8 @@ class LinearHeads:
                     flat[f"ridge.{src}.{tgt}.coef"],
                     flat[f"ridge.{src}.{tgt}.intercept"],
                 )
+                if f"ridge.{src}.{tgt}.alpha" in flat:  # absent in models saved before it was chosen
+                    heads.ridge_alpha[(src, tgt)] = float(np.ravel(flat[f"ridge.{src}.{tgt}.alpha"])[0])
         return heads
 
 
@@ -92,22 +111,47 @@ def fit_alignment(
 def fit_ridge(
     z: np.ndarray, y: np.ndarray, rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`fit_ridge_tuned` at the fixed strength :data:`RIDGE_ALPHA`: (mean_z, coef, intercept)."""
+    mz, coef, my, _ = fit_ridge_tuned(z, y, rows)
+    return mz, coef, my
+
+
+def fit_ridge_tuned(
+    z: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray | None = None,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Ridge regression y[rows] ~ z with intercept: z (n, k); y (N, d) of any float dtype, of which
     ``rows`` (n indices; None: all N rows) are the targets. y is read in float64 row chunks
-    (mmcorr.data._chunks), never copied whole. Returns (mean_z, coef (k, d), intercept)."""
+    (mmcorr.data._chunks), never copied whole.
+
+    val: (z_val (m, k), y_val (m, d)) validation pairs; given, the ridge strength is the one of
+    :data:`RIDGE_ALPHA_GRID` with the lowest validation squared error, else :data:`RIDGE_ALPHA`.
+    Returns (mean_z, coef (k, d), intercept, alpha) with alpha relative to n.
+    """
+    n = z.shape[0]
     mz = z.mean(axis=0)
     zc = z - mz
-    gram = zc.T @ zc + RIDGE_ALPHA * z.shape[0] * np.eye(z.shape[1])
     my = np.zeros(y.shape[1])
     for _, x in iter_chunks(y, rows):
         my += x.sum(axis=0)
-    my /= z.shape[0]
+    my /= n
     zty = np.zeros((z.shape[1], y.shape[1]))
     for pos, x in iter_chunks(y, rows):
         x -= my
         zty += zc[pos].T @ x
-    coef = np.linalg.solve(gram, zty)
-    return mz, coef, my
+    # One eigendecomposition of Z'Z serves every strength: coef(a) = V diag(1 / (s + a n)) V' Z'Y.
+    s, v = np.linalg.eigh(zc.T @ zc)
+    proj = v.T @ zty
+    alpha = RIDGE_ALPHA
+    if val is not None:
+        zv = (np.asarray(val[0], dtype=np.float64) - mz) @ v
+        yv = np.asarray(val[1], dtype=np.float64) - my
+        errors = [(((zv / (s + a * n)) @ proj - yv) ** 2).sum() for a in RIDGE_ALPHA_GRID]
+        alpha = RIDGE_ALPHA_GRID[int(np.argmin(errors))]
+    coef = v @ (proj / (s + alpha * n)[:, None])
+    return mz, coef, my, alpha
 
 
 def _inv_sqrt(cov: np.ndarray) -> np.ndarray:

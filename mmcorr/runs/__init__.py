@@ -49,6 +49,7 @@ from mmcorr.runs.files import (
     SplitName,
     UmapColumn,
 )
+from mmcorr.runs.headlines import MEMORISATION_GAP, FitGap, fit_gap, prediction_notes
 from mmcorr.runs.history import EpochRecord, TrainingHistory
 from mmcorr.runs.schema import (
     CanonicalCorrelations,
@@ -80,6 +81,10 @@ _LAZY = {
 
 __all__ = [
     "BUNDLE_FORMAT",
+    "MEMORISATION_GAP",
+    "FitGap",
+    "fit_gap",
+    "prediction_notes",
     "BundleFile",
     "EVALUATION_FILE",
     "CanonicalCorrelations",

@@ -62,6 +62,7 @@ class MetricsKey(StrEnum):
     CANONICAL = "canonical"  # "a|b" -> correlations, total, p_values, null_low, null_high, ...
     RETRIEVAL = "retrieval"  # "a->b" -> recall@1, recall@5, recall@10, mrr, median_rank, foscttm
     PREDICTION_R2 = "prediction_r2"  # "a->b" -> overall R^2 on the test split
+    PREDICTION_BASELINE = "prediction_baseline_r2"  # "a->b" -> R^2 of predicting the training mean
     LINEAR_PROBE = "linear_probe_accuracy"  # on the joint latent, or None without labels
     SUMMARY = "summary"  # one number per headline metric (averaged over pairs) for leaderboards
     NOTES = "notes"  # evaluation.json: analyses skipped, with why

@@ -32,7 +32,7 @@ from mmcorr.runs.schema import (
 if TYPE_CHECKING:
     from mmcorr.estimator import CorrelationModel
 
-__all__ = ["LatentSet", "MetricResults", "compute_metrics", "prediction_metrics"]
+__all__ = ["LatentSet", "MetricResults", "compute_metrics", "prediction_metrics", "training_means"]
 
 
 @dataclass
@@ -74,14 +74,22 @@ class MetricResults:
     notes: dict[str, str] = field(default_factory=dict)
 
     def held_out(
-        self, prediction_r2: dict[Direction, float | None], train_seconds: float | None = None
+        self,
+        prediction_r2: dict[Direction, float | None],
+        train_seconds: float | None = None,
+        baseline_r2: dict[Direction, float | None] | None = None,
     ) -> HeldOutResults:
-        """These results with the prediction R^2 and their headline summary."""
+        """These results with the prediction R^2 (and its predict-the-training-mean baseline, per
+        direction) and their headline summary. The headline R^2 is the best direction's, never a
+        mean in which one direction at -68 drowns the other."""
         canon = list(self.canonical.values())
         retr = list(self.retrieval.values())
+        r2 = [v for v in prediction_r2.values() if v is not None and np.isfinite(v)]
         summary = RunSummary(
             canonical_total=_mean([c.total for c in canon]),
             canonical_cc1=_mean([c.cc1 for c in canon]),
+            canonical_val_total=_mean([c.val_total for c in canon]),
+            canonical_train_total=_mean([c.train_total for c in canon]),
             fraction_of_ceiling=_mean([c.fraction_of_ceiling for c in canon]),
             recall_at_1=_mean([r.recall_at_1 for r in retr]),
             recall_at_10=_mean([r.recall_at_10 for r in retr]),
@@ -89,13 +97,14 @@ class MetricResults:
             foscttm=_mean([r.foscttm for r in retr]),
             class_precision_at_1=_mean([r.class_precision_at_1 for r in retr]),
             linear_probe_accuracy=self.linear_probe,
-            prediction_r2=_mean(list(prediction_r2.values())),
+            prediction_r2_best=max(r2) if r2 else None,
             train_seconds=train_seconds,
         )
         return HeldOutResults(
             canonical=dict(self.canonical),
             retrieval=dict(self.retrieval),
             prediction_r2=dict(prediction_r2),
+            prediction_baseline_r2=dict(baseline_r2 or {}),
             linear_probe_accuracy=self.linear_probe,
             summary=summary,
         )
@@ -107,15 +116,31 @@ def _mean(values: list[float | None]) -> float | None:
 
 
 def _canonical(
-    train: LatentSet, test: LatentSet, pair: Pair, cfg: AnalysisConfig, reg: float, ceiling: Any
+    train: LatentSet,
+    test: LatentSet,
+    val: LatentSet | None,
+    pair: Pair,
+    cfg: AnalysisConfig,
+    reg: float,
+    ceiling: Any,
 ) -> CanonicalCorrelations:
     a, b = pair
     tr, te = train.both(a, b), test.both(a, b)
+    k = min(train.latents[a].shape[1], train.latents[b].shape[1])
+    va = None if val is None else val.both(a, b)
+    # The alignment is fitted on validation pairs when there are enough of them (issue 16: a k x k
+    # CCA from 5k pairs; the same rule as the estimator's heads), and ordered by them whenever any.
+    fit_on: Any = (
+        "validation" if va is not None and va.sum() >= analysis.MIN_FIT_ROWS_PER_DIM * k else "train"
+    )
     res = analysis.canonical_correlation_test(
         train.latents[a][tr],
         train.latents[b][tr],
         test.latents[a][te],
         test.latents[b][te],
+        val_a=None if val is None or va is None else val.latents[a][va],
+        val_b=None if val is None or va is None else val.latents[b][va],
+        fit_on=fit_on,
         reg=reg,
         permutations=cfg.permutations,
         seed=cfg.seed,
@@ -142,7 +167,15 @@ def _canonical(
         null_mean=tuple(null.mean(axis=0).tolist()) if has_null else None,
         ceiling=ceil_part,
         fraction_of_ceiling=fraction,
+        train_correlations=_floats(res.train_correlations),
+        val_correlations=_floats(res.val_correlations),
+        fit_on=res.fit_on,
+        ordered_by=res.ordered_by,
     )
+
+
+def _floats(values: np.ndarray | None) -> tuple[float, ...] | None:
+    return None if values is None else tuple(np.asarray(values, dtype=np.float64).tolist())
 
 
 def _linear_probe(train: LatentSet, test: LatentSet, cfg: AnalysisConfig, out: MetricResults) -> None:
@@ -169,20 +202,24 @@ def compute_metrics(
     test: LatentSet,
     cfg: AnalysisConfig,
     *,
+    val: LatentSet | None = None,
     cca_reg: float = 1e-3,
     true_correlations: dict[str, Any] | None = None,
 ) -> MetricResults:
     """Canonical correlations per pair, retrieval per ordered pair, linear probe on the joint latent.
 
-    train: latents of the training samples (the linear CCA and the probe are fitted on them).
-    test: latents of the held-out samples (every number is measured on them).
+    train: latents of the training samples (the probe is fitted on them; so is the linear CCA of
+        the canonical correlations when there is no usable validation set).
+    test: latents of the held-out samples (every headline number is measured on them).
+    val: latents of the validation samples: with at least 5 x k pairs the linear CCA is fitted on
+        them, and its components are ordered by validation correlation (see the README glossary).
     true_correlations: "a|b" -> closed-form ceiling (synthetic data), giving ``fraction_of_ceiling``.
     """
     out = MetricResults()
     for pair in pairs_of(train.names):
         ceiling = (true_correlations or {}).get(pair.key)
         try:
-            out.canonical[pair] = _canonical(train, test, pair, cfg, cca_reg, ceiling)
+            out.canonical[pair] = _canonical(train, test, val, pair, cfg, cca_reg, ceiling)
         except MmcorrError as exc:
             out.notes[f"canonical {pair.key}"] = str(exc)
     for direction in directions_of(train.names):
@@ -200,16 +237,33 @@ def compute_metrics(
     return out
 
 
+def training_means(train: PairedDataset) -> dict[str, np.ndarray]:
+    """Each modality's per-feature mean over the training rows that have it (raw units): the
+    predict-the-training-mean baseline of the prediction R^2."""
+    out: dict[str, np.ndarray] = {}
+    for i, name in enumerate(train.names):
+        rows = np.flatnonzero(train.mask[:, i])
+        out[name] = np.asarray(train.values[name][rows], dtype=np.float64).mean(axis=0)
+    return out
+
+
 def prediction_metrics(
-    model: CorrelationModel, test: PairedDataset, names: list[str] | None = None
-) -> tuple[dict[Direction, float | None], pd.DataFrame]:
+    model: CorrelationModel,
+    test: PairedDataset,
+    names: list[str] | None = None,
+    baseline: dict[str, np.ndarray] | None = None,
+) -> tuple[dict[Direction, float | None], pd.DataFrame, dict[Direction, float | None]]:
     """Cross-modal prediction R^2 for every ordered pair on ``test`` (raw units).
 
     names: the modalities to predict between (default: all of ``test``).
+    baseline: modality -> (d,) training mean (:func:`training_means`); given, the R^2 of predicting
+        it is returned per direction beside the model's.
 
-    Returns (direction -> overall R^2, table with columns pair, feature, r2 for every target feature).
+    Returns (direction -> R^2 variance-weighted over the target's features, table with columns
+    pair, feature, r2 for every target feature, direction -> baseline R^2 (empty without baseline)).
     """
     overall: dict[Direction, float | None] = {}
+    base: dict[Direction, float | None] = {}
     parts: list[pd.DataFrame] = []
     names = list(test.names) if names is None else names
     for direction in directions_of(names):
@@ -220,8 +274,12 @@ def prediction_metrics(
             overall[direction] = None
             continue
         pred = model.predict(test.subset(rows), source=a, target=b)
-        total, per_feature = analysis.prediction_r2(test.values[b][rows], pred)
+        y = test.values[b][rows]
+        total, per_feature = analysis.prediction_r2(y, pred, weighting="variance")
         overall[direction] = float(total)
+        if baseline is not None and b in baseline:
+            mean = np.broadcast_to(baseline[b], pred.shape)
+            base[direction] = float(analysis.prediction_r2(y, mean, weighting="variance")[0])
         parts.append(
             pd.DataFrame(
                 {
@@ -236,4 +294,4 @@ def prediction_metrics(
         if parts
         else pd.DataFrame({PAIR_COLUMN: [], FEATURE_COLUMN: [], R2_COLUMN: []})
     )
-    return overall, table
+    return overall, table, base

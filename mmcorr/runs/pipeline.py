@@ -28,7 +28,7 @@ from mmcorr.runs import artifacts
 from mmcorr.runs.artifacts import latents_frame
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
 from mmcorr.runs.files import BUNDLE_FORMAT, BundleFile, SplitName
-from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics
+from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics, training_means
 from mmcorr.runs.report import write_report
 from mmcorr.runs.schema import RunMetrics
 from mmcorr.runs.summary import RunDetails
@@ -163,10 +163,13 @@ def _analyse(
         LatentSet.from_rows(ds, latents, splits[SplitName.TRAIN]),
         LatentSet.from_rows(ds, latents, splits[SplitName.TEST]),
         spec.analysis,
+        # the post-hoc alignment is fitted on validation pairs unless they are the held-out ones
+        val=None if held is SplitName.VAL else LatentSet.from_rows(ds, latents, splits[SplitName.VAL]),
         cca_reg=spec.model.cca_reg,
         true_correlations=ds.info.get("true_correlations"),
     )
-    r2, r2_table = prediction_metrics(model, ds.subset(splits[SplitName.TEST]))
+    means = training_means(ds.subset(splits[SplitName.TRAIN]))
+    r2, r2_table, r2_base = prediction_metrics(model, ds.subset(splits[SplitName.TEST]), baseline=means)
     fc, fc_notes = artifacts.feature_corr(ds, latents, splits, spec)
     details = RunDetails(
         name=spec.name or run_dir.name,
@@ -188,7 +191,7 @@ def _analyse(
     metrics = RunMetrics(
         run=details,
         modalities=tuple(ds.names),
-        results=results.held_out(r2, details.train_seconds),
+        results=results.held_out(r2, details.train_seconds, r2_base),
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         mmcorr_version=__version__,
         bundle_format=BUNDLE_FORMAT,

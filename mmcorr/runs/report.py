@@ -19,6 +19,7 @@ from mmcorr._version import __version__
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
 from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, BundleFile
+from mmcorr.runs.headlines import fit_gap, prediction_notes
 from mmcorr.runs.schema import Pair, RunMetrics
 
 __all__ = ["build_report", "write_report", "REPORT_MAX_UMAP_POINTS"]
@@ -71,15 +72,23 @@ def _metric_rows(metrics: RunMetrics) -> tuple[list[dict[str, Any]], list[dict[s
     pair_rows = [
         {
             "pair": pair.key,
-            "canonical total": c.total,
-            "CC1": c.cc1,
+            "canonical total, held-out": c.total,
+            "CC1 held-out": c.cc1,
             "CC1 p-value": c.p_values[0] if c.p_values else None,
+            "canonical total, validation pairs": c.val_total,
+            "canonical total, training pairs": c.train_total,
+            "alignment fitted on": c.fit_on or "train",
             "fraction of ceiling": c.fraction_of_ceiling,
         }
         for pair, c in res.canonical.items()
     ]
     ordered_rows = [
-        {"direction": d.key, **r.to_json(), "prediction R2": res.prediction_r2.get(d)}
+        {
+            "direction": d.key,
+            **r.to_json(),
+            "prediction R²": res.prediction_r2.get(d),
+            "prediction R², training mean": res.prediction_baseline_r2.get(d),
+        }
         for d, r in res.retrieval.items()
     ]
     return pair_rows, ordered_rows
@@ -87,9 +96,15 @@ def _metric_rows(metrics: RunMetrics) -> tuple[list[dict[str, Any]], list[dict[s
 
 def _headline(metrics: RunMetrics) -> list[str]:
     pair_rows, ordered_rows = _metric_rows(metrics)
-    summary = metrics.results.summary.to_json()
+    summary = metrics.results.summary.labelled()
+    gap = fit_gap(metrics)
+    warnings = [] if gap is None else [gap.summary()]
+    if gap is not None and gap.message():
+        warnings.append(f"Warning: {gap.message()}")
+    warnings += [f"Warning: {n}" for n in prediction_notes(metrics.results).values()]
     return [
         "<h2>Headline metrics (held-out test split)</h2>",
+        *(f"<p class='warning'>{html.escape(w)}</p>" for w in warnings),
         _table([{"metric": k, "value": v} for k, v in summary.items()]),
         _table(pair_rows),
         _table(ordered_rows),

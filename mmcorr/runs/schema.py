@@ -83,10 +83,15 @@ class Direction(NamedTuple):
 class CanonicalCorrelations:
     """Held-out canonical correlations of one modality pair, with their shuffled-pairing null.
 
-    correlations, p_values: (k,) per component, descending correlation. total: their sum.
-    null_low / null_high / null_mean: (k,) 2.5th / 97.5th percentile and mean of the null (absent
-    without permutations). ceiling: (m,) closed-form correlations of a synthetic dataset, and
-    fraction_of_ceiling the share of their sum reached by the first m held-out correlations.
+    correlations, p_values: (k,) per component on the test pairs, in the order of ``ordered_by``.
+    total: their sum. null_low / null_high / null_mean: (k,) 2.5th / 97.5th percentile and mean of
+    the null (absent without permutations). ceiling: (m,) closed-form correlations of a synthetic
+    dataset, and fraction_of_ceiling the share of their sum reached by the first m held-out
+    correlations. train_correlations: (k,) descending, the in-sample canonical correlations of a CCA
+    fitted on the training pairs; val_correlations: (k,) the reported components on the validation
+    pairs (both None in runs written before they were recorded). fit_on: the pairs the
+    post-hoc linear CCA was fitted on, ``"train"`` or ``"validation"``; ordered_by: the pairs whose
+    correlation orders the components (None in older runs: both were the training pairs).
     """
 
     correlations: tuple[float, ...]
@@ -99,10 +104,25 @@ class CanonicalCorrelations:
     null_mean: tuple[float, ...] | None = None
     ceiling: tuple[float, ...] | None = None
     fraction_of_ceiling: float | None = None
+    train_correlations: tuple[float, ...] | None = None
+    val_correlations: tuple[float, ...] | None = None
+    fit_on: str | None = None
+    ordered_by: str | None = None
 
     @property
     def cc1(self) -> float | None:
+        """The first held-out correlation (the best validation direction when ``ordered_by`` says so)."""
         return self.correlations[0] if self.correlations else None
+
+    @property
+    def train_total(self) -> float | None:
+        """Sum of the components' correlations on the training pairs (None in older runs)."""
+        return None if self.train_correlations is None else float(sum(self.train_correlations))
+
+    @property
+    def val_total(self) -> float | None:
+        """Sum of the components' correlations on the validation pairs (None when not recorded)."""
+        return None if self.val_correlations is None else float(sum(self.val_correlations))
 
     @property
     def null_band(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
@@ -112,7 +132,16 @@ class CanonicalCorrelations:
 
     def to_json(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        optional = ("null_low", "null_high", "null_mean", "ceiling")
+        optional = (
+            "null_low",
+            "null_high",
+            "null_mean",
+            "ceiling",
+            "train_correlations",
+            "val_correlations",
+            "fit_on",
+            "ordered_by",
+        )
         out = {k: v for k, v in out.items() if not (k in optional and v is None)}
         if self.ceiling is None and self.fraction_of_ceiling is None:
             out.pop("fraction_of_ceiling")
@@ -132,6 +161,10 @@ class CanonicalCorrelations:
             null_mean=J.opt_numbers(d, "null_mean", where),
             ceiling=J.opt_numbers(d, "ceiling", where),
             fraction_of_ceiling=J.opt_number(d, "fraction_of_ceiling", where),
+            train_correlations=J.opt_numbers(d, "train_correlations", where),
+            val_correlations=J.opt_numbers(d, "val_correlations", where),
+            fit_on=J.opt_text(d, "fit_on", where),
+            ordered_by=J.opt_text(d, "ordered_by", where),
         )
 
 
@@ -183,29 +216,39 @@ def _keyed(obj: Any, where: str, parse: Any, read: Any) -> dict[Any, Any]:
 class HeldOutResults:
     """Every held-out number of a run (or of an evaluation on new data).
 
-    canonical: per modality pair. retrieval: per direction. prediction_r2: per direction, the overall
-    R^2 of predicting the target from the source through the shared space (None when too few
-    samples have both). linear_probe_accuracy: on the joint latent, None without labels.
+    canonical: per modality pair. retrieval: per direction. prediction_r2: per direction, the R^2 of
+    predicting the target from the source through the shared space, variance-weighted over the
+    target's features (older runs: their uniform mean; None when too few samples have both).
+    prediction_baseline_r2: per direction, the same R^2 of predicting the training mean of the
+    target (about 0; empty in older runs and evaluations). linear_probe_accuracy: on the joint
+    latent, None without labels.
     """
 
     canonical: Mapping[Pair, CanonicalCorrelations] = field(default_factory=dict)
     retrieval: Mapping[Direction, Retrieval] = field(default_factory=dict)
     prediction_r2: Mapping[Direction, float | None] = field(default_factory=dict)
+    prediction_baseline_r2: Mapping[Direction, float | None] = field(default_factory=dict)
     linear_probe_accuracy: float | None = None
     summary: RunSummary = field(default_factory=RunSummary)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             MetricsKey.CANONICAL.value: {p.key: c.to_json() for p, c in self.canonical.items()},
             MetricsKey.RETRIEVAL.value: {d.key: r.to_json() for d, r in self.retrieval.items()},
             MetricsKey.PREDICTION_R2.value: {d.key: v for d, v in self.prediction_r2.items()},
             MetricsKey.LINEAR_PROBE.value: self.linear_probe_accuracy,
             MetricsKey.SUMMARY.value: self.summary.to_json(),
         }
+        if self.prediction_baseline_r2:
+            baseline = {d.key: v for d, v in self.prediction_baseline_r2.items()}
+            out[MetricsKey.PREDICTION_BASELINE.value] = baseline
+        return out
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any], where: str) -> HeldOutResults:
         r2 = J.as_object(J.req(d, MetricsKey.PREDICTION_R2.value, where), where, MetricsKey.PREDICTION_R2)
+        key = MetricsKey.PREDICTION_BASELINE
+        base = J.as_object(d.get(key.value, {}), where, key)
         return cls(
             canonical=_keyed(
                 J.req(d, MetricsKey.CANONICAL.value, where),
@@ -222,6 +265,9 @@ class HeldOutResults:
             prediction_r2={
                 Direction.parse(k, where): J.opt_number(r2, k, f"{where}: {MetricsKey.PREDICTION_R2.value}")
                 for k in r2
+            },
+            prediction_baseline_r2={
+                Direction.parse(k, where): J.opt_number(base, k, f"{where}: {key.value}") for k in base
             },
             linear_probe_accuracy=J.opt_number(d, MetricsKey.LINEAR_PROBE.value, where),
             summary=RunSummary.from_json(

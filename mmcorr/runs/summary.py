@@ -1,7 +1,8 @@
 """The run block and the headline summary of metrics.json, as frozen dataclasses.
 
-:class:`RunSummary` holds one number per headline metric (averaged over modality pairs), the
-leaderboard row of a run; :class:`SummaryMetric` names them once, with their direction.
+:class:`RunSummary` holds one number per headline metric, the leaderboard row of a run;
+:class:`SummaryMetric` names them once, with their direction and the one label every page, the
+report and the CLI show for them (the README's glossary defines each).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class SummaryMetric(StrEnum):
 
     CANONICAL_TOTAL = "canonical_total"
     CANONICAL_CC1 = "canonical_cc1"
+    CANONICAL_VAL_TOTAL = "canonical_val_total"
+    CANONICAL_TRAIN_TOTAL = "canonical_train_total"
     FRACTION_OF_CEILING = "fraction_of_ceiling"
     RECALL_1 = "recall@1"
     RECALL_10 = "recall@10"
@@ -31,17 +34,53 @@ class SummaryMetric(StrEnum):
     FOSCTTM = "foscttm"
     CLASS_PRECISION_1 = "class_precision@1"
     LINEAR_PROBE = "linear_probe_accuracy"
+    PREDICTION_R2_BEST = "prediction_r2_best"
     PREDICTION_R2 = "prediction_r2"
     TRAIN_SECONDS = "train_seconds"
 
     @property
     def higher_is_better(self) -> bool:
-        """False for FOSCTTM (0 is perfect) and the training time; True for every other metric."""
+        """False for FOSCTTM (0 is perfect) and the training time; True for every other metric.
+
+        The training-pair total is higher-is-better only as a fit; next to a much lower held-out
+        total it means memorisation (see :func:`mmcorr.runs.fit_gap`)."""
         return self not in (SummaryMetric.FOSCTTM, SummaryMetric.TRAIN_SECONDS)
+
+    @property
+    def label(self) -> str:
+        """The one label of this metric wherever it is shown (dashboard, report, CLI)."""
+        return _LABELS[self]
+
+
+_LABELS = {
+    SummaryMetric.CANONICAL_TOTAL: "Canonical total, held-out (mean over pairs)",
+    SummaryMetric.CANONICAL_CC1: "CC1 held-out (mean over pairs)",
+    SummaryMetric.CANONICAL_VAL_TOTAL: "Canonical total, validation pairs (mean over pairs)",
+    SummaryMetric.CANONICAL_TRAIN_TOTAL: "Canonical total, training pairs (mean over pairs)",
+    SummaryMetric.FRACTION_OF_CEILING: "Fraction of ceiling (mean over pairs)",
+    SummaryMetric.RECALL_1: "Recall@1 (mean of directions)",
+    SummaryMetric.RECALL_10: "Recall@10 (mean of directions)",
+    SummaryMetric.MRR: "MRR (mean of directions)",
+    SummaryMetric.FOSCTTM: "FOSCTTM (mean of directions)",
+    SummaryMetric.CLASS_PRECISION_1: "Class precision@1 (mean of directions)",
+    SummaryMetric.LINEAR_PROBE: "Linear probe accuracy (joint latent)",
+    SummaryMetric.PREDICTION_R2_BEST: "Prediction R² (best direction)",
+    SummaryMetric.PREDICTION_R2: "Prediction R² (mean of directions, older runs)",
+    SummaryMetric.TRAIN_SECONDS: "Training time (s)",
+}
 
 
 def _metric(key: SummaryMetric) -> Any:
     return field(default=None, metadata={"key": key})
+
+
+_OMIT_WHEN_NONE = (
+    SummaryMetric.TRAIN_SECONDS,
+    SummaryMetric.PREDICTION_R2,
+    SummaryMetric.CANONICAL_VAL_TOTAL,
+    SummaryMetric.CANONICAL_TRAIN_TOTAL,
+    SummaryMetric.PREDICTION_R2_BEST,
+)
 
 
 @dataclass(frozen=True)
@@ -50,6 +89,8 @@ class RunSummary:
 
     canonical_total: float | None = _metric(SummaryMetric.CANONICAL_TOTAL)
     canonical_cc1: float | None = _metric(SummaryMetric.CANONICAL_CC1)
+    canonical_val_total: float | None = _metric(SummaryMetric.CANONICAL_VAL_TOTAL)
+    canonical_train_total: float | None = _metric(SummaryMetric.CANONICAL_TRAIN_TOTAL)
     fraction_of_ceiling: float | None = _metric(SummaryMetric.FRACTION_OF_CEILING)
     recall_at_1: float | None = _metric(SummaryMetric.RECALL_1)
     recall_at_10: float | None = _metric(SummaryMetric.RECALL_10)
@@ -57,6 +98,7 @@ class RunSummary:
     foscttm: float | None = _metric(SummaryMetric.FOSCTTM)
     class_precision_at_1: float | None = _metric(SummaryMetric.CLASS_PRECISION_1)
     linear_probe_accuracy: float | None = _metric(SummaryMetric.LINEAR_PROBE)
+    prediction_r2_best: float | None = _metric(SummaryMetric.PREDICTION_R2_BEST)
     prediction_r2: float | None = _metric(SummaryMetric.PREDICTION_R2)
     train_seconds: float | None = _metric(SummaryMetric.TRAIN_SECONDS)
 
@@ -72,9 +114,14 @@ class RunSummary:
         """The metrics that have a value."""
         return {m: v for m, v in self.items() if v is not None}
 
+    def labelled(self) -> dict[str, float]:
+        """label -> value of the metrics that have a value: what every page and report shows."""
+        return {m.label: v for m, v in self.present().items()}
+
     def to_json(self) -> dict[str, float | None]:
-        # evaluation.json has no training time: leave it out rather than write null
-        return {m.value: v for m, v in self.items() if not (m is SummaryMetric.TRAIN_SECONDS and v is None)}
+        # evaluation.json has no training time, and new runs neither the train / validation totals
+        # of an evaluation nor the older runs' averaged R^2: leave them out rather than write null.
+        return {m.value: v for m, v in self.items() if v is not None or m not in _OMIT_WHEN_NONE}
 
     @classmethod
     def from_values(cls, values: Mapping[SummaryMetric, float | None]) -> RunSummary:

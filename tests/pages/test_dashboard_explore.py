@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 from dashboard_helpers import heatmap_z, no_exceptions, page, plotly_charts, trace_types, write_run
 
+from mmcorr.runs import SummaryMetric
+
 EXPLORE = "pages/explore.py"
 COMPARE = "pages/compare.py"
 
@@ -25,10 +27,11 @@ def test_explore_draws_every_chart_from_a_run_bundle(app: Any, mmcorr_home: Path
     no_exceptions(app)
     assert [e.value for e in app.error] == []
     labels = {m.label: m.value for m in app.metric}
-    assert labels["CC1 held-out"] == "0.900"
-    assert labels["Recall@1"] == "0.500"
-    assert labels["Recall@10"] == "0.900"
-    assert labels["Cross-modal R²"] == "0.420"
+    # every label says what it covers: the pair, or the one retrieval / prediction direction
+    assert labels["CC1 held-out (a × b)"] == "0.900"
+    assert labels[r"Recall@1 (a-\>b)"] == "0.500"
+    assert labels[r"Recall@10 (a-\>b)"] == "0.900"
+    assert labels[r"Prediction R² (a-\>b)"] == "0.420"
     assert any("a × b" in c.value for c in app.caption)
     charts = plotly_charts(app)
     # similarity heatmap, feature heatmap, canonical bars, UMAP, training curves
@@ -79,7 +82,8 @@ def test_compare_lists_two_runs_and_marks_the_best(app: Any, mmcorr_home: Path) 
     no_exceptions(app)
     table = app.dataframe[0].value
     assert sorted(table["run"]) == ["run-cca", "run-dccae"]
-    assert table.loc[table["recall@1"].idxmax(), "run"] == "run-dccae"
+    recall = SummaryMetric.RECALL_1.label  # "Recall@1 (mean of directions)"
+    assert table.loc[table[recall].idxmax(), "run"] == "run-dccae"
     assert len(plotly_charts(app)) == 2
 
 
