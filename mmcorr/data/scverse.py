@@ -116,9 +116,10 @@ def paired_from_scverse(
         for k, a in items
     ]
     check_shared_obs(mods)
-    if _kind(obj) == "mudata":  # muon keeps per-modality columns as "<key>:<col>", global ones bare
-        for m in mods:
-            m.obs = merge_obs(obj.obs, m)
+    # muon keeps per-modality columns as "<key>:<col>" and global ones (a MuData's own obs) bare.
+    shared = obj.obs if _kind(obj) == "mudata" else pd.DataFrame()
+    for m in mods:
+        m.obs = merge_obs(shared, m)
     ds, _ = pair_modalities(mods, how=how, by="id")
     meta, _warnings = obs_metadata(mods, ds.ids)
     if label_column is not None and (meta is None or label_column not in meta.columns):
@@ -159,8 +160,10 @@ def add_latents(
     mdata: Any, latents: Mapping[str, np.ndarray], ids: np.ndarray, keys: Mapping[str, str] | None = None
 ) -> list[str]:
     """Write ``latents`` (name -> (n, k), rows in ``ids`` order; ``"joint"`` for the fused one) into
-    ``mdata`` in place, matched by obs name; returns the ``obsm`` locations written."""
-    mod_keys = [str(k) for k in mdata.mod]
+    ``mdata`` (a MuData, or a dict of AnnData: no joint latent then) in place, matched by obs name;
+    returns the ``obsm`` locations written."""
+    container = mdata.mod if _kind(mdata) == "mudata" else mdata
+    mod_keys = [str(k) for k in container]
     written: list[str] = []
     for name, z in latents.items():
         if name == JOINT:
@@ -170,10 +173,10 @@ def add_latents(
             raise DataError(
                 f"The MuData has no modality for the latent {name!r}. Its modalities: {mod_keys}."
             )
-        adata = mdata.mod[key]
+        adata = container[key]
         adata.obsm[OBSM_KEY] = _take(np.asarray(z), _rows(ids, adata.obs_names))
         written.append(f"mod[{key!r}].obsm[{OBSM_KEY!r}]")
-    if JOINT in latents:
+    if JOINT in latents and _kind(mdata) == "mudata":
         mdata.obsm[OBSM_KEY] = _take(np.asarray(latents[JOINT]), _rows(ids, mdata.obs_names))
         written.append(f"obsm[{OBSM_KEY!r}]")
     return written
