@@ -53,6 +53,20 @@ def _default_name(i: int) -> None:
     st.session_state[key] = st.session_state[auto_key] = suggested
 
 
+def _layers(path: str, name: str) -> dict[str, list[str]]:
+    """The layers each AnnData / MuData modality of an uploaded file offers besides X."""
+    from mmcorr.data import file_layers
+
+    return file_layers(path, name)
+
+
+def _obs_columns(files: dict[str, str]) -> list[str]:
+    """The obs columns of the uploaded AnnData / MuData files, offered as labels."""
+    from mmcorr.data import obs_columns
+
+    return list(dict.fromkeys(c for path in files.values() for c in obs_columns(path)))
+
+
 def _header(path: Path) -> list[str]:
     """Column names of a table file, for the id-column picker (reads the header only)."""
     from mmcorr.data import table_columns
@@ -70,7 +84,8 @@ def _pair(files: dict[str, str], options: dict[str, Any]) -> tuple[Any, Any]:
 st.title("Data")
 st.caption(
     "One file per modality: rows are samples, columns are features (csv, tsv, parquet, npy, npz, "
-    "or h5mu holding several modalities). Rows are paired by an id column, or by order when there is none."
+    "h5ad, or h5mu holding several modalities). Rows are paired by an id column (AnnData / MuData: obs "
+    "names), or by order when there is none."
 )
 
 n_modalities = int(
@@ -108,7 +123,7 @@ with st.expander("Labels / metadata and pairing options", expanded=False):
         help="A table with the same sample ids: class labels and any columns to colour plots by.",
     )
     labels_path = _stage(labels_upload) if labels_upload is not None else None
-    label_columns = _header(labels_path) if labels_path is not None else []
+    label_columns = _header(labels_path) if labels_path is not None else _obs_columns(files)
     label_column = st.selectbox(
         "Label column",
         [AUTO, *label_columns],
@@ -135,6 +150,18 @@ with st.expander("Labels / metadata and pairing options", expanded=False):
         horizontal=True,
         help="error: refuse files with NaN and say where. impute: replace NaN by the feature mean.",
     )
+    layers: dict[str, str] = {}
+    for file_name, file_path in files.items():
+        for key, offered in _layers(file_path, file_name).items():
+            if offered:
+                chosen = st.selectbox(
+                    f"Values of {plain(key)}",
+                    ["X", *offered],
+                    key=f"layer_{file_name}_{key}",
+                    help="AnnData / MuData: the matrix to read, X or one of the layers (e.g. raw counts).",
+                )
+                if chosen != "X":
+                    layers[key] = chosen
 
 
 def _registered() -> None:
@@ -176,6 +203,7 @@ options: dict[str, Any] = {
     "nan": nan,
     "labels": str(labels_path) if labels_path is not None else None,
     "label_column": None if label_column == AUTO else label_column,
+    "layers": layers,
 }
 
 with user_errors("Pairing the files"):

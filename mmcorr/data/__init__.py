@@ -20,7 +20,7 @@ from .report import ModalitySummary, PairingReport
 from .scverse import OBSM_KEY, add_latents, latents_mudata, paired_from_scverse, write_back
 from .split import DatasetSplit, Split, split_dataset, split_indices
 from .types import JOINT, Modality, PairedDataset
-from .uploads import stage_upload, table_columns, upload_types
+from .uploads import file_layers, obs_columns, stage_upload, table_columns, upload_types
 
 __all__ = [
     "DEMO_NAMES",
@@ -43,12 +43,14 @@ __all__ = [
     "add_latents",
     "csv_text",
     "file_extension",
+    "file_layers",
     "load_file",
     "load_modality",
     "load_paired",
     "latents_mudata",
     "make_demo",
     "neutralise_text",
+    "obs_columns",
     "pair_modalities",
     "paired_from_scverse",
     "read_metadata",

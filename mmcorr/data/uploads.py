@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Any
 
 from mmcorr._io import atomic_write_bytes
 
-__all__ = ["stage_upload", "table_columns", "upload_types"]
+__all__ = ["file_layers", "obs_columns", "stage_upload", "table_columns", "upload_types"]
 
 # Keep staged names short and filesystem-safe while still recognisably the user's file.
 _MAX_STEM = 80
@@ -64,3 +65,45 @@ def upload_types(*, tables_only: bool = False) -> list[str]:
 
     extensions = TABLE_EXTENSIONS if tables_only else SUPPORTED_EXTENSIONS
     return sorted({ext.rsplit(".", 1)[-1] for ext in extensions})
+
+
+def file_layers(path: str | Path, name: str) -> dict[str, list[str]]:
+    """The layers an .h5ad / .h5mu file offers besides ``X``, per modality, reading names only.
+
+    .h5ad: ``{name: layers}``; .h5mu: ``{key: layers}`` for each MuData modality; other files (or a
+    file that does not open) ``{}`` — the loaders then report the problem with their own message.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".h5ad", ".h5mu"):
+        return {}
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as fh:
+            groups = {name: fh} if suffix == ".h5ad" else {str(k): fh["mod"][k] for k in fh.get("mod", {})}
+            return {k: sorted(g["layers"]) if "layers" in g else [] for k, g in groups.items()}
+    except Exception:  # reported by the real parse, with the loader's message
+        return {}
+
+
+def obs_columns(path: str | Path) -> list[str]:
+    """The ``obs`` columns of an .h5ad / .h5mu file (a MuData's own bare, each modality's as
+    ``<key>:<col>``), offered as labels; ``[]`` for other files or one that does not open."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".h5ad", ".h5mu"):
+        return []
+    try:
+        import h5py
+
+        def cols(group: Any) -> list[str]:
+            return [str(c) for c in group["obs"].attrs.get("column-order", [])] if "obs" in group else []
+
+        with h5py.File(path, "r") as fh:
+            if suffix == ".h5ad":
+                return cols(fh)
+            own = [f"{k}:{c}" for k in fh.get("mod", {}) for c in cols(fh["mod"][k])]
+            return list(dict.fromkeys([*cols(fh), *own]))
+    except Exception:  # reported by the real parse, with the loader's message
+        return []
