@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mmcorr.data import Modality, PairedDataset, Split
 
 __all__ = [
+    "add_encode_output_args",
     "add_layer_arg",
     "add_split_args",
     "encode_inputs",
@@ -51,6 +52,23 @@ def add_layer_arg(p: argparse.ArgumentParser) -> None:
         default=[],
         help="for .h5ad / .h5mu files: read this modality's values from LAYER instead of X "
         "(e.g. rna=counts; NAME is the --modality name or the MuData modality key); repeat per modality",
+    )
+
+
+def add_encode_output_args(p: argparse.ArgumentParser) -> None:
+    """``encode``'s ``--layer``, ``--out`` (a folder or an .h5mu file) and ``--write-back``."""
+    add_layer_arg(p)
+    p.add_argument(
+        "--out",
+        metavar="OUT",
+        help="a folder for NAME.npy + NAME_ids.txt per modality and joint.npy + joint_ids.txt, or a file "
+        "ending in .h5mu (each modality's latent in .mod[NAME].obsm['X_mmcorr'], the joint one in .obsm)",
+    )
+    p.add_argument(
+        "--write-back",
+        metavar="DATA.h5mu",
+        help="add the latents to this .h5mu file (obsm['X_mmcorr'] per modality and joint), replacing it "
+        "atomically",
     )
 
 

@@ -23,7 +23,7 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
-from mmcorr._cli.inputs import add_layer_arg, layer_map
+from mmcorr._cli.inputs import add_encode_output_args, add_layer_arg, layer_map
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
 from mmcorr.data import JOINT, csv_text
@@ -228,19 +228,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--run", metavar="RUN_DIR", required=True)
     p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", required=True)
     p.add_argument("--id-column", metavar="COL", help="sample-id column of every table (default: detected)")
-    add_layer_arg(p)
-    p.add_argument(
-        "--out",
-        metavar="OUT",
-        help="a folder for NAME.npy + NAME_ids.txt per modality and joint.npy + joint_ids.txt, or a file "
-        "ending in .h5mu (each modality's latent in .mod[NAME].obsm['X_mmcorr'], the joint one in .obsm)",
-    )
-    p.add_argument(
-        "--write-back",
-        metavar="DATA.h5mu",
-        help="add the latents to this .h5mu file (obsm['X_mmcorr'] per modality and joint), replacing it "
-        "atomically",
-    )
+    add_encode_output_args(p)
     p.set_defaults(func=_cmd_encode)
 
     p = subparsers.add_parser("evaluate", help="held-out metrics of a trained run on new paired data")
