@@ -14,8 +14,9 @@ The memory a fit allocates on top of the caller's data (all float32 unless said 
   cross-decoder, the ridge heads' float64 row chunks of a target modality (two of ``CHUNK_BYTES``);
 * a fixed allowance for row chunks, batches and the allocator.
 
-Operators can cap the figure with ``MMCORR_MEMORY_LIMIT_BYTES`` (bytes the fit may use); on systems
-without ``/proc/meminfo`` and without that variable the check is skipped.
+What is available comes from psutil (Linux, macOS, Windows), lowered by a Linux cgroup's limit
+(a container's memory cap, which the system figure does not show). Operators can cap the figure
+with ``MMCORR_MEMORY_LIMIT_BYTES`` (bytes the fit may use).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import itertools
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import psutil
 
 from mmcorr._validation import MmcorrError
 from mmcorr.data._chunks import CHUNK_BYTES, PCA_COV_MAX_D
@@ -95,17 +98,12 @@ def _read_int(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _meminfo_available() -> int | None:
+def _system_available() -> int | None:
+    """What the operating system reports as available to new allocations (Linux: MemAvailable)."""
     try:
-        lines = Path("/proc/meminfo").read_text(encoding="ascii").splitlines()
-    except (OSError, UnicodeDecodeError):
+        return int(psutil.virtual_memory().available)
+    except (OSError, RuntimeError):  # a sandbox that hides the figure: fall back to the others
         return None
-    for line in lines:
-        if line.startswith("MemAvailable:"):
-            parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                return int(parts[1]) * 1024  # reported in kB
-    return None
 
 
 def _cgroup_headroom() -> int | None:
@@ -122,9 +120,9 @@ def _cgroup_headroom() -> int | None:
 
 
 def available_bytes() -> int | None:
-    """Bytes a new allocation can use now: the least of MemAvailable, the cgroup headroom and
-    ``MMCORR_MEMORY_LIMIT_BYTES``; None when none of them is known (the check is then skipped)."""
-    figures = [f for f in (_meminfo_available(), _cgroup_headroom()) if f is not None]
+    """Bytes a new allocation can use now: the least of what the system reports available, the
+    cgroup headroom and ``MMCORR_MEMORY_LIMIT_BYTES``; None when none of them is known."""
+    figures = [f for f in (_system_available(), _cgroup_headroom()) if f is not None]
     raw = os.environ.get(ENV_LIMIT, "").strip()
     if raw:
         if not raw.isdigit() or int(raw) <= 0:
