@@ -58,12 +58,13 @@ with user_errors("Listing runs"):
                 "name": r.name,
                 "model": r.model,
                 "created": r.created[:19],
+                "held-out split": "test" if r.held_out_split == "test" else "validation (no test set)",
                 **r.summary.labelled(),
             }
             for r in chosen
         ]
     )
-    metric_cols = [c for c in table.columns if c not in ("run", "name", "model", "created")]
+    metric_cols = [c for c in table.columns if c not in ("run", "name", "model", "created", "held-out split")]
     if not metric_cols:
         st.warning("These runs recorded no summary metrics.")
         st.dataframe(table, hide_index=True, width="stretch")

@@ -104,10 +104,13 @@ def _headline(metrics: RunMetrics) -> None:
     cc = res.canonical[pair]
     direction = Direction(a, b)
     ret = res.retrieval.get(direction)
+    held = "test" if metrics.run.held_out_note is None else "validation"
     st.caption(
-        f"Held-out numbers for {plain(pair.label)}, measured on {cc.n_test:,} test samples. "
-        "The null shuffles the test pairing."
+        f"Held-out numbers for {plain(pair.label)}, measured on {cc.n_test:,} {held} samples. "
+        f"The null shuffles the {held} pairing."
     )
+    if metrics.run.held_out_note:
+        st.warning(metrics.run.held_out_note, icon=":material/info:")
     cols = st.columns(5)
     cols[0].metric(
         f"CC1 held-out ({plain(pair.label)})",

@@ -118,6 +118,8 @@ class RunInfo:
     model: str
     created: str
     summary: RunSummary
+    #: Where the held-out figures come from: "test", or "val" for a run without a test set.
+    held_out_split: str = "test"
 
     def open(self) -> RunBundle:
         return RunBundle(self.path)
@@ -136,6 +138,7 @@ def _run_info(path: Path) -> RunInfo | None:
         model=metrics.run.model,
         created=metrics.created,
         summary=metrics.results.summary,
+        held_out_split=metrics.run.held_out_split,
     )
 
 

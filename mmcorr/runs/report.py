@@ -201,6 +201,7 @@ def build_report(run_dir: str | Path) -> str:
         "modalities": ", ".join(metrics.modalities),
         "latent dim": run.latent_dim,
         "train / val / test samples": f"{run.n_train} / {run.n_val} / {run.n_test}",
+        "held-out figures from": run.held_out_note or "the test split",
         "epochs run": run.epochs_run,
         "train seconds": run.train_seconds,
         "created": metrics.created,

@@ -192,7 +192,8 @@ class RunDetails:
             RunKey.SEED.value: self.seed,
             RunKey.SOURCES.value: dict(self.sources),
             RunKey.NOTES.value: dict(self.notes),
-            RunKey.HELD_OUT_SPLIT.value: self.held_out_split,
+            # Written only when it is not the test split, so earlier bundles round-trip unchanged.
+            **({RunKey.HELD_OUT_SPLIT.value: self.held_out_split} if self.held_out_split != "test" else {}),
         }
 
     @classmethod

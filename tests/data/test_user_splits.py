@@ -58,6 +58,11 @@ def test_a_run_without_test_set_reports_labelled_validation_figures(tmp_path: Pa
     assert run.n_test == 0 and run.held_out_split == "val" and run.n_val > 0
     assert run.held_out_note is not None and "validation figures" in run.held_out_note
     assert dataclasses.replace(run, held_out_split="test").held_out_note is None
+    from mmcorr.runs import list_runs
+    from mmcorr.runs.report import build_report
+
+    assert "the held-out figures are validation figures" in build_report(tmp_path / "run")
+    assert [r.held_out_split for r in list_runs(tmp_path)] == ["val"]  # what Compare shows
 
 
 def test_a_run_on_given_sets_reports_on_the_given_test_set(tmp_path: Path) -> None:
