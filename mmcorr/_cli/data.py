@@ -66,19 +66,19 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_save)
 
     p = dsub.add_parser("demo", help="write a demo dataset's modalities as CSV files")
-    p.add_argument("name", choices=("digits-noisy", "synthetic"))
+    p.add_argument("name", choices=("digits-noisy", "synthetic"), help="which demo dataset")
     p.add_argument("--out", default=None, help="folder for the CSV files")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--n-samples", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
+    p.add_argument("--n-samples", type=int, default=None, help="number of samples (default: the demo's own)")
     p.add_argument("--register", action="store_true", help="also register it; prints the dataset id")
     p.set_defaults(func=_demo)
 
     p = dsub.add_parser("list", help="registered datasets, newest first")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(func=_list)
 
     p = dsub.add_parser("delete", help="remove a registered dataset")
-    p.add_argument("dataset_id")
+    p.add_argument("dataset_id", help="the dataset's id (see 'mmcorr data list')")
     p.set_defaults(func=_delete)
 
 

@@ -26,13 +26,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_submit)
 
     p = jsub.add_parser("list", help="recent jobs, newest first")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=20, help="how many jobs to list (default 20)")
+    p.add_argument("--json", action="store_true", help="print the jobs as JSON")
     p.set_defaults(func=_list)
 
     p = jsub.add_parser("workers", help="every worker on every machine: host, state, current job")
     p.add_argument("--all", action="store_true", help="include workers that stopped cleanly")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the workers as JSON")
     p.set_defaults(func=_workers)
 
     for action, helptext, func in (
@@ -42,9 +42,9 @@ def register(sub: Any) -> None:
         ("resubmit", "queue a failed or cancelled job again, resuming from its checkpoint", _resubmit),
     ):
         p = jsub.add_parser(action, help=helptext)
-        p.add_argument("job_id")
+        p.add_argument("job_id", help="the job's id (see 'mmcorr jobs list')")
         if action == "status":
-            p.add_argument("--json", action="store_true")
+            p.add_argument("--json", action="store_true", help="print the status as JSON")
         p.set_defaults(func=func)
 
 

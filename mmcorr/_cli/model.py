@@ -18,8 +18,10 @@ import pandas as pd
 
 from mmcorr._cli.common import (
     add_data_args,
+    add_output_args,
     labels_spec,
     modality_files,
+    output_for,
     parse_assignment,
     summary_lines,
 )
@@ -133,16 +135,30 @@ def _cmd_encode(args: argparse.Namespace) -> int:
         )
         joint_ds, _ = pair_modalities(mods, how="outer", by=by)
     full = _with_model_modalities(model, joint_ds)
+    output = output_for(args)
+    shapes: dict[str, list[int]] = {}  # latent name -> [rows, dims], for --json
     if out is not None and not to_h5mu:
         for mod in mods:
             z = model.transform(_with_model_modalities(model, _single(mod)))[mod.name]
-            print(write_npy_outputs(out, mod, z))
-        print(write_joint_npy(out, model.transform(full)[JOINT], joint_ds.ids))
+            output.line(write_npy_outputs(out, mod, z))
+            shapes[mod.name] = list(z.shape)
+        joint = model.transform(full)[JOINT]
+        output.line(write_joint_npy(out, joint, joint_ds.ids))
+        shapes[JOINT] = list(joint.shape)
     if to_h5mu or write_back is not None:
         full.info[SCVERSE_KEYS] = {m.name: m.key for m in mods if m.key is not None}
         latents = model.transform(full, modalities=[m.name for m in mods])
         for line in write_h5mu_outputs(latents, full, out=out if to_h5mu else None, write_back=write_back):
-            print(line)
+            output.line(line)
+        shapes.update({name: list(np.shape(z)) for name, z in latents.items()})
+    output.result(
+        {
+            "run": str(args.run),
+            "out": None if out is None else str(out),
+            "write_back": None if write_back is None else str(write_back),
+            "latents": shapes,
+        }
+    )
     return 0
 
 
@@ -157,6 +173,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         paths,
         id_column=args.id_column,
         how=args.how,
+        nan=args.nan,
         labels=label_path,
         label_column=label_col,
         layers=layer_map(args.layer),
@@ -171,8 +188,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     out = Path(args.out) if args.out else Path(args.run) / EVALUATION_FILE
     atomic_write_text(out, result.to_text())
-    print(f"Evaluated {ds.n_samples} samples; metrics written to {out}")
-    print(summary_lines(result.results.summary.to_json()))
+    output = output_for(args)
+    output.line(f"Evaluated {ds.n_samples} samples; metrics written to {out}")
+    output.line(summary_lines(result.results.summary.to_json()))
+    output.result(
+        {
+            "run": str(args.run),
+            "out": str(out),
+            "n_samples": ds.n_samples,
+            "summary": result.results.summary.to_json(),
+            "evaluation": result.to_json(),
+        }
+    )
     return 0
 
 
@@ -225,30 +252,79 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add encode, evaluate, predict and report to the ``mmcorr`` parser."""
     p = subparsers.add_parser("encode", help="project new samples into a trained run's latent space")
-    p.add_argument("--run", metavar="RUN_DIR", required=True)
-    p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", required=True)
+    p.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        required=True,
+        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
+    )
+    p.add_argument(
+        "--modality",
+        metavar="NAME=PATH",
+        type=parse_assignment,
+        action="append",
+        required=True,
+        help="a table of one modality the run was trained on, by its name in the run; repeat for more",
+    )
     p.add_argument("--id-column", metavar="COL", help="sample-id column of every table (default: detected)")
     add_encode_output_args(p)
+    add_output_args(p)
     p.set_defaults(func=_cmd_encode)
 
     p = subparsers.add_parser("evaluate", help="held-out metrics of a trained run on new paired data")
-    p.add_argument("--run", metavar="RUN_DIR", required=True)
-    p.add_argument("--modality", metavar="NAME=PATH", type=parse_assignment, action="append", required=True)
+    p.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        required=True,
+        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
+    )
+    p.add_argument(
+        "--modality",
+        metavar="NAME=PATH",
+        type=parse_assignment,
+        action="append",
+        required=True,
+        help="new paired samples of one modality, by its name in the run; repeat for each (two or more)",
+    )
     add_data_args(p)
     add_layer_arg(p)
-    p.add_argument("--permutations", metavar="R", type=int, default=100)
+    p.add_argument(
+        "--permutations",
+        metavar="R",
+        type=int,
+        default=100,
+        help="permutations of the canonical-correlation null (default 100)",
+    )
     p.add_argument("--out", metavar="FILE", help="metrics JSON (default: RUN_DIR/evaluation.json)")
+    add_output_args(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = subparsers.add_parser("predict", help="predict one modality from another with a trained run")
-    p.add_argument("--run", metavar="RUN_DIR", required=True)
-    p.add_argument("--from", dest="source", metavar="NAME=PATH", type=parse_assignment, required=True)
-    p.add_argument("--to", dest="target", metavar="NAME", required=True)
+    p.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        required=True,
+        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        metavar="NAME=PATH",
+        type=parse_assignment,
+        required=True,
+        help="the modality to predict from (its name in the run) and its table",
+    )
+    p.add_argument("--to", dest="target", metavar="NAME", required=True, help="the modality to predict")
     p.add_argument("--id-column", metavar="COL", help="sample-id column of the table (default: detected)")
     p.add_argument("--out", metavar="FILE", required=True, help="output .npy, .csv, .tsv or .parquet")
     p.set_defaults(func=_cmd_predict)
 
     p = subparsers.add_parser("report", help="write a run's self-contained HTML report")
-    p.add_argument("--run", metavar="RUN_DIR", required=True)
+    p.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        required=True,
+        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
+    )
     p.add_argument("--out", metavar="FILE", help="output HTML (default: RUN_DIR/report.html)")
     p.set_defaults(func=_cmd_report)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from mmcorr._cli.common import (
-    Progress,
     add_data_args,
+    add_output_args,
     labels_spec,
     modality_files,
+    output_for,
     parse_assignment,
     summary_lines,
 )
@@ -39,10 +39,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     # One builder for every entry point: the same flags, defaults and seed as `mmcorr jobs submit`.
     spec = job_spec_from_args(args, args.dataset or "files", args.name or out.name)
-    progress = Progress()
+    output = output_for(args)
+    progress = output.progress()
     try:
         if args.dataset is not None:
-            run_spec(spec, out, callbacks=[progress])
+            run_spec(spec, out, callbacks=[progress], notify=progress.note)
         else:
             from mmcorr.data import load_paired
 
@@ -53,28 +54,34 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 paths,
                 id_column=args.id_column,
                 how=args.how,
+                nan=args.nan,
                 labels=label_path,
                 label_column=label_col,
                 layers=layer_map(args.layer),
             )
             for warning in report.warnings:
-                print(f"mmcorr: warning: {warning}", file=sys.stderr)
+                output.warn(warning)
             ds, split = given_splits(args, ds, spec)
-            train_and_bundle(ds, spec, out, callbacks=[progress], sources=files, split=split)
+            train_and_bundle(
+                ds, spec, out, callbacks=[progress], sources=files, split=split, notify=progress.note
+            )
     finally:
         progress.close()
     metrics = read_metrics(out)
-    print(f"Wrote run bundle {out}")
+    output.line(f"Wrote run bundle {out}")
     if metrics.run.held_out_note:
-        print(f"  note: {metrics.run.held_out_note}")
-    print(summary_lines(metrics.results.summary.labelled()))
+        output.line(f"  note: {metrics.run.held_out_note}")
+    output.line(summary_lines(metrics.results.summary.labelled()))
     gap = fit_gap(metrics)
     if gap is not None:
-        print(f"  {gap.summary()}")
+        output.line(f"  {gap.summary()}")
         if gap.message():
-            print(f"  warning: {gap.message()}")
+            output.line(f"  warning: {gap.message()}")
     for note in prediction_notes(metrics.results).values():
-        print(f"  warning: {note}")
+        output.line(f"  warning: {note}")
+    output.result(
+        {"run_dir": str(out), "summary": metrics.results.summary.to_json(), "metrics": metrics.to_json()}
+    )
     return 0
 
 
@@ -96,4 +103,5 @@ def register(subparsers: Any) -> None:
     add_config_args(p)
     p.add_argument("--name", help="run name shown in the dashboard (default: the --out folder name)")
     p.add_argument("--out", metavar="RUN_DIR", required=True, help="the run folder to create")
+    add_output_args(p)
     p.set_defaults(func=_cmd_train)

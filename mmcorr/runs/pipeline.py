@@ -31,6 +31,7 @@ from mmcorr.runs.files import BUNDLE_FORMAT, BundleFile, SplitName
 from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics, training_means
 from mmcorr.runs.report import write_report
 from mmcorr.runs.schema import RunMetrics
+from mmcorr.runs.steps import Notify, Steps
 from mmcorr.runs.summary import RunDetails
 from mmcorr.runs.tables import SimilarityData
 
@@ -49,11 +50,13 @@ def run_spec(
     checkpoint_dir: Path | None = None,
     resume: bool = False,
     registry: DatasetRegistry | None = None,
+    notify: Notify | None = None,
 ) -> Path:
     """Load the registered dataset ``spec.dataset_id``, train, analyse and write the bundle to run_dir.
 
     callbacks: objects with ``on_epoch_end(record) -> bool | None`` (True cancels the fit).
     checkpoint_dir / resume: where the trainer keeps resumable checkpoints, and whether to resume.
+    notify: told each analysis step as it starts and ends (:class:`mmcorr.runs.steps.Steps`).
     Returns ``run_dir``. Raises MmcorrError for bad specs or data, TrainingCancelled on cancel.
     """
     if registry is None:
@@ -62,7 +65,7 @@ def run_spec(
         registry = DatasetRegistry()
     ds = registry.load(spec.dataset_id)
     return train_and_bundle(
-        ds, spec, run_dir, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume
+        ds, spec, run_dir, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume, notify=notify
     )
 
 
@@ -149,7 +152,9 @@ def _analyse(
     splits: dict[SplitName, np.ndarray],
     seconds: float,
     sources: dict[str, str] | None,
+    steps: Steps,
 ) -> _Outputs:
+    steps.start("encoding every sample")
     latents = model.transform(ds)
     split_col = np.empty(ds.n_samples, dtype=object)
     for name, rows in splits.items():
@@ -159,6 +164,7 @@ def _analyse(
     n_test = int(splits[SplitName.TEST].size)
     splits = {**splits, SplitName.TEST: splits[held]}
     frame = latents_frame(ds, latents, split_col)
+    steps.start("analysis canonical correlations, retrieval and linear probe")
     results = compute_metrics(
         LatentSet.from_rows(ds, latents, splits[SplitName.TRAIN]),
         LatentSet.from_rows(ds, latents, splits[SplitName.TEST]),
@@ -169,7 +175,9 @@ def _analyse(
         true_correlations=ds.info.get("true_correlations"),
     )
     means = training_means(ds.subset(splits[SplitName.TRAIN]))
+    steps.start("analysis cross-modal prediction")
     r2, r2_table, r2_base = prediction_metrics(model, ds.subset(splits[SplitName.TEST]), baseline=means)
+    steps.start("analysis feature-by-feature correlations")
     fc, fc_notes = artifacts.feature_corr(ds, latents, splits, spec)
     details = RunDetails(
         name=spec.name or run_dir.name,
@@ -196,13 +204,18 @@ def _analyse(
         mmcorr_version=__version__,
         bundle_format=BUNDLE_FORMAT,
     )
+    steps.start("analysis UMAP")
+    umap = artifacts.umap_frame(ds, latents, frame, spec)
+    steps.start("analysis sample similarity")
+    similarity = artifacts.similarity(ds, latents, splits[SplitName.TEST])
+    steps.end()
     return _Outputs(
         metrics=metrics,
         latents=frame,
-        umap=artifacts.umap_frame(ds, latents, frame, spec),
+        umap=umap,
         feature_corr=fc,
         prediction=r2_table,
-        similarity=artifacts.similarity(ds, latents, splits[SplitName.TEST]),
+        similarity=similarity,
     )
 
 
@@ -215,6 +228,7 @@ def train_and_bundle(
     checkpoint_dir: Path | None = None,
     resume: bool = False,
     sources: dict[str, str] | None = None,
+    notify: Notify | None = None,
     split: Split | None = None,
 ) -> Path:
     """Split ``ds`` (spec.data), fit the estimator, run every held-out analysis, write the bundle.
@@ -223,6 +237,7 @@ def train_and_bundle(
     spec: every configuration; ``spec.dataset_id`` is recorded (use e.g. ``"files"`` for loose files).
     run_dir: the bundle folder to create; it must not exist (or be empty).
     sources: modality name -> file it came from, recorded in metrics.json.
+    notify: told each step after the fit (every analysis, the bundle) as it starts and ends.
     split: the train / validation / test rows the user chose (e.g. from
     :func:`mmcorr.data.split.stack_given_splits`), instead of splitting by ``spec.data``.
     Returns ``run_dir``.
@@ -233,7 +248,9 @@ def train_and_bundle(
     _check_run_dir(run_dir)
     splits = split_dataset(ds, spec) if split is None else _named(split)
     model, seconds = _fit(ds, spec, splits, callbacks, checkpoint_dir, resume)
-    out = _analyse(ds, spec, run_dir, model, splits, seconds, sources)
+    steps = Steps(notify)
+    out = _analyse(ds, spec, run_dir, model, splits, seconds, sources, steps)
+    steps.start("writing the run bundle")
     with atomic_dir(run_dir) as tmp:
         model.save(tmp)
         if not (tmp / BundleFile.HISTORY.value).exists():  # the estimator normally writes it
@@ -246,4 +263,5 @@ def train_and_bundle(
         write_similarity(tmp, out.similarity)
         write_metrics(tmp, out.metrics)
         write_report(tmp)
+    steps.end()
     return run_dir
