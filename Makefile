@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml
+$(VENV)/.installed: $(BIN)/python requirements.txt pyproject.toml setup.py
 	$(BIN)/python -m pip install -q -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $@
@@ -29,8 +29,8 @@ run: install
 	$(BIN)/python -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check mmcorr pages app.py tests bench
-	$(BIN)/ruff format --check mmcorr pages app.py tests bench
+	$(BIN)/ruff check mmcorr pages app.py setup.py tests bench
+	$(BIN)/ruff format --check mmcorr pages app.py setup.py tests bench
 
 typecheck: install-dev
 	$(BIN)/mypy
