@@ -66,9 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help()
         return 2
-    # --json / --quiet where the command has them: the one JSON object goes to the real stdout,
-    # anything else a command prints goes to stderr.
-    args.output = Output.from_args(args)
+    # --json / --quiet where the command has them (add_output_args): the one JSON object goes to the
+    # real stdout, anything else a command prints goes to stderr. Commands with a --json of their
+    # own (jobs list, doctor, data list, ...) print their JSON themselves, to stdout as before.
+    args.output = Output.from_args(args) if hasattr(args, "quiet") else Output()
     try:
         with args.output.stray_prints_to_stderr():
             return int(func(args) or 0)
