@@ -38,7 +38,9 @@ def iter_chunks(
     for start in range(0, n, step):
         pos = slice(start, min(start + step, n))
         src = values[pos] if rows is None else values[rows[pos]]
-        x = np.array(src, dtype=np.float64)  # always a fresh array: prep may write into it
+        # Always a fresh array (prep may write into it); a scipy.sparse modality (CSR, from AnnData)
+        # is densified here, one chunk at a time, and nowhere else.
+        x = src.toarray().astype(np.float64) if hasattr(src, "toarray") else np.array(src, dtype=np.float64)
         yield pos, (prep(x) if prep is not None else x)
 
 

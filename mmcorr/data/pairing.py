@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -85,6 +85,9 @@ def pair_modalities(
     mask = np.stack([ix >= 0 for ix in index], axis=1)
     values: dict[str, np.ndarray] = {}
     for m, ix in zip(modalities, index, strict=True):
+        if hasattr(m.values, "tocsr"):  # sparse stays sparse: absent rows are an empty row
+            values[m.name] = _sparse_rows(m.values, ix)
+            continue
         present = ix >= 0
         out = np.zeros((len(ids), m.n_features), dtype=np.float32)
         out[present] = m.values[ix[present]]
@@ -104,6 +107,14 @@ def pair_modalities(
     )
     report = _report(modalities, ds, how, by)
     return ds, report
+
+
+def _sparse_rows(values: Any, ix: np.ndarray) -> Any:
+    """CSR rows ``values[ix]`` with an empty row where ``ix`` is -1 (an absent sample)."""
+    import scipy.sparse as sp
+
+    padded = sp.vstack([values.tocsr(), sp.csr_matrix((1, values.shape[1]), dtype=values.dtype)]).tocsr()
+    return padded[np.where(ix >= 0, ix, values.shape[0])]
 
 
 def _align_ids(modalities: list[Modality], how: str) -> tuple[np.ndarray, list[np.ndarray]]:

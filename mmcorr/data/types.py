@@ -22,7 +22,8 @@ class Modality:
     """One table of one modality, as loaded from one file.
 
     name: safe identifier of the modality (e.g. ``rna``).
-    values: float32 array, shape (n, d).
+    values: float32 array, shape (n, d); from AnnData / MuData objects a sparse matrix stays a
+        float32 scipy.sparse CSR matrix (see :func:`mmcorr.data.scverse.sparse_modality`).
     ids: sample ids, shape (n,), dtype object (str).
     features: d feature names.
     source: the file it came from (used in messages); "" when built in memory.
@@ -61,7 +62,9 @@ class PairedDataset:
 
     names: modality names, in order (M of them).
     values: name -> float32 array of shape (n, d_name); row i is sample ``ids[i]``. Where a sample
-        lacks a modality (``mask[i, j]`` False) its row is all zeros and must be ignored.
+        lacks a modality (``mask[i, j]`` False) its row is all zeros and must be ignored. A CSR
+        matrix from AnnData / MuData stays sparse until the estimator's preprocessing densifies it
+        one row chunk at a time (files and the run pipeline use dense arrays).
     features: name -> the d_name feature names.
     ids: sample ids, shape (n,), dtype object (str), unique.
     mask: presence mask, shape (n, M) bool; all True for an inner join.

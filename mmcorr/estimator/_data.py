@@ -43,6 +43,9 @@ def check_dataset(ds: Any, what: str) -> None:
     check_kind(ds, what)
     for j, n in enumerate(ds.names):
         values = ds.values[n]
+        if hasattr(values, "tocsr"):  # sparse: only stored values can be non-finite
+            _check_sparse(values, ds, j, n, what)
+            continue
         # Row chunks of ~32 MiB of booleans: no copy of the present rows, bounded temporaries.
         step = max(1, 2**25 // max(values.shape[1], 1))
         for s in range(0, ds.n_samples, step):
@@ -53,6 +56,17 @@ def check_dataset(ds: Any, what: str) -> None:
                     f"(first at sample {ds.ids[s + int(np.argmax(bad))]!r}); "
                     "load it with nan='impute' or drop those samples."
                 )
+
+
+def _check_sparse(values: Any, ds: PairedDataset, j: int, name: str, what: str) -> None:
+    csr = values.tocsr()
+    row_of = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))
+    bad = ~np.isfinite(csr.data) & ds.mask[row_of, j]
+    if bad.any():
+        raise MmcorrError(
+            f"The modality '{name}' of the '{what}' data contains NaN or infinite values "
+            f"(first at sample {ds.ids[row_of[int(np.argmax(bad))]]!r}); drop those samples."
+        )
 
 
 def training_rows(
@@ -130,6 +144,17 @@ def conform(
             values[name] = np.zeros((n_rows, dims[name]), dtype=np.float32)
             continue
         mask[:, j] = ds.mask[:, ds.names.index(name)]
+        raw: Any = ds.values[name]
+        if hasattr(raw, "tocsr"):  # sparse: zero the absent rows without densifying
+            import scipy.sparse as sp
+
+            csr = sp.diags(mask[:, j].astype(np.float32)) @ raw.tocsr().astype(np.float32)
+            if not np.isfinite(csr.data).all():
+                raise MmcorrError(
+                    f"The modality '{name}' contains NaN or infinite values; impute or drop them."
+                )
+            values[name] = csr.tocsr()
+            continue
         vals = np.asarray(ds.values[name], dtype=np.float32)
         if not np.isfinite(vals[mask[:, j]]).all():
             raise MmcorrError(f"The modality '{name}' contains NaN or infinite values; impute or drop them.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scverse_data import N_CELLS, N_PROT, anndata, cite, mudata  # type: ignore[import-not-found]
+from scverse_data import N_CELLS, N_PROT, anndata, cite, mudata, sp  # type: ignore[import-not-found]
 
 from mmcorr import CorrelationModel, DataError
 from mmcorr.data import OBSM_KEY, load_file, load_paired, paired_from_scverse
@@ -25,9 +25,11 @@ def test_mudata_becomes_a_paired_dataset_by_obs_name_with_a_presence_mask() -> N
     # Rows are matched by obs name, not position: prot's rows were stored in another order.
     row = list(ds.ids).index(str(mdata["prot"].obs_names[0]))
     np.testing.assert_array_equal(ds.values["prot"][row], mdata["prot"].X[0])
-    # The counts layer was read (integers), not the log-normalised X; sparse became dense float32.
-    assert ds.values["rna"].dtype == np.float32
-    np.testing.assert_array_equal(ds.values["rna"], mdata["rna"].layers["counts"].toarray())
+    # The counts layer was read (integers), not the log-normalised X, and it stays a float32 CSR
+    # matrix: the estimator densifies it one row chunk at a time.
+    rna = ds.values["rna"]
+    assert sp.issparse(rna) and rna.dtype == np.float32
+    np.testing.assert_array_equal(rna.toarray(), mdata["rna"].layers["counts"].toarray())
     # obs columns: the global ones bare, each modality's prefixed with its key (muon's convention).
     assert ds.metadata is not None and {"batch", "rna:celltype"} <= set(ds.metadata.columns)
 
@@ -150,3 +152,18 @@ def test_anndata_obs_table_is_metadata_not_features() -> None:
     assert "celltype" not in ds.features["rna"]
     assert isinstance(ds.metadata, pd.DataFrame) and "rna:celltype" in ds.metadata.columns
     assert anndata is not None
+
+
+def test_a_sparse_modality_fits_like_its_dense_copy() -> None:
+    m = cite()
+    # The sparse modality partially observed: prot has cells 0-95, rna cells 10-109.
+    rna, prot = m["rna"][10:110].copy(), m["prot"].copy()
+    dense = rna.copy()
+    dense.X = rna.X.toarray()
+    sparse_model = CorrelationModel("cca", 2, device="cpu", pca_dim=6).fit({"rna": rna, "prot": prot})
+    dense_model = CorrelationModel("cca", 2, device="cpu", pca_dim=6).fit({"rna": dense, "prot": prot})
+    a = sparse_model.transform({"rna": rna, "prot": prot})
+    b = dense_model.transform({"rna": dense, "prot": prot})
+    assert a["rna"].shape == (110, 2) and int(np.isnan(a["rna"]).any(axis=1).sum()) == 10
+    for key in ("rna", "prot", "joint"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-4, atol=1e-5)
