@@ -105,6 +105,7 @@ def _protocols(za: Any, zb: Any, wa: Any, wb: Any, val: list[Any], k: int) -> di
     before: CCA fitted on training latents, components in training order. val_order: the same CCA,
     components ordered by validation correlation. val_fit: CCA fitted on the validation latents.
     shrink: CCA fitted on training latents with its ridge chosen by the validation total.
+    auto: val_fit or the training fit, whichever scores higher on validation pairs out of sample.
     Also the train / validation / test correlation sums of the "before" CCA (memorisation gap).
     """
     import numpy as np
@@ -117,15 +118,18 @@ def _protocols(za: Any, zb: Any, wa: Any, wb: Any, val: list[Any], k: int) -> di
     before = canonical_correlation_test(za, zb, wa, wb, **common)
     order = canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, **common)
     vfit = canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, fit_on="validation", **common)
+    auto = canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, fit_on="auto", **common)
     shrunk = [
         canonical_correlation_test(za, zb, wa, wb, val_a=va, val_b=vb, reg=r, **common) for r in _SHRINK_GRID
     ]
     best = max(range(len(shrunk)), key=lambda i: float(np.sum(shrunk[i].val_correlations)))
-    for name, res in (("before", before), ("val_order", order), ("val_fit", vfit), ("shrink", shrunk[best])):
+    protocols = {"before": before, "val_order": order, "val_fit": vfit, "shrink": shrunk[best], "auto": auto}
+    for name, res in protocols.items():
         out[f"{name}_total"] = res.total
         out[f"{name}_cc1"] = float(res.correlations[0])
         out[f"{name}_cc_max"] = float(np.max(res.correlations))
     out["shrink_reg"] = _SHRINK_GRID[best]
+    out["auto_fit_on"] = auto.fit_on
     out["train_sum"] = float(np.sum(order.train_correlations))
     out["val_sum"] = float(np.sum(order.val_correlations))
     out["test_sum"] = order.total

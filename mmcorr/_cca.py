@@ -20,7 +20,14 @@ import numpy as np
 
 from mmcorr._validation import MmcorrError, check_float, check_int
 
-__all__ = ["CCAFit", "MIN_FIT_ROWS_PER_DIM", "fit_cca", "cca_transform", "canonical_correlations"]
+__all__ = [
+    "CCAFit",
+    "MIN_FIT_ROWS_PER_DIM",
+    "fit_cca",
+    "cca_transform",
+    "canonical_correlations",
+    "validation_fit_wins",
+]
 
 #: Paired rows per latent dimension a post-hoc k x k CCA (or a ridge strength) is fitted / chosen
 #: on before validation rows are trusted for it; below this the training rows are used instead.
@@ -211,3 +218,27 @@ def canonical_correlations(za: np.ndarray, zb: np.ndarray) -> np.ndarray:
     den = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
     safe = den > 1e-300
     return np.where(safe, num / np.where(safe, den, 1.0), 0.0)
+
+
+def _pair_sum(fit: CCAFit, views: list[np.ndarray]) -> float:
+    z = cca_transform(fit, views)
+    return float(sum(canonical_correlations(z[i], z[j]).sum() for i in range(len(z)) for j in range(i)))
+
+
+def validation_fit_wins(train: list[np.ndarray], val: list[np.ndarray], k: int, reg: float) -> bool:
+    """Whether a CCA fitted on the validation pairs beats one fitted on the training pairs, judged
+    on validation pairs neither fit saw (issue 16; bench/RESULTS.md, "Post-hoc alignment").
+
+    train, val: per view (n, d_i) complete paired rows. The training fit is scored on every
+    validation pair; the validation fit by two-fold cross-validation within them (even rows fit,
+    odd rows score, and back), so both scores are out of sample and the test pairs never decide.
+    The score is the sum of canonical correlations over view pairs. False with fewer than
+    ``2 * MIN_FIT_ROWS_PER_DIM * k`` validation rows (too few to fit on half of them).
+    """
+    n = val[0].shape[0]
+    if n < 2 * MIN_FIT_ROWS_PER_DIM * k:
+        return False
+    train_score = _pair_sum(fit_cca(train, k, reg=reg), val)
+    even = np.arange(n) % 2 == 0
+    cv = [_pair_sum(fit_cca([v[f] for v in val], k, reg=reg), [v[~f] for v in val]) for f in (even, ~even)]
+    return float(np.mean(cv)) > train_score

@@ -8,7 +8,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, cca_transform, fit_cca
+from mmcorr._cca import (
+    MIN_FIT_ROWS_PER_DIM,
+    canonical_correlations,
+    cca_transform,
+    fit_cca,
+    validation_fit_wins,
+)
 from mmcorr._validation import MmcorrError, check_float, check_int
 from mmcorr.analysis._common import as_matrix, complete_rows, rng_for, zscore_columns
 
@@ -16,8 +22,8 @@ __all__ = ["ALIGN_FIT_ON", "MIN_FIT_ROWS_PER_DIM", "CanonicalResult", "canonical
 
 #: Which latents the post-hoc linear CCA is fitted on: ``"train"`` (the network's own training
 #: pairs) or ``"validation"`` (pairs it did not train on; see the README's glossary).
-ALIGN_FIT_ON = ("train", "validation")
-AlignFitOn = Literal["train", "validation"]
+ALIGN_FIT_ON = ("train", "validation", "auto")
+AlignFitOn = Literal["train", "validation", "auto"]
 
 # Memory cap for one vectorised chunk of permutation rounds (rounds x n x k float64).
 _CHUNK_BYTES = 64 * 2**20
@@ -125,6 +131,32 @@ def _validation(
     return None, None  # too few to order by: keep the training order
 
 
+def _check_fit_on(fit_on: str, val_a: np.ndarray | None, val_b: np.ndarray | None) -> None:
+    if fit_on not in ALIGN_FIT_ON:
+        raise MmcorrError(f"The 'fit_on' parameter must be one of {list(ALIGN_FIT_ON)}. Got {fit_on!r}.")
+    if (val_a is None) != (val_b is None):
+        raise MmcorrError("The 'val_a' and 'val_b' parameters must be given together. Got only one.")
+    if fit_on == "validation" and val_a is None:
+        raise MmcorrError("The 'fit_on' parameter 'validation' needs 'val_a' and 'val_b'. Got neither.")
+
+
+def _fit_rows(
+    fit_on: str,
+    train: tuple[np.ndarray, np.ndarray],
+    va: np.ndarray | None,
+    vb: np.ndarray | None,
+    reg: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs the CCA is fitted on: validation ones when ``fit_on`` asks for them (or, for
+    ``"auto"``, when they score higher out of sample), else the training ones."""
+    if va is None or vb is None or fit_on == "train":
+        return train
+    k = min(train[0].shape[1], train[1].shape[1], max(1, train[0].shape[0] - 1))
+    if fit_on == "validation" or validation_fit_wins(list(train), [va, vb], k, reg):
+        return va, vb
+    return train
+
+
 def _project_ordered(
     fit: Any,
     train: tuple[np.ndarray, np.ndarray],
@@ -166,7 +198,8 @@ def canonical_correlation_test(
         training correlation of the CCA (arbitrary for a model that fits its training pairs ~1.0).
         Rows with NaN in either member of a pair (absent modality) are skipped.
     fit_on: ``"train"`` fits the CCA on the training pairs, ``"validation"`` on the validation pairs
-        (needs val_a / val_b with at least 3 complete pairs).
+        (needs val_a / val_b with at least 3 complete pairs), ``"auto"`` on whichever scores the
+        higher validation total out of sample (:func:`mmcorr._cca.validation_fit_wins`); test pairs never decide.
     n_components: canonical pairs, 1 <= k <= min(k_a, k_b, n_fit - 1); None takes the maximum.
     reg: ridge of the linear CCA (relative, see :func:`mmcorr._cca.fit_cca`), 0-1; 1e-3 is typical.
     permutations: rounds of the null (test pairing shuffled, CCA weights kept), 0-100000; 100 gives
@@ -176,12 +209,7 @@ def canonical_correlation_test(
     tb = as_matrix("train_b", train_b, n_rows=ta.shape[0])
     ea = as_matrix("test_a", test_a, n_cols=ta.shape[1])
     eb = as_matrix("test_b", test_b, n_rows=ea.shape[0], n_cols=tb.shape[1])
-    if fit_on not in ALIGN_FIT_ON:
-        raise MmcorrError(f"The 'fit_on' parameter must be one of {list(ALIGN_FIT_ON)}. Got {fit_on!r}.")
-    if (val_a is None) != (val_b is None):
-        raise MmcorrError("The 'val_a' and 'val_b' parameters must be given together. Got only one.")
-    if fit_on == "validation" and val_a is None:
-        raise MmcorrError("The 'fit_on' parameter 'validation' needs 'val_a' and 'val_b'. Got neither.")
+    _check_fit_on(fit_on, val_a, val_b)
     reg = check_float("reg", reg, 0.0, 1.0)
     permutations = check_int("permutations", permutations, 0, 100000)
     seed = check_int("seed", seed, 0, 2**32 - 1)
@@ -194,7 +222,7 @@ def canonical_correlation_test(
             f"both modalities. Got {ea.shape[0]}."
         )
     va, vb = _validation(val_a, val_b, ta.shape[1], tb.shape[1], fit_on)
-    fa, fb = (va, vb) if fit_on == "validation" and va is not None and vb is not None else (ta, tb)
+    fa, fb = _fit_rows(fit_on, (ta, tb), va, vb, reg)
     kmax = min(ta.shape[1], tb.shape[1], max(1, fa.shape[0] - 1))
     k = kmax if n_components is None else check_int("n_components", n_components, 1, kmax)
 

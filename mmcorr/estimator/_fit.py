@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations
+from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
 from mmcorr.data.types import PairedDataset
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
@@ -86,13 +86,14 @@ def fit_heads(
     """Alignment for ``align_after_fit`` families and, for families without a ``cross_decoder``,
     ridge maps source latent -> target.
 
-    The alignment is a linear CCA (ridge ``cca_reg``) of the *validation* latents when there are at
-    least ``MIN_FIT_ROWS_PER_DIM * latent_dim`` fully paired validation rows, else of the training
-    latents: a network that fits its training pairs near-perfectly makes every training direction
-    look alike (correlation ~1.0), so only pairs it did not train on rank the directions honestly
-    (issue 16; bench/RESULTS.md, "Post-hoc alignment"). Components come out ordered by the
-    correlation on the rows they were fitted on. Each ridge map's strength is chosen on the
-    validation pairs (same row minimum), else :data:`~mmcorr.models.heads.RIDGE_ALPHA`.
+    The alignment is a linear CCA (ridge ``cca_reg``) of the validation latents when that scores
+    higher on validation pairs out of sample than one of the training latents
+    (:func:`mmcorr._cca.validation_fit_wins`), else of the training latents: a network that fits
+    its training pairs near-perfectly makes every training direction look alike (correlation
+    ~1.0), so pairs it did not train on rank the directions more honestly (issue 16;
+    bench/RESULTS.md, "Post-hoc alignment"). Each ridge map's strength is chosen on the validation
+    pairs when there are ``MIN_FIT_ROWS_PER_DIM * latent_dim`` of them, else
+    :data:`~mmcorr.models.heads.RIDGE_ALPHA`.
     """
     heads = LinearHeads()
     names = module.names
@@ -100,13 +101,14 @@ def fit_heads(
     raw_va = latents(module, va_t) if va is not None and va_t is not None and va.n_samples else None
     enough = MIN_FIT_ROWS_PER_DIM * module.latent_dim
     full = tr.fully_paired
-    if module.align_after_fit:
-        use_val = va is not None and raw_va is not None and int(va.fully_paired.sum()) >= enough
-        src, rows = (raw_va, va.fully_paired) if use_val and va is not None and raw_va else (raw, full)
-        if rows.sum() >= 3:
-            heads.align = fit_alignment(
-                names, [src[n][rows] for n in names], module.latent_dim, module.config.cca_reg
-            )
+    if module.align_after_fit and full.sum() >= 3:
+        views = [raw[n][full] for n in names]
+        if va is not None and raw_va is not None:
+            val_views = [raw_va[n][va.fully_paired] for n in names]
+            k = min(module.latent_dim, int(full.sum()) - 1)
+            if validation_fit_wins(views, val_views, k, module.config.cca_reg):
+                views = val_views
+        heads.align = fit_alignment(names, views, module.latent_dim, module.config.cca_reg)
     if not module.cross_decoder:
         for j, s in enumerate(names):
             zs = heads.aligned(s, raw[s])

@@ -15,10 +15,12 @@ __all__ = ["MEMORISATION_GAP", "FitGap", "fit_gap", "prediction_notes"]
 
 #: Mean per-component gap between training-pair and held-out canonical correlation above which a
 #: run is flagged as memorising its training pairs. Measured (bench/RESULTS.md, "Post-hoc
-#: alignment", 5 families x 3 datasets x seeds 0-2, 100-epoch budget): the closed-form CCA, whose
-#: gap is sampling noise alone, stays at or below 0.06; the flagged dccae runs sit at 0.4-0.7,
-#: where the held-out total is under half the training total. 0.25 leaves margin on both sides.
-MEMORISATION_GAP = 0.25
+#: alignment", 5 families x 3 datasets x seeds 0-2, 100-epoch budget): the runs whose held-out
+#: total stays near their training total (digits-halves dccae / mvae / cca, the synthetic linear
+#: CCA, ...) sit at 0.04-0.25; every deep run on digits-noisy but mvae (the issue's example among
+#: them, 0.62-0.80 for dccae / corrae) and its raw-feature CCA sit at 0.41-0.80, with a held-out
+#: total under 40% of the training total. 0.3 sits in the gap between the two groups.
+MEMORISATION_GAP = 0.3
 
 
 @dataclass(frozen=True)

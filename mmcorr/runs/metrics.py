@@ -126,13 +126,10 @@ def _canonical(
 ) -> CanonicalCorrelations:
     a, b = pair
     tr, te = train.both(a, b), test.both(a, b)
-    k = min(train.latents[a].shape[1], train.latents[b].shape[1])
     va = None if val is None else val.both(a, b)
-    # The alignment is fitted on validation pairs when there are enough of them (issue 16: a k x k
-    # CCA from 5k pairs; the same rule as the estimator's heads), and ordered by them whenever any.
-    fit_on: Any = (
-        "validation" if va is not None and va.sum() >= analysis.MIN_FIT_ROWS_PER_DIM * k else "train"
-    )
+    # issue 16: the alignment is fitted on the validation pairs when that scores higher out of
+    # sample (the estimator's heads use the same rule), and ordered by them whenever there are any.
+    fit_on: Any = "auto"
     res = analysis.canonical_correlation_test(
         train.latents[a][tr],
         train.latents[b][tr],
@@ -211,8 +208,9 @@ def compute_metrics(
     train: latents of the training samples (the probe is fitted on them; so is the linear CCA of
         the canonical correlations when there is no usable validation set).
     test: latents of the held-out samples (every headline number is measured on them).
-    val: latents of the validation samples: with at least 5 x k pairs the linear CCA is fitted on
-        them, and its components are ordered by validation correlation (see the README glossary).
+    val: latents of the validation samples: the linear CCA is fitted on them when that scores
+        higher out of sample (``fit_on="auto"`` of :func:`mmcorr.analysis.canonical_correlation_test`),
+        and its components are ordered by validation correlation (see the README glossary).
     true_correlations: "a|b" -> closed-form ceiling (synthetic data), giving ``fraction_of_ceiling``.
     """
     out = MetricResults()

@@ -32,6 +32,13 @@ def _pairs(n: int, rho: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
+def _swapped(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """New pairs whose shared directions are paired in reverse order: a network that memorised
+    training pairs a ~ b learned nothing that carries over, so only a fit on new pairs finds them."""
+    a, b = _pairs(n, RHO, seed)
+    return a, b[:, ::-1]
+
+
 def _memorised(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Training latents of a network that memorised its pairs: every direction correlates ~1."""
     a = np.random.default_rng(seed).standard_normal((n, RHO.size))
@@ -67,7 +74,7 @@ def test_alignment_fitted_on_validation_finds_the_shared_directions() -> None:
 def test_fit_on_must_name_train_or_validation() -> None:
     a, b = _pairs(50, RHO, 0)
     with pytest.raises(
-        MmcorrError, match=r"'fit_on' parameter must be one of \['train', 'validation'\]. Got 'test'"
+        MmcorrError, match=r"'fit_on' parameter must be one of \['train', 'validation', 'auto'\]. Got 'test'"
     ):
         canonical_correlation_test(a, b, a, b, val_a=a, val_b=b, fit_on="test")  # type: ignore[arg-type]
 
@@ -111,8 +118,8 @@ def test_r2_weighting_must_be_uniform_or_variance() -> None:
 def _sets(seed: int = 0) -> tuple[LatentSet, LatentSet, LatentSet]:
     names = ["a", "b"]
     ta, tb = _memorised(300, seed)
-    ea, eb = _pairs(300, RHO, seed + 1)
-    va, vb = _pairs(300, RHO, seed + 2)
+    ea, eb = _swapped(300, seed + 1)
+    va, vb = _swapped(300, seed + 2)
 
     def mk(a: np.ndarray, b: np.ndarray) -> LatentSet:
         return LatentSet(names, {"a": a, "b": b, "joint": (a + b) / 2})
@@ -127,7 +134,7 @@ def test_compute_metrics_fits_on_validation_and_records_the_three_totals() -> No
     assert cc.fit_on == "validation" and cc.ordered_by == "validation"
     assert cc.cc1 == pytest.approx(max(cc.correlations))
     assert cc.train_total is not None and cc.val_total is not None
-    assert cc.train_total > 4.9 and cc.val_total > cc.total - 0.5
+    assert cc.train_total > 4.9 and cc.val_total > cc.total - 0.5 and cc.total > 2.0
     summary = res.held_out({}).summary
     assert summary.canonical_train_total == pytest.approx(cc.train_total)
     assert summary.canonical_val_total == pytest.approx(cc.val_total)
@@ -198,3 +205,15 @@ def test_ridge_strength_is_chosen_on_validation_pairs() -> None:
     w = rng.standard_normal((10, 5))
     _, _, _, alpha = fit_ridge_tuned(z, z @ w, val=(zv, zv @ w))  # an exact linear map: little shrinkage
     assert alpha == min(RIDGE_ALPHA_GRID)
+
+
+def test_auto_fits_on_validation_only_when_that_scores_higher_out_of_sample() -> None:
+    ea, eb = _swapped(2000, 1)
+    va, vb = _swapped(600, 2)
+    ta, tb = _memorised(400, 0)  # the training fit pairs the wrong directions: the validation fit wins
+    res = canonical_correlation_test(ta, tb, ea, eb, val_a=va, val_b=vb, fit_on="auto", permutations=0)
+    assert res.fit_on == "validation"
+    ta, tb = _swapped(3000, 3)  # training pairs like new ones: the larger training fit wins
+    va, vb = va[:60], vb[:60]  # few new pairs: a fit on half of them is the noisier one
+    res = canonical_correlation_test(ta, tb, ea, eb, val_a=va, val_b=vb, fit_on="auto", permutations=0)
+    assert res.fit_on == "train" and res.ordered_by == "validation"
