@@ -301,7 +301,7 @@ class CorrelationModel(BaseEstimator):
         ``obsm["X_mmcorr"]`` and the joint one into ``mdata.obsm["X_mmcorr"]`` and return None.
         """
         self._check_fitted()
-        data, kind = as_dataset(ds, "data", layers=getattr(self, "layers_", None))
+        data, kind = as_dataset(ds, "data", layers=getattr(self, "layers_", None), fitted=self.names_)
         if inplace and kind != "scverse":
             raise MmcorrError(
                 f"The 'inplace' parameter needs a MuData or a dict of AnnData to write into. Got {type(ds).__name__}."
@@ -322,7 +322,7 @@ class CorrelationModel(BaseEstimator):
         modality pairs (see :func:`mmcorr.estimator._inputs.correlation_sum`); higher is better.
         y: ignored. This is what scikit-learn's ``GridSearchCV`` maximises by default."""
         self._check_fitted()
-        data, _ = as_dataset(X, "X", layers=getattr(self, "layers_", None))
+        data, _ = as_dataset(X, "X", layers=getattr(self, "layers_", None), fitted=self.names_)
         use = [n for n in self.names_ if n in data.names]
         return correlation_sum(self._latents(data, use), use)
 

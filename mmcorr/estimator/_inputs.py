@@ -88,9 +88,16 @@ def check_views(views: Sequence[Any], what: str) -> list[np.ndarray]:
     return arrays
 
 
-def _from_views(views: Sequence[Any], what: str) -> PairedDataset:
+def _from_views(views: Sequence[Any], what: str, fitted: Sequence[str] | None) -> PairedDataset:
+    """Position i is modality ``fitted[i]`` of a fitted model (so a model fitted on a MuData also
+    takes a list in its modality order), else ``view<i>``."""
     arrays = check_views(views, what)
-    names = view_names(len(arrays))
+    if fitted is not None and len(arrays) != len(fitted):
+        raise MmcorrError(
+            f"The '{what}' list must hold {len(fitted)} arrays, one per fitted modality {list(fitted)} "
+            f"in that order. Got {len(arrays)}."
+        )
+    names = list(fitted) if fitted is not None else view_names(len(arrays))
     n = arrays[0].shape[0]
     return PairedDataset(
         names=names,
@@ -102,18 +109,19 @@ def _from_views(views: Sequence[Any], what: str) -> PairedDataset:
 
 
 def as_dataset(
-    data: Any, what: str, *, layers: Mapping[str, str] | None = None
+    data: Any, what: str, *, layers: Mapping[str, str] | None = None, fitted: Sequence[str] | None = None
 ) -> tuple[PairedDataset, InputKind]:
     """``data`` as a PairedDataset, and which kind of input it was (see the module docstring).
 
     layers: for AnnData / MuData, modality key -> layer to read instead of ``X``.
+    fitted: a fitted model's modality names, which a list's arrays take in order.
     """
     if isinstance(data, PairedDataset):
         return data, "dataset"
     if isinstance(data, MultiView):
-        return _from_views(data.views, what), "views"
+        return _from_views(data.views, what, fitted), "views"
     if isinstance(data, list | tuple):
-        return _from_views(data, what), "views"
+        return _from_views(data, what, fitted), "views"
     if is_scverse(data):
         return paired_from_scverse(data, layers=layers), "scverse"
     raise MmcorrError(

@@ -104,3 +104,20 @@ def test_transform_with_the_wrong_number_of_views() -> None:
         MmcorrError, match=r"modality 'view1' must have 4 features like the training data\. Got 6"
     ):
         model.transform([xs[0], xs[0]])
+
+
+def test_a_model_fitted_on_named_modalities_takes_a_list_in_their_order() -> None:
+    ds = small_paired()
+    model = CorrelationModel("cca", 2, device="cpu").fit(ds)
+    z = model.transform([ds.values["a"], ds.values["b"]])
+    np.testing.assert_allclose(z[0], model.transform(ds)["a"])
+    assert model.score([ds.values["a"], ds.values["b"]]) == pytest.approx(model.score(ds))
+
+
+def test_a_list_with_more_arrays_than_fitted_modalities() -> None:
+    xs = _views()
+    model = CorrelationModel("cca", 2, device="cpu").fit(xs)
+    with pytest.raises(
+        MmcorrError, match=r"'data' list must hold 2 arrays, one per fitted modality \['view0', 'view1'\]"
+    ):
+        model.transform([*xs, xs[0]])
