@@ -27,7 +27,9 @@ def stage_upload(name: str, data: bytes) -> Path:
     base = Path(str(name)).name
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(base).stem).strip("._") or "upload"
     path = state_dir() / "uploads" / digest / f"{stem[:_MAX_STEM]}{Path(base).suffix.lower()}"
-    if not path.exists():
+    if path.exists():
+        path.touch()  # in use again: the worker's clean-up of old uploads goes by this time
+    else:
         atomic_write_bytes(path, data)
     return path
 

@@ -24,6 +24,15 @@ def test_same_bytes_stage_to_the_same_file_named_after_the_upload() -> None:
     assert a.read_bytes() == b"id,x\n1,2\n"
 
 
+def test_staging_the_same_upload_again_marks_it_as_in_use() -> None:
+    import os
+
+    path = stage_upload("x.csv", b"id,x\n1,2\n")
+    os.utime(path, (1_000_000, 1_000_000))  # staged long ago
+    stage_upload("x.csv", b"id,x\n1,2\n")
+    assert path.stat().st_mtime > 1_000_000
+
+
 def test_a_name_that_climbs_out_stays_inside_the_staging_folder() -> None:
     path = stage_upload("../../etc/passwd", b"x")
     assert path.parent.parent.name == "uploads"
