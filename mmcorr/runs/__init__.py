@@ -49,7 +49,7 @@ from mmcorr.runs.files import (
     SplitName,
     UmapColumn,
 )
-from mmcorr.runs.headlines import MEMORISATION_GAP, FitGap, fit_gap, prediction_notes
+from mmcorr.runs.headlines import MEMORISATION_RATIO, FitGap, fit_gap, prediction_notes
 from mmcorr.runs.history import EpochRecord, TrainingHistory
 from mmcorr.runs.schema import (
     CanonicalCorrelations,
@@ -81,7 +81,7 @@ _LAZY = {
 
 __all__ = [
     "BUNDLE_FORMAT",
-    "MEMORISATION_GAP",
+    "MEMORISATION_RATIO",
     "FitGap",
     "fit_gap",
     "prediction_notes",

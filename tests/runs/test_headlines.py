@@ -10,7 +10,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.analysis import canonical_correlation_test, prediction_r2
 from mmcorr.config import AnalysisConfig
 from mmcorr.runs import (
-    MEMORISATION_GAP,
+    MEMORISATION_RATIO,
     CanonicalCorrelations,
     Direction,
     FitGap,
@@ -185,9 +185,10 @@ def test_memorisation_is_flagged_with_the_issue_numbers() -> None:
     assert "fewer epochs" in message
 
 
-def test_a_small_gap_is_not_flagged() -> None:
-    gap = fit_gap(_metrics(3.0 + 10 * MEMORISATION_GAP - 0.5, 3.0))
+def test_a_held_out_total_near_the_training_total_is_not_flagged() -> None:
+    gap = fit_gap(_metrics(8.0, 8.0 * MEMORISATION_RATIO + 0.1))
     assert gap is not None and not gap.flagged and gap.message() is None
+    assert fit_gap(_metrics(8.0, 8.0 * MEMORISATION_RATIO - 0.1)).flagged  # type: ignore[union-attr]
 
 
 def test_ridge_strength_is_chosen_on_validation_pairs() -> None:
