@@ -3,6 +3,11 @@
 Run with ``make run`` (or ``streamlit run app.py``). Every page lives in ``pages/`` and is registered
 explicitly below; Streamlit's legacy auto-discovery of ``pages/`` is off because ``st.navigation``
 is used.
+
+This file plays two parts. ``streamlit run app.py`` imports it (``__name__`` is not ``"__main__"``)
+and finds ``app``, an ASGI ``st.App`` that serves Streamlit behind :class:`PasswordGateMiddleware`
+(with ``MMCORR_PASSWORD`` set, Streamlit's own ``/_stcore/metrics`` then needs a signed-in browser).
+Streamlit then runs the file as ``__main__`` for every page view: that run is the router.
 """
 
 from __future__ import annotations
@@ -23,12 +28,6 @@ from mmcorr.auth import (
     session_hours,
     session_token,
     token_valid,
-)
-
-st.set_page_config(
-    page_title="mmcorr: multimodal correlations",
-    page_icon=":material/hub:",
-    layout="wide",
 )
 
 _PASSWORD = os.environ.get(PASSWORD_ENV, "")
@@ -108,20 +107,37 @@ def _start_worker_in_background() -> threading.Thread:
     return thread
 
 
-_locked = bool(_PASSWORD) and not _signed_in()
-navigation = st.navigation(
-    {
-        "mmcorr": [
-            st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-            st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
-            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-            st.Page("pages/explore.py", title="Explore", icon=":material/insights:"),
-            st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
-        ]
-    },
-    position="hidden" if _locked else "sidebar",
-)
-if _locked and not _password_gate():
-    st.stop()
-_start_worker_in_background()
-navigation.run()
+def _router() -> None:
+    """One script run: page config, the password gate, then the selected page."""
+    st.set_page_config(
+        page_title="mmcorr: multimodal correlations",
+        page_icon=":material/hub:",
+        layout="wide",
+    )
+    locked = bool(_PASSWORD) and not _signed_in()
+    navigation = st.navigation(
+        {
+            "mmcorr": [
+                st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+                st.Page("pages/data.py", title="Data", icon=":material/upload_file:"),
+                st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+                st.Page("pages/explore.py", title="Explore", icon=":material/insights:"),
+                st.Page("pages/compare.py", title="Compare", icon=":material/leaderboard:"),
+            ]
+        },
+        position="hidden" if locked else "sidebar",
+    )
+    if locked and not _password_gate():
+        st.stop()
+    _start_worker_in_background()
+    navigation.run()
+
+
+if __name__ == "__main__":  # a script run: Streamlit runs this file for every page view and rerun
+    _router()
+else:  # imported by `streamlit run app.py`, which then serves this ASGI app (Streamlit + our gate)
+    from starlette.middleware import Middleware
+
+    from mmcorr.auth import PasswordGateMiddleware
+
+    app = st.App(__file__, middleware=[Middleware(PasswordGateMiddleware)])

@@ -16,11 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mmcorr._validation import MmcorrError
 
 __all__ = [
+    "GATED_PATHS",
     "PASSWORD_ENV",
+    "PasswordGateMiddleware",
     "SESSION_COOKIE",
     "SESSION_HOURS_ENV",
     "FailureLimiter",
@@ -135,3 +138,61 @@ class FailureLimiter:
     def record_success(self, client: str) -> None:
         with self._lock:
             self._records.pop(client, None)
+
+
+#: Streamlit routes that answer outside the app's script, so the password form cannot cover them;
+#: with MMCORR_PASSWORD set they need a signed-in browser's cookie.
+GATED_PATHS: tuple[str, ...] = ("/_stcore/metrics",)
+
+
+def _cookie(headers: list[tuple[bytes, bytes]], name: str) -> str | None:
+    from http.cookies import CookieError, SimpleCookie
+
+    for key, value in headers:
+        if key.lower() != b"cookie":
+            continue
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(value.decode("latin-1"))
+        except CookieError:
+            continue
+        if name in jar:
+            return jar[name].value
+    return None
+
+
+class PasswordGateMiddleware:
+    """ASGI middleware: with ``MMCORR_PASSWORD`` set, the routes in :data:`GATED_PATHS` answer 403
+    unless the request carries a valid session cookie (see :func:`token_valid`). The password is
+    read per request, so the same server follows its environment; without one nothing changes.
+
+    app.py hands it to ``st.App``, which ``streamlit run app.py`` serves (Streamlit's own server has
+    no other hook for its metrics route).
+    """
+
+    def __init__(self, app: Callable[..., Any], clock: Callable[[], float] = time.time) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(
+        self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]
+    ) -> None:
+        password = os.environ.get(PASSWORD_ENV, "")
+        path = str(scope.get("path", ""))
+        if (
+            password
+            and scope.get("type") == "http"
+            and path.rstrip("/").endswith(GATED_PATHS)
+            and not token_valid(
+                _cookie(list(scope.get("headers", [])), SESSION_COOKIE), password, self.clock()
+            )
+        ):
+            body = b"Sign in to the dashboard first (MMCORR_PASSWORD is set).\n"
+            headers = [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 403, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)

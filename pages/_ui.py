@@ -93,7 +93,7 @@ def ensure_routed() -> None:
     if not PagesManager.uses_pages_directory:
         return
     PagesManager.uses_pages_directory = False
-    runpy.run_path(str(APP_PATH))
+    runpy.run_path(str(APP_PATH), run_name="__main__")  # app.py routes only when run as __main__
     st.stop()
 
 

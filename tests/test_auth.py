@@ -91,3 +91,38 @@ def test_success_clears_the_record_and_the_table_is_bounded() -> None:
             limiter.record_failure(c)
     assert limiter.wait_seconds("b") == 0  # the oldest record went first
     assert limiter.wait_seconds("e") > 0
+
+
+def _call(
+    middleware_env: dict[str, str], path: str, cookie: str | None, monkeypatch: pytest.MonkeyPatch
+) -> int:
+    import asyncio
+
+    from mmcorr.auth import PasswordGateMiddleware
+
+    for key in ("MMCORR_PASSWORD",):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in middleware_env.items():
+        monkeypatch.setenv(key, value)
+    sent: list[dict[str, object]] = []
+
+    async def inner(scope: object, receive: object, send: object) -> None:
+        sent.append({"type": "http.response.start", "status": 200})
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    headers = [(b"cookie", cookie.encode())] if cookie else []
+    scope = {"type": "http", "path": path, "headers": headers}
+    asyncio.run(PasswordGateMiddleware(inner, clock=lambda: NOW)(scope, None, send))
+    return int(str(sent[0]["status"]))
+
+
+def test_the_gate_middleware_guards_metrics_only_with_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    pw = {"MMCORR_PASSWORD": "s3cret"}
+    good = f"other=1; mmcorr_session={session_token('s3cret', NOW, 1)}"
+    assert _call(pw, "/_stcore/metrics", None, monkeypatch) == 403
+    assert _call(pw, "/base/_stcore/metrics/", "mmcorr_session=bad", monkeypatch) == 403
+    assert _call(pw, "/_stcore/metrics", good, monkeypatch) == 200
+    assert _call(pw, "/_stcore/health", None, monkeypatch) == 200
+    assert _call({}, "/_stcore/metrics", None, monkeypatch) == 200  # no password: nothing changes
