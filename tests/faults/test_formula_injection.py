@@ -133,3 +133,11 @@ def test_predict_quotes_formula_ids_and_feature_names(fitted_run: Path, tmp_path
     assert [r[0] for r in rows[1:]] == [f"'{HYPERLINK}", "'+1+1", "'-2+3", "'@SUM(A1)", "-7", "s00"]
     values = np.array([[float(v) for v in r[1:]] for r in rows[1:]])
     assert (values < 0).any()  # negative predictions are written as plain numbers
+
+
+def test_the_tables_own_csv_export_is_off() -> None:
+    # Streamlit's table toolbar writes cells unchanged; only our spreadsheet-safe downloads remain.
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["disableDataExport"] is True
