@@ -153,7 +153,7 @@ def _headline(metrics: RunMetrics) -> None:
         delta_color="off",
         delta_arrow="off",
         help=f"{direction.key}: predicting {b} from {a} through the shared space, on test samples, "
-        "variance-weighted over the features of " + b + " (1 is perfect; predicting the training mean "
+        "variance-weighted over the features of " + plain(b) + " (1 is perfect; predicting the training mean "
         "scores about 0).",
     )
     _honesty(metrics)
