@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mmcorr.data import PairedDataset, make_demo, split_indices
+from mmcorr.data import DEMO_SPLIT_COLUMN, PairedDataset, make_demo, split_indices
 
 QUALITY_DATASETS = ("synthetic", "digits-noisy", "digits-halves")
 
@@ -68,10 +68,10 @@ def load_quality(name: str, *, seed: int = 0, n_samples: int | None = None) -> B
     ds = ds.select(ds.names[:2])
     if n_samples is not None and ds.n_samples > n_samples:
         ds = ds.subset(np.random.default_rng(seed).permutation(ds.n_samples)[:n_samples])
-    if ds.metadata is not None and "split" in ds.metadata.columns:
+    if ds.metadata is not None and DEMO_SPLIT_COLUMN in ds.metadata.columns:
         # digits-noisy pairs each image with a partner from its own split: keep that split, or a
         # test sample's partner could be a training image.
-        col = ds.metadata["split"].to_numpy()
+        col = ds.metadata[DEMO_SPLIT_COLUMN].to_numpy()
         parts = [np.flatnonzero(col == s) for s in ("train", "val", "test")]
     else:
         sp = split_indices(ds.n_samples, seed=seed, stratify=ds.labels)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .demos import DEMO_NAMES, make_demo
+from .demos import DEMO_NAMES, DEMO_SPLIT_COLUMN, make_demo
 from .export import FORMULA_PREFIXES, csv_text, neutralise_text, spreadsheet_safe
 from .loaders import (
     SUPPORTED_EXTENSIONS,
@@ -24,6 +24,7 @@ from .uploads import file_layers, obs_columns, stage_upload, table_columns, uplo
 
 __all__ = [
     "DEMO_NAMES",
+    "DEMO_SPLIT_COLUMN",
     "FORMULA_PREFIXES",
     "JOINT",
     "MIN_PAIRED",

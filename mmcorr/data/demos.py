@@ -11,10 +11,21 @@ from mmcorr._validation import MmcorrError, check_choice, check_int
 
 from .types import PairedDataset
 
-__all__ = ["DEMO_NAMES", "DemoName", "make_demo", "synthetic_parts", "SYNTHETIC_SIGNAL", "SYNTHETIC_NOISE"]
+__all__ = [
+    "DEMO_NAMES",
+    "DEMO_SPLIT_COLUMN",
+    "DemoName",
+    "make_demo",
+    "synthetic_parts",
+    "SYNTHETIC_SIGNAL",
+    "SYNTHETIC_NOISE",
+]
 
 DemoName = Literal["digits-noisy", "synthetic"]
 DEMO_NAMES: tuple[str, ...] = ("digits-noisy", "synthetic")
+#: digits-noisy's metadata column with the train / val / test split its pairs were drawn within (not
+#: named "split", which is reserved for a run's own split column).
+DEMO_SPLIT_COLUMN = "demo_split"
 
 #: Standard deviations of the 5 shared factors in every synthetic modality (decreasing signal).
 SYNTHETIC_SIGNAL = np.array([2.0, 1.5, 1.0, 0.7, 0.4])
@@ -42,7 +53,7 @@ def _digits_noisy(seed: int, n_samples: int | None) -> PairedDataset:
     """Noisy MNIST two-view protocol (Wang et al. 2015, DCCAE) at 8x8 scale.
 
     Images are split into train / val / test first (stratified 70/15/15, recorded in metadata column
-    'split'), so that a view-2 partner never crosses splits. View 1: the image rotated by an angle
+    'demo_split'), so that a view-2 partner never crosses splits. View 1: the image rotated by an angle
     drawn from U[-45, 45] degrees. View 2: a different random image of the same class from the same
     split, plus U(0, 1) pixel noise, clipped to [0, 1].
     """
@@ -89,7 +100,7 @@ def _digits_noisy(seed: int, n_samples: int | None) -> PairedDataset:
     ids = np.array([f"d{i:04d}" for i in range(n)], dtype=object)
     pixels = [f"px{r}_{c}" for r in range(8) for c in range(8)]
     meta = pd.DataFrame(
-        {"digit": labels, "split": np.array(["train", "val", "test"], dtype=object)[split_of]},
+        {"digit": labels, DEMO_SPLIT_COLUMN: np.array(["train", "val", "test"], dtype=object)[split_of]},
         index=pd.Index(ids, name="id"),
     )
     return PairedDataset(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmcorr import MmcorrError
-from mmcorr.data import DEMO_NAMES, make_demo
+from mmcorr.data import DEMO_NAMES, DEMO_SPLIT_COLUMN, make_demo
 from mmcorr.data.demos import synthetic_parts
 
 
@@ -73,7 +73,7 @@ def test_digits_noisy_protocol() -> None:
     assert 0.7 < np.median(ratio) < 1.1
     # same-class partners: view 2 correlates better with the class mean image of its own digit
     meta = ds.metadata
-    assert meta is not None and set(meta["split"]) == {"train", "val", "test"}
+    assert meta is not None and set(meta[DEMO_SPLIT_COLUMN]) == {"train", "val", "test"}
 
 
 def test_digits_noisy_subset_and_seed() -> None:

@@ -118,3 +118,14 @@ def test_the_uploader_offers_only_what_the_loaders_read(tmp_path: Path) -> None:
             continue  # .csv.gz / .tsv.gz: the full name is checked by the loaders
         assert file_extension(tmp_path / f"x.{kind}") == f".{kind}"
     assert set(upload_types(tables_only=True)) <= set(types)
+
+
+@pytest.mark.parametrize("demo", ["digits-noisy", "synthetic"])
+def test_our_own_demo_files_load_with_their_labels(tmp_path: Path, demo: str) -> None:
+    # The README's first steps: `mmcorr data demo NAME --out DIR`, then train on DIR's files.
+    from mmcorr.cli import main
+
+    assert main(["data", "demo", demo, "--out", str(tmp_path)]) == 0
+    views = {p.stem: p for p in sorted(tmp_path.glob("*.csv")) if p.stem != "labels"}
+    ds, _ = load_paired(views, labels=tmp_path / "labels.csv")
+    assert ds.metadata is not None and not set(ds.metadata.columns) & set(RESERVED_COLUMNS)
