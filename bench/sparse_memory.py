@@ -94,7 +94,9 @@ def main() -> None:
     rows = []
     for mode in ("sparse", "dense"):
         cmd = [sys.executable, __file__, "--child", mode, "--n", str(args.n), "--d", str(args.d)]
-        out = subprocess.run([*cmd, "--density", str(args.density)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [*cmd, "--density", str(args.density)], capture_output=True, text=True, check=True
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     result = {"load_average": load_average(), "rows": rows}
     OUT_DIR.mkdir(parents=True, exist_ok=True)

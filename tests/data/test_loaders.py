@@ -274,5 +274,7 @@ def test_h5mu_without_anndata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setitem(sys.modules, "anndata.io", None)  # makes `import anndata.io` fail
     (tmp_path / "m.h5mu").write_bytes(b"\x89HDF")
-    with pytest.raises(DataError, match=r"m\.h5mu: reading AnnData / MuData files needs .*pip install 'mmcorr\[scverse\]'"):
+    with pytest.raises(
+        DataError, match=r"m\.h5mu: reading AnnData / MuData files needs .*pip install 'mmcorr\[scverse\]'"
+    ):
         load_file(tmp_path / "m.h5mu")
