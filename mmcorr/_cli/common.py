@@ -13,6 +13,7 @@ from typing import IO, Any
 from mmcorr._validation import MmcorrError, check_identifier
 
 __all__ = [
+    "add_run_arg",
     "Output",
     "Progress",
     "add_data_args",
@@ -205,6 +206,16 @@ def summary_lines(summary: dict[str, Any]) -> str:
         f"  {k:<24} {v:.4f}" if isinstance(v, float) else f"  {k:<24} {v}"
         for k, v in summary.items()
         if v is not None
+    )
+
+
+def add_run_arg(p: argparse.ArgumentParser) -> None:
+    """``--run RUN_DIR``: the finished run a command reads (encode, evaluate, predict, report)."""
+    p.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        required=True,
+        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
     )
 
 

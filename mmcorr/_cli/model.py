@@ -19,6 +19,7 @@ import pandas as pd
 from mmcorr._cli.common import (
     add_data_args,
     add_output_args,
+    add_run_arg,
     labels_spec,
     modality_files,
     output_for,
@@ -252,12 +253,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add encode, evaluate, predict and report to the ``mmcorr`` parser."""
     p = subparsers.add_parser("encode", help="project new samples into a trained run's latent space")
-    p.add_argument(
-        "--run",
-        metavar="RUN_DIR",
-        required=True,
-        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
-    )
+    add_run_arg(p)
     p.add_argument(
         "--modality",
         metavar="NAME=PATH",
@@ -272,12 +268,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_encode)
 
     p = subparsers.add_parser("evaluate", help="held-out metrics of a trained run on new paired data")
-    p.add_argument(
-        "--run",
-        metavar="RUN_DIR",
-        required=True,
-        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
-    )
+    add_run_arg(p)
     p.add_argument(
         "--modality",
         metavar="NAME=PATH",
@@ -300,12 +291,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_evaluate)
 
     p = subparsers.add_parser("predict", help="predict one modality from another with a trained run")
-    p.add_argument(
-        "--run",
-        metavar="RUN_DIR",
-        required=True,
-        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
-    )
+    add_run_arg(p)
     p.add_argument(
         "--from",
         dest="source",
@@ -320,11 +306,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_cmd_predict)
 
     p = subparsers.add_parser("report", help="write a run's self-contained HTML report")
-    p.add_argument(
-        "--run",
-        metavar="RUN_DIR",
-        required=True,
-        help="the run folder that 'mmcorr train' wrote (or a finished job's run folder)",
-    )
+    add_run_arg(p)
     p.add_argument("--out", metavar="FILE", help="output HTML (default: RUN_DIR/report.html)")
     p.set_defaults(func=_cmd_report)
