@@ -191,7 +191,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     atomic_write_text(out, result.to_text())
     output = output_for(args)
     output.line(f"Evaluated {ds.n_samples} samples; metrics written to {out}")
-    output.line(summary_lines(result.results.summary.to_json()))
+    output.line(summary_lines(result.results.summary.labelled()))
     output.result(
         {
             "run": str(args.run),
