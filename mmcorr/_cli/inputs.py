@@ -66,8 +66,9 @@ def add_encode_output_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--write-back",
-        metavar="DATA.h5mu",
-        help="add the latents to this .h5mu file (obsm['X_mmcorr'] per modality and joint), replacing it "
+        metavar="DATA.h5mu|DATA.h5ad",
+        help="add the latents to this .h5mu file (obsm['X_mmcorr'] per modality and joint) or to a "
+        "one-modality .h5ad given as a --modality file (its latent in obsm['X_mmcorr']), replacing it "
         "atomically",
     )
 
@@ -164,10 +165,16 @@ def write_joint_npy(out: Path, joint: np.ndarray, ids: np.ndarray) -> str:
 
 
 def write_h5mu_outputs(
-    latents: dict[str, Any], ds: PairedDataset, *, out: Path | None, write_back: Path | None
+    latents: dict[str, Any],
+    ds: PairedDataset,
+    *,
+    out: Path | None,
+    write_back: Path | None,
+    files: dict[str, str] | None = None,
 ) -> list[str]:
     """Write ``latents`` (name -> (n, k) in ``ds`` row order, and ``"joint"``) as a new .h5mu at
-    ``out`` and / or into the user's ``write_back`` .h5mu (atomically); the lines to print."""
+    ``out`` and / or into the user's ``write_back`` .h5mu / .h5ad (atomically); the lines to print.
+    files: the ``--modality`` NAME -> PATH, to find which modality an .h5ad ``write_back`` holds."""
     from mmcorr.data import OBSM_KEY, latents_mudata
     from mmcorr.data import write_back as add_to_file
     from mmcorr.data.scverse import write_h5mu
@@ -181,6 +188,8 @@ def write_h5mu_outputs(
             f"Wrote {out}  (each modality's latent in .mod[NAME].obsm[{OBSM_KEY!r}], joint in .obsm)"
         )
     if write_back is not None:
-        where = add_to_file(write_back, latents, ds.ids, ds.info.get(SCVERSE_KEYS, {}))
+        same = [n for n, p in (files or {}).items() if Path(p).resolve() == write_back.resolve()]
+        modality = same[0] if len(same) == 1 else None
+        where = add_to_file(write_back, latents, ds.ids, ds.info.get(SCVERSE_KEYS, {}), modality=modality)
         lines.append(f"Added latents to {write_back}: {', '.join(where)}")
     return lines

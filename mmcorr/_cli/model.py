@@ -149,7 +149,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if to_h5mu or write_back is not None:
         full.info[SCVERSE_KEYS] = {m.name: m.key for m in mods if m.key is not None}
         latents = model.transform(full, modalities=[m.name for m in mods])
-        for line in write_h5mu_outputs(latents, full, out=out if to_h5mu else None, write_back=write_back):
+        for line in write_h5mu_outputs(
+            latents, full, out=out if to_h5mu else None, write_back=write_back, files=dict(files)
+        ):
             output.line(line)
         shapes.update({name: list(np.shape(z)) for name, z in latents.items()})
     output.result(

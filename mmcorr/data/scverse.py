@@ -257,16 +257,30 @@ def latents_mudata(
 
 
 def write_back(
-    path: str | os.PathLike[str], latents: Mapping[str, np.ndarray], ids: np.ndarray, keys: Mapping[str, str]
+    path: str | os.PathLike[str],
+    latents: Mapping[str, np.ndarray],
+    ids: np.ndarray,
+    keys: Mapping[str, str],
+    *,
+    modality: str | None = None,
 ) -> list[str]:
-    """Add ``latents`` to the user's .h5mu file at ``path`` atomically: the file is read, the latents
-    are added (:func:`add_latents`), and the result is written to a temporary file beside it that
-    replaces it, so the file is never left half-written. Returns the ``obsm`` locations written."""
+    """Add ``latents`` to the user's .h5mu or .h5ad file at ``path`` atomically: the file is read, the
+    latents are added, and the result is written to a temporary file beside it that replaces it, so
+    the file is never left half-written. Returns the ``obsm`` locations written.
+
+    An .h5mu gets each modality's latent in ``mod[KEY].obsm["X_mmcorr"]`` and the joint one in its
+    ``obsm`` (:func:`add_latents`). An .h5ad holds one modality: it gets that modality's latent in
+    ``obsm["X_mmcorr"]`` -- ``modality`` (the latent read from this file), or the only one given."""
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".h5mu", ".h5ad") or not target.is_file():
+        raise MmcorrError(
+            f"The --write-back file must be an existing .h5mu or .h5ad file. Got {str(target)!r}."
+        )
+    if suffix == ".h5ad":
+        return _write_back_h5ad(target, latents, ids, modality)
     import mudata
 
-    target = Path(path)
-    if target.suffix.lower() != ".h5mu" or not target.is_file():
-        raise MmcorrError(f"The --write-back file must be an existing .h5mu file. Got {str(target)!r}.")
     try:
         mdata = mudata.read_h5mu(target)
     except Exception as exc:  # h5py / anndata raise many types for a damaged file
@@ -276,9 +290,38 @@ def write_back(
     return written
 
 
+def _write_back_h5ad(
+    target: Path, latents: Mapping[str, np.ndarray], ids: np.ndarray, modality: str | None
+) -> list[str]:
+    """One modality's latent into the .h5ad at ``target`` (``obsm["X_mmcorr"]``, matched by obs name)."""
+    import anndata
+
+    names = [n for n in latents if n != JOINT]
+    name = modality if modality in names else (names[0] if len(names) == 1 else None)
+    if name is None:
+        raise MmcorrError(
+            f"The --write-back file {target.name} is an .h5ad (one modality): give it as one of the "
+            f"--modality files, or encode one modality. Got latents for {names}."
+        )
+    try:
+        adata = anndata.read_h5ad(target)
+    except Exception as exc:  # h5py / anndata raise many types for a damaged file
+        raise DataError(f"{target.name}: not a readable .h5ad file ({type(exc).__name__}: {exc}).") from None
+    pos = _rows(ids, adata.obs_names)
+    if not (pos >= 0).any():
+        raise DataError(
+            f"{target.name}: none of its obs names are among the encoded samples; write back to the "
+            "file the latents were computed from."
+        )
+    adata.obsm[OBSM_KEY] = _take(np.asarray(latents[name]), pos)
+    write_h5mu(adata, target)
+    return [f"obsm[{OBSM_KEY!r}] ({name})"]
+
+
 def write_h5mu(mdata: Any, target: Path) -> None:
-    """Write ``mdata`` to ``target`` through a temporary file beside it and ``os.replace``."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp.h5mu")
+    """Write ``mdata`` (a MuData, or an AnnData for an .h5ad ``target``) to ``target`` through a
+    temporary file beside it and ``os.replace``."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp{target.suffix.lower()}")
     try:
         mdata.write(tmp)
         os.replace(tmp, target)
