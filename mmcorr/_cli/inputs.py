@@ -24,11 +24,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_encode_output_args",
+    "add_label_column_arg",
     "add_layer_arg",
     "add_split_args",
     "encode_inputs",
     "given_splits",
+    "label_column",
     "layer_map",
+    "set_obs_label",
     "write_h5mu_outputs",
     "write_joint_npy",
     "write_npy_outputs",
@@ -53,6 +56,47 @@ def add_layer_arg(p: argparse.ArgumentParser) -> None:
         help="for .h5ad / .h5mu files: read this modality's values from LAYER instead of X "
         "(e.g. rna=counts; NAME is the --modality name or the MuData modality key); repeat per modality",
     )
+
+
+def add_label_column_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--label-column",
+        metavar="COLUMN",
+        help="for .h5ad / .h5mu data: the obs column to use as sample labels (a MuData's global obs "
+        "column, or KEY:COLUMN for one modality's); instead of --labels PATH:COL",
+    )
+
+
+def label_column(args: argparse.Namespace, files: dict[str, str]) -> str | None:
+    """The ``--label-column`` asked for, checked against the other flags before any file is read."""
+    from mmcorr.data import file_extension
+
+    column: str | None = args.label_column
+    if column is None:
+        return None
+    if args.labels:
+        raise MmcorrError("Give either --labels PATH:COL or --label-column COLUMN, not both.")
+    if not any(file_extension(p) in (".h5ad", ".h5mu") for p in files.values()):
+        raise MmcorrError(
+            f"--label-column names an obs column of .h5ad / .h5mu data; the --modality files "
+            f"{sorted(files.values())} have none (use --labels PATH:COL for a label table). "
+            f"Got {column!r}."
+        )
+    return column
+
+
+def set_obs_label(ds: PairedDataset, column: str, files: dict[str, str]) -> None:
+    """Use the obs column ``column`` of the loaded data as ``ds``'s labels."""
+    from mmcorr._validation import DataError
+
+    columns = [] if ds.metadata is None else [str(c) for c in ds.metadata.columns]
+    if column not in columns:
+        names = sorted(Path(p).name for p in files.values())
+        raise DataError(
+            f"--label-column {column!r} is not an obs column of {', '.join(names)}; "
+            f"the obs columns: {columns[:20]}."
+        )
+    ds.label_column = column
 
 
 def add_encode_output_args(p: argparse.ArgumentParser) -> None:

@@ -16,7 +16,15 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
-from mmcorr._cli.inputs import add_layer_arg, add_split_args, given_splits, layer_map
+from mmcorr._cli.inputs import (
+    add_label_column_arg,
+    add_layer_arg,
+    add_split_args,
+    given_splits,
+    label_column,
+    layer_map,
+    set_obs_label,
+)
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
 from mmcorr.runs import fit_gap, prediction_notes, read_metrics
@@ -31,6 +39,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise MmcorrError("Give the data to train on: --modality NAME=PATH (twice or more) or --dataset ID.")
     if args.dataset is not None and args.modality:
         raise MmcorrError("Give either --modality files or --dataset ID, not both.")
+    if args.dataset is not None and args.label_column is not None:
+        raise MmcorrError(
+            "--label-column goes with --modality files; a registered --dataset keeps the labels it "
+            "was registered with."
+        )
     if args.dataset is not None and (args.val_modality or args.test_modality):
         raise MmcorrError(
             "--val-modality / --test-modality go with --modality files; a registered --dataset is "
@@ -48,6 +61,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             from mmcorr.data import load_paired
 
             files = modality_files(args.modality)
+            obs_label = label_column(args, files)
             label_path, label_col = labels_spec(args.labels)
             paths: dict[str, str | os.PathLike[str]] = dict(files)
             ds, report = load_paired(
@@ -59,6 +73,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 label_column=label_col,
                 layers=layer_map(args.layer),
             )
+            if obs_label is not None:
+                set_obs_label(ds, obs_label, files)
             for warning in report.warnings:
                 output.warn(warning)
             ds, split = given_splits(args, ds, spec)
@@ -99,6 +115,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dataset", metavar="ID", help="a registered dataset id instead of files")
     add_data_args(p)
     add_layer_arg(p)
+    add_label_column_arg(p)
     add_split_args(p)
     add_config_args(p)
     p.add_argument("--name", help="run name shown in the dashboard (default: the --out folder name)")
