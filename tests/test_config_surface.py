@@ -325,5 +325,6 @@ def test_train_page_bad_layer_sizes_show_the_options_message(train_page: Any) ->
 def test_parse_namespace_only_carries_declared_options() -> None:
     # nothing but the declared options (plus each command's own flags) reaches the builder
     args = build_parser().parse_args(COMMANDS["jobs submit"])
-    own = {"dataset", "name", "no_worker", "wait", "func", "command", "jobs_command"}
+    own = {"dataset", "val_dataset", "test_dataset", "name", "no_worker", "wait", "func", "command"}
+    own.add("jobs_command")
     assert set(vars(args)) - own == {opt.name for opt in OFFERED}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from typing import Any
@@ -20,6 +21,17 @@ def register(sub: Any) -> None:
     p = jsub.add_parser("submit", help="queue a training job on a registered dataset; prints its id")
     p.add_argument("--dataset", required=True, help="registered dataset id (see 'mmcorr data list')")
     p.add_argument("--name", default="", help="a label for the run")
+    for flag, what, fraction in (
+        ("--val-dataset", "validation (early-stopping)", "--val-fraction"),
+        ("--test-dataset", "test (held-out analyses)", "--test-fraction"),
+    ):
+        p.add_argument(
+            flag,
+            metavar="ID",
+            default=None,
+            help=f"a registered dataset used as the {what} set, with the same modalities and features "
+            f"as --dataset; replaces {fraction} (--dataset is split only into the parts not given)",
+        )
     add_config_args(p)
     p.add_argument("--no-worker", action="store_true", help="do not start a local worker")
     p.add_argument("--wait", action="store_true", help="wait until the job ends; print its status")
@@ -50,7 +62,8 @@ def register(sub: Any) -> None:
 
 def spec_from_args(args: argparse.Namespace) -> JobSpec:
     """The JobSpec of ``mmcorr jobs submit`` options (bad values raise MmcorrError naming them)."""
-    return job_spec_from_args(args, args.dataset, args.name)
+    spec = job_spec_from_args(args, args.dataset, args.name)
+    return dataclasses.replace(spec, val_dataset_id=args.val_dataset, test_dataset_id=args.test_dataset)
 
 
 def _submit(args: argparse.Namespace) -> int:

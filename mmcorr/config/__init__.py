@@ -43,6 +43,9 @@ __all__ = [
     "build_job_spec",
     "parse_sizes",
     "max_latent_dim",
+    "UmapMode",
+    "UMAP_AUTO_MIN_SAMPLES",
+    "umap_wanted",
 ]
 
 ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae"]
@@ -183,6 +186,19 @@ class DataConfig:
         _validate(self)
 
 
+#: ``AnalysisConfig.umap``: always embed, never, or only from UMAP_AUTO_MIN_SAMPLES samples up.
+UmapMode = Literal["auto", "on", "off"]
+#: Below this many samples ``umap="auto"`` skips the embedding: UMAP's default 15 neighbours would
+#: span a third or more of the points (and below 50 points its spectral start is not used either),
+#: so the picture says little, while its one-off numba load dominates such a run (bench/RESULTS.md).
+UMAP_AUTO_MIN_SAMPLES = 50
+
+
+def umap_wanted(mode: str, n_samples: int) -> bool:
+    """Whether a run of ``n_samples`` samples embeds its latents with UMAP under ``mode``."""
+    return mode == "on" or (mode == "auto" and n_samples >= UMAP_AUTO_MIN_SAMPLES)
+
+
 @dataclass(frozen=True)
 class AnalysisConfig:
     """Which held-out analyses to run after training."""
@@ -190,6 +206,11 @@ class AnalysisConfig:
     permutations: int = option(
         100, "Null permutations", "Rounds of the shuffled-pairing null behind the p-values of canonical "
         "correlations and feature maps (100-1000 typical).", lo=0, hi=100000)  # fmt: skip
+    umap: Literal["auto", "on", "off"] = option(
+        "auto", "UMAP", "Embed the latents with UMAP for the Explore page and the report: on, off, or "
+        f"auto (skipped, with a note in the run, below {UMAP_AUTO_MIN_SAMPLES} samples, where the "
+        "neighbour graph spans a third or more of the points and UMAP would dominate the run time).",
+        choices=get_args(UmapMode))  # fmt: skip
     umap_neighbors: int = option(
         15, "UMAP neighbours", "UMAP n_neighbors (5-50 typical; larger favours global structure).",
         lo=2, hi=200)  # fmt: skip
@@ -215,7 +236,12 @@ class AnalysisConfig:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One training job: which registered dataset, and every configuration. The worker's only input."""
+    """One training job: which registered dataset, and every configuration. The worker's only input.
+
+    val_dataset_id / test_dataset_id: registered datasets (the training dataset's modalities and
+    features) used as the validation (early-stopping) / test (held-out analyses) set instead of a
+    fraction of ``dataset_id``; None (default) splits ``dataset_id`` by ``data``'s fractions.
+    """
 
     dataset_id: str
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -223,6 +249,8 @@ class JobSpec:
     data: DataConfig = field(default_factory=DataConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
     name: str = ""
+    val_dataset_id: str | None = None
+    test_dataset_id: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.dataset_id, str) or not self.dataset_id:
@@ -238,6 +266,23 @@ class JobSpec:
                 f"The 'name' parameter (the run name) must be at most {NAME_MAX} characters. "
                 f"Got {len(self.name)} characters instead."
             )
+        taken = [self.dataset_id]  # a given set is never the training (or validation) dataset
+        for what, value in (
+            ("val_dataset_id", self.val_dataset_id),
+            ("test_dataset_id", self.test_dataset_id),
+        ):
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value:
+                raise MmcorrError(
+                    f"The {what!r} parameter must be a registered dataset id or None. Got {value!r}."
+                )
+            if value in taken:
+                raise MmcorrError(
+                    f"The {what!r} parameter must name a dataset other than the training (and "
+                    f"validation) dataset. Got {value!r}."
+                )
+            taken.append(value)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)

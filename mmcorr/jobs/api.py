@@ -76,7 +76,9 @@ def submit(spec: JobSpec, *, autostart: bool = True) -> str:
     """
     if not isinstance(spec, JobSpec):
         raise MmcorrError(f"The 'spec' parameter must be a JobSpec. Got {type(spec).__name__} instead.")
-    _check_dataset(spec.dataset_id)
+    for dataset_id in (spec.dataset_id, spec.val_dataset_id, spec.test_dataset_id):
+        if dataset_id is not None:
+            _check_dataset(dataset_id)
     return _enqueue_new(spec, None, autostart)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from mmcorr._io import atomic_dir
 from mmcorr._validation import MmcorrError
 from mmcorr._version import __version__
-from mmcorr.config import JobSpec
+from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec, umap_wanted
 from mmcorr.data import PairedDataset, Split, split_indices
 from mmcorr.runs import artifacts
 from mmcorr.runs.artifacts import latents_frame
@@ -54,6 +54,9 @@ def run_spec(
 ) -> Path:
     """Load the registered dataset ``spec.dataset_id``, train, analyse and write the bundle to run_dir.
 
+    ``spec.val_dataset_id`` / ``spec.test_dataset_id``, when set, are loaded too and used as the
+    validation / test set (:func:`mmcorr.data.split.stack_given_splits`), as ``mmcorr train
+    --val-modality`` does with files.
     callbacks: objects with ``on_epoch_end(record) -> bool | None`` (True cancels the fit).
     checkpoint_dir / resume: where the trainer keeps resumable checkpoints, and whether to resume.
     notify: told each analysis step as it starts and ends (:class:`mmcorr.runs.steps.Steps`).
@@ -64,8 +67,23 @@ def run_spec(
 
         registry = DatasetRegistry()
     ds = registry.load(spec.dataset_id)
+    split: Split | None = None
+    if spec.val_dataset_id is not None or spec.test_dataset_id is not None:
+        from mmcorr.data.split import stack_given_splits
+
+        val = None if spec.val_dataset_id is None else registry.load(spec.val_dataset_id)
+        test = None if spec.test_dataset_id is None else registry.load(spec.test_dataset_id)
+        flags = (f"validation dataset {spec.val_dataset_id!r}", f"test dataset {spec.test_dataset_id!r}")
+        ds, split = stack_given_splits(ds, val, test, spec.data, flags=flags)
     return train_and_bundle(
-        ds, spec, run_dir, callbacks=callbacks, checkpoint_dir=checkpoint_dir, resume=resume, notify=notify
+        ds,
+        spec,
+        run_dir,
+        callbacks=callbacks,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        notify=notify,
+        split=split,
     )
 
 
@@ -138,10 +156,24 @@ class _Outputs:
 
     metrics: RunMetrics
     latents: pd.DataFrame
-    umap: pd.DataFrame
+    umap: pd.DataFrame | None  # None: skipped (the run's notes say why)
     feature_corr: pd.DataFrame
     prediction: pd.DataFrame
     similarity: SimilarityData
+
+
+def _umap_note(spec: JobSpec, n_samples: int) -> dict[str, str]:
+    """The run note saying why there is no UMAP embedding (empty when there is one)."""
+    mode = spec.analysis.umap
+    if umap_wanted(mode, n_samples):
+        return {}
+    if mode == "off":
+        return {"umap": "UMAP skipped: the run was trained with umap=off."}
+    return {
+        "umap": f"UMAP skipped: {n_samples} samples, fewer than the {UMAP_AUTO_MIN_SAMPLES} from "
+        "which umap=auto embeds (its neighbour graph would span a third or more of them); train with "
+        "--umap on to embed anyway."
+    }
 
 
 def _analyse(
@@ -194,7 +226,11 @@ def _analyse(
         epochs_run=len(model.history_),
         seed=spec.train.seed,
         sources=sources or {},
-        notes={**results.notes, **{f"feature_correlation {k}": v for k, v in fc_notes.items()}},
+        notes={
+            **results.notes,
+            **{f"feature_correlation {k}": v for k, v in fc_notes.items()},
+            **_umap_note(spec, ds.n_samples),
+        },
     )
     metrics = RunMetrics(
         run=details,
@@ -204,8 +240,10 @@ def _analyse(
         mmcorr_version=__version__,
         bundle_format=BUNDLE_FORMAT,
     )
-    steps.start("analysis UMAP")
-    umap = artifacts.umap_frame(ds, latents, frame, spec)
+    umap = None
+    if umap_wanted(spec.analysis.umap, ds.n_samples):
+        steps.start("analysis UMAP")
+        umap = artifacts.umap_frame(ds, latents, frame, spec)
     steps.start("analysis sample similarity")
     similarity = artifacts.similarity(ds, latents, splits[SplitName.TEST])
     steps.end()
@@ -257,7 +295,8 @@ def train_and_bundle(
             raise MmcorrError("The estimator did not write history.jsonl into the bundle.")
         (tmp / BundleFile.SPEC.value).write_text(spec.to_json(), encoding="utf-8")
         write_frame(tmp, BundleFile.LATENTS, out.latents)
-        write_frame(tmp, BundleFile.UMAP, out.umap)
+        if out.umap is not None:
+            write_frame(tmp, BundleFile.UMAP, out.umap)
         write_frame(tmp, BundleFile.FEATURE_CORR, out.feature_corr)
         write_frame(tmp, BundleFile.PREDICTION_R2, out.prediction)
         write_similarity(tmp, out.similarity)
