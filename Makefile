@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 
 .PHONY: run test lint typecheck pytest install install-dev bench bench-quality bench-speed bench-gpu \
-	bench-dashboard bench-load clean
+	bench-dashboard bench-load bench-cli clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -65,7 +65,10 @@ bench-dashboard: install
 bench-load: install
 	$(BIN)/python bench/load.py $(ARGS)
 
-bench: bench-load bench-dashboard bench-speed bench-gpu
+bench-cli: install
+	$(BIN)/python bench/cli_latency.py $(ARGS)
+
+bench: bench-load bench-dashboard bench-speed bench-gpu bench-cli
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -266,7 +266,8 @@ def _colour_by_feature(
 
 def _latent_space(run: RunBundle, dataset_id: str) -> None:
     if not run.has(BundleFile.UMAP):
-        st.info("This run has no UMAP embedding.")
+        notes = load_metrics(str(run.path)).run.notes
+        st.info(notes.get("umap", "This run has no UMAP embedding."))
         return
     frame = load_umap(str(run.path))
     columns = [c for c in frame.columns if c not in (UmapColumn.X, UmapColumn.Y, ID_COLUMN)]

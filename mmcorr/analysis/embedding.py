@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import warnings
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
 
 from mmcorr._validation import MmcorrError, check_float, check_int
 from mmcorr.analysis._common import as_matrix, rng_for
+from mmcorr.paths import state_dir
 
 __all__ = ["UmapColumn", "umap_embedding", "warm_umap"]
 
@@ -41,9 +45,23 @@ def _exact_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx.astype(np.int32), dist.astype(np.float32)
 
 
-def _fit_umap(x: np.ndarray, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
+def _import_umap() -> ModuleType:
+    """Import umap, numba's compiled code cached under the mmcorr home for every entry point.
+
+    The one place that sets NUMBA_CACHE_DIR (``<home>/state/numba_cache``): numba reads it when it
+    is first imported, which is here (umap is the only user of numba), so the CLI, the worker and
+    the API all reuse the code one process compiled, even where umap's own folder is read-only. A
+    cache directory the user chose (the variable already set) is kept.
+    """
+    if "numba" not in sys.modules:
+        os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir() / "numba_cache"))
     import umap  # lazy: importing umap loads numba (seconds)
 
+    return umap
+
+
+def _fit_umap(x: np.ndarray, n_neighbors: int, min_dist: float, seed: int) -> np.ndarray:
+    umap = _import_umap()
     n = x.shape[0]
     k = max(2, min(n_neighbors, n - 1))
     reducer = umap.UMAP(

@@ -164,6 +164,9 @@ def _feature_map(run_dir: Path, render: _Figures) -> list[str]:
 
 def _umap(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
     out = ["<h2>UMAP of the shared latent space</h2>"]
+    if not (run_dir / BundleFile.UMAP.value).is_file():
+        why = metrics.run.notes.get("umap", "This run has no UMAP embedding.")
+        return [*out, f"<p>{html.escape(why)}</p>"]
     um = read_umap(run_dir)
     if len(um) > REPORT_MAX_UMAP_POINTS:
         # subsample whole samples (not points) so that every kept sample keeps its link lines
