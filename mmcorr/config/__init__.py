@@ -43,9 +43,7 @@ __all__ = [
     "build_job_spec",
     "parse_sizes",
     "max_latent_dim",
-    "UmapMode",
     "UMAP_AUTO_MIN_SAMPLES",
-    "umap_wanted",
 ]
 
 ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae"]
@@ -186,17 +184,8 @@ class DataConfig:
         _validate(self)
 
 
-#: ``AnalysisConfig.umap``: always embed, never, or only from UMAP_AUTO_MIN_SAMPLES samples up.
-UmapMode = Literal["auto", "on", "off"]
-#: Below this many samples ``umap="auto"`` skips the embedding: UMAP's default 15 neighbours would
-#: span a third or more of the points (and below 50 points its spectral start is not used either),
-#: so the picture says little, while its one-off numba load dominates such a run (bench/RESULTS.md).
+#: Below this many samples ``umap="auto"`` skips UMAP: 15 neighbours would span 1/3+ of the points.
 UMAP_AUTO_MIN_SAMPLES = 50
-
-
-def umap_wanted(mode: str, n_samples: int) -> bool:
-    """Whether a run of ``n_samples`` samples embeds its latents with UMAP under ``mode``."""
-    return mode == "on" or (mode == "auto" and n_samples >= UMAP_AUTO_MIN_SAMPLES)
 
 
 @dataclass(frozen=True)
@@ -207,10 +196,9 @@ class AnalysisConfig:
         100, "Null permutations", "Rounds of the shuffled-pairing null behind the p-values of canonical "
         "correlations and feature maps (100-1000 typical).", lo=0, hi=100000)  # fmt: skip
     umap: Literal["auto", "on", "off"] = option(
-        "auto", "UMAP", "Embed the latents with UMAP for the Explore page and the report: on, off, or "
-        f"auto (skipped, with a note in the run, below {UMAP_AUTO_MIN_SAMPLES} samples, where the "
-        "neighbour graph spans a third or more of the points and UMAP would dominate the run time).",
-        choices=get_args(UmapMode))  # fmt: skip
+        "auto", "UMAP", "Embed the latents with UMAP (Explore, report): on, off, or auto: skipped, "
+        f"with a note, below {UMAP_AUTO_MIN_SAMPLES} samples (too few for a neighbour graph).",
+        choices=("auto", "on", "off"))  # fmt: skip
     umap_neighbors: int = option(
         15, "UMAP neighbours", "UMAP n_neighbors (5-50 typical; larger favours global structure).",
         lo=2, hi=200)  # fmt: skip

@@ -15,7 +15,7 @@ import pandas as pd
 from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.analysis.feature_map import FeatureMapColumn
-from mmcorr.config import JobSpec
+from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec
 from mmcorr.data import JOINT, PairedDataset
 from mmcorr.runs.files import ID_COLUMN, PAIR_COLUMN, SPLIT_COLUMN, SplitName, latent_columns
 from mmcorr.runs.schema import Pair, pairs_of
@@ -24,6 +24,7 @@ from mmcorr.runs.tables import SimilarityData
 __all__ = [
     "latents_frame",
     "umap_frame",
+    "umap_wanted",
     "feature_corr",
     "similarity",
     "SIMILARITY_FULL_LIMIT",
@@ -56,6 +57,11 @@ def latents_frame(
         meta = meta.rename(columns={c: f"meta_{c}" for c in meta.columns if c in frame.columns})
         frame = pd.concat([frame, meta], axis=1)
     return frame
+
+
+def umap_wanted(mode: str, n_samples: int) -> bool:
+    """Whether a run of ``n_samples`` samples embeds its latents with UMAP under option ``umap``."""
+    return mode == "on" or (mode == "auto" and n_samples >= UMAP_AUTO_MIN_SAMPLES)
 
 
 def umap_frame(

@@ -22,10 +22,10 @@ import pandas as pd
 from mmcorr._io import atomic_dir
 from mmcorr._validation import MmcorrError
 from mmcorr._version import __version__
-from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec, umap_wanted
+from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec
 from mmcorr.data import PairedDataset, Split, split_indices
 from mmcorr.runs import artifacts
-from mmcorr.runs.artifacts import latents_frame
+from mmcorr.runs.artifacts import latents_frame, umap_wanted
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
 from mmcorr.runs.files import BUNDLE_FORMAT, BundleFile, SplitName
 from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics, training_means

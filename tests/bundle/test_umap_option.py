@@ -17,11 +17,11 @@ from mmcorr.config import (
     ModelConfig,
     TrainConfig,
     build_job_spec,
-    umap_wanted,
 )
 from mmcorr.data import load_paired
 from mmcorr.runs import bundle as B
 from mmcorr.runs import pipeline
+from mmcorr.runs.artifacts import umap_wanted
 from mmcorr.runs.files import BundleFile
 from mmcorr.runs.report import build_report
 
