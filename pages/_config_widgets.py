@@ -18,7 +18,9 @@ from mmcorr.config import Option, all_options, parse_sizes, resolve_lr
 __all__ = [
     "ROW",
     "SECTIONS",
+    "GIVEN_SETS",
     "form_options",
+    "render_given_sets",
     "render_option",
     "render_options",
     "widget_key",
@@ -34,6 +36,36 @@ SECTIONS: dict[str, str] = {
     "data": "Data and split",
     "analysis": "Held-out analyses",
 }
+
+
+#: The JobSpec fields of the user's own validation / test set: (widget label, fraction it replaces, use).
+GIVEN_SETS: dict[str, tuple[str, str, str]] = {
+    "val_dataset_id": ("Validation set", "validation fraction", "early stopping"),
+    "test_dataset_id": ("Test set", "test fraction", "the held-out analyses"),
+}
+
+
+def render_given_sets(training: Any, datasets: Sequence[Any]) -> dict[str, str | None]:
+    """Two selectboxes: a registered dataset as the validation / test set (default: none, split the
+    training dataset by the fractions). Offered: the other datasets with the training dataset's
+    modalities and feature counts (the worker checks the feature names). Values by JobSpec field."""
+    like = [d for d in datasets if d.id != training.id and dict(d.modalities) == dict(training.modalities)]
+    labels = {
+        None: "none: split the training dataset",
+        **{d.id: f"{d.name} · {d.n_samples:,} samples" for d in like},
+    }
+    chosen: dict[str, str | None] = {}
+    for column, (field, (label, fraction, use)) in zip(st.columns(2), GIVEN_SETS.items(), strict=True):
+        chosen[field] = column.selectbox(
+            label,
+            list(labels),
+            format_func=labels.__getitem__,
+            key=field,
+            help=f"A registered dataset with the same modalities and features as the training dataset, "
+            f"used for {use} instead of the {fraction}: the training dataset is split only into the "
+            f"parts not given. Datasets with other modalities or widths are not offered.",
+        )
+    return chosen
 
 
 def form_options() -> dict[str, Option]:

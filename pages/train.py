@@ -7,11 +7,19 @@ fragment that re-runs every two seconds while the job is queued or running, and 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import streamlit as st
 
-from pages._config_widgets import SECTIONS, form_options, render_option, render_options, widget_values
+from pages._config_widgets import (
+    SECTIONS,
+    form_options,
+    render_given_sets,
+    render_option,
+    render_options,
+    widget_values,
+)
 from pages._ui import (
     LEGEND_BELOW,
     MODEL_HELP,
@@ -33,10 +41,14 @@ def _state(job: Any) -> str:
     return str(getattr(job.state, "value", job.state))
 
 
-def _dataset_picker() -> Any | None:
+def _datasets() -> list[Any]:
     from mmcorr.data import DatasetRegistry
 
-    datasets = DatasetRegistry().list()
+    return DatasetRegistry().list()
+
+
+def _dataset_picker() -> Any | None:
+    datasets = _datasets()
     if not datasets:
         st.info(
             "No dataset yet: upload one on the Data page or load a demo from Home.", icon=":material/info:"
@@ -73,10 +85,13 @@ def _form(dataset: Any) -> None:
         defaults={"latent_dim": max(1, min(opts["latent_dim"].default, limit))},
         extra_help={"latent_dim": f" Linear CCA allows at most {limit} here."},
     )
+    given: dict[str, str | None] = {}  # the user's own validation / test dataset, by JobSpec field
     with st.expander("Advanced options"):
         for section, title in SECTIONS.items():
             st.caption(title)
             raw |= render_options([o for o in opts.values() if o.advanced and o.section == section], model)
+            if section == "data":
+                given = render_given_sets(dataset, _datasets())
     name = st.text_input(
         "Run name (optional)", "", help=f"Shown on Explore and Compare; at most {NAME_MAX} characters."
     )
@@ -84,6 +99,9 @@ def _form(dataset: Any) -> None:
         with user_errors("Submitting the job"):
             values = widget_values(opts, raw)
             spec = build_job_spec(str(dataset.id), name=name.strip(), model=model, **values)
+            spec = dataclasses.replace(
+                spec, val_dataset_id=given.get("val_dataset_id"), test_dataset_id=given.get("test_dataset_id")
+            )
             from mmcorr.jobs import submit
 
             job_id = submit(spec)  # also starts the local worker if none is alive
