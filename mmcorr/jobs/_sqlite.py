@@ -20,6 +20,7 @@ import os
 import sqlite3
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,31 @@ def connect_wal(path: str | Path, timeout: float, **kwargs: Any) -> sqlite3.Conn
             raise problem
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+class _StateConnection(sqlite3.Connection):
+    """A plain connection that can be weakly referenced, so the fork guard below can find it."""
+
+
+#: Every state-file connection open in this process (weak: a connection still closes when dropped).
+_OPEN: weakref.WeakSet[_StateConnection] = weakref.WeakSet()
+#: Strong references taken just before a fork. SQLite must never close, in a forked child, a
+#: connection it inherited: the close would act on locks and on the shared-memory log index that
+#: the parent's connection still uses (seen as a parent whose heartbeats hung and a child whose
+#: claim saw no queued job). A fork drops the child's other threads and their thread-local
+#: connections, which would close them; these references keep them, unused, for the child's life.
+_HELD_ACROSS_FORK: list[_StateConnection] = []
+
+
+def _hold_connections() -> None:
+    _HELD_ACROSS_FORK[:] = list(_OPEN)
+
+
+def _release_in_parent() -> None:
+    _HELD_ACROSS_FORK.clear()
+
+
+os.register_at_fork(before=_hold_connections, after_in_parent=_release_in_parent)
 
 
 def _recovery(path: Path, what: str) -> str:
@@ -135,7 +161,10 @@ def open_state_db(path: str | Path, timeout: float, what: str) -> sqlite3.Connec
             _create(path, timeout)
         _check_header(path, what)
         make_private(path, 0o600)  # a file made 0644 by an older mmcorr
-        return connect_wal(path, timeout)
+        conn = connect_wal(path, timeout, factory=_StateConnection)
+        assert isinstance(conn, _StateConnection)  # the factory's class, always
+        _OPEN.add(conn)
+        return conn
     except (sqlite3.Error, OSError) as exc:
         error = describe_sqlite_error(path, what, exc)
         if error is None:
