@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from server_probe import free_port, health
 
 from mmcorr import MmcorrError
 from mmcorr._cli.dashboard import dashboard_app, streamlit_command
@@ -63,23 +62,9 @@ def test_bad_port_is_a_usage_error(bad: str, capsys: pytest.CaptureFixture[str])
     assert f"--port must be a whole number in [1, 65535]. Got {bad!r}." in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _health(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-            return resp.read().decode()
-    except OSError:
-        return None
-
-
 @pytest.mark.slow
 def test_serves_the_checkout_and_stops_with_it(mmcorr_home: Path, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mmcorr", "dashboard", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -93,9 +78,9 @@ def test_serves_the_checkout_and_stops_with_it(mmcorr_home: Path, tmp_path: Path
         deadline = time.monotonic() + 180  # a bound on a hang, not a speed check
         while answer is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
-            answer = _health(port)
+            answer = health(port)
     finally:
         proc.terminate()
         log, _ = proc.communicate(timeout=60)
     assert answer == "ok", log
-    assert _health(port) is None  # SIGTERM to `mmcorr dashboard` stopped Streamlit too
+    assert health(port) is None  # SIGTERM to `mmcorr dashboard` stopped Streamlit too

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from server_probe import free_port, health
 
 from mmcorr._version import __version__
 
@@ -154,22 +153,8 @@ def test_version_and_the_public_api_from_the_installed_copy(installed: Installed
     assert Path(where).is_relative_to(installed.python.parents[1].resolve()) and name == "CorrelationModel"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _health(port: int) -> str | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as resp:
-            return resp.read().decode()
-    except OSError:
-        return None
-
-
 def test_mmcorr_dashboard_serves_the_installed_app(installed: Installed) -> None:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [str(installed.mmcorr), "dashboard", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -183,14 +168,14 @@ def test_mmcorr_dashboard_serves_the_installed_app(installed: Installed) -> None
         deadline = time.monotonic() + 180  # a bound on a hang, not a speed check
         while answer is None and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
-            answer = _health(port)
+            answer = health(port)
     finally:
         proc.terminate()
         log, _ = proc.communicate(timeout=60)
     assert answer == "ok", log
     assert f"http://127.0.0.1:{port}" in log
     assert proc.returncode is not None  # SIGTERM stopped it, Streamlit with it
-    assert _health(port) is None
+    assert health(port) is None
 
 
 def test_the_installed_app_renders_its_home_page(installed: Installed) -> None:
