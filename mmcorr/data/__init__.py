@@ -19,7 +19,7 @@ from .registry import DatasetInfo, DatasetRegistry
 from .report import ModalitySummary, PairingReport
 from .scverse import OBSM_KEY, add_latents, latents_mudata, paired_from_scverse, write_back
 from .split import DatasetSplit, Split, split_dataset, split_indices
-from .types import JOINT, Modality, PairedDataset
+from .types import JOINT, MEDIA_KINDS, MediaSpec, Modality, PairedDataset
 from .uploads import file_layers, obs_columns, stage_upload, table_columns, upload_types
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "DEMO_SPLIT_COLUMN",
     "FORMULA_PREFIXES",
     "JOINT",
+    "MEDIA_KINDS",
     "MIN_PAIRED",
     "OBSM_KEY",
     "RESERVED_COLUMNS",
@@ -35,6 +36,7 @@ __all__ = [
     "DatasetInfo",
     "DatasetRegistry",
     "DatasetSplit",
+    "MediaSpec",
     "Modality",
     "ModalitySummary",
     "PairedDataset",

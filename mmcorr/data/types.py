@@ -3,18 +3,48 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["JOINT", "SCVERSE_KEYS", "Modality", "PairedDataset"]
+__all__ = ["JOINT", "MEDIA_KINDS", "SCVERSE_KEYS", "MediaKind", "MediaSpec", "Modality", "PairedDataset"]
 
 #: Name of the fused latent (from whichever modalities a sample has) next to the per-modality ones:
 #: the key of ``CorrelationModel.transform``'s result and the column prefix in a run's latents table.
 JOINT = "joint"
 #: ``PairedDataset.info`` key: mmcorr modality name -> its key in the MuData it came from.
 SCVERSE_KEYS = "scverse_keys"
+
+#: Raw modalities mmcorr reads from archives / folders / a text column (tables have no MediaSpec).
+MediaKind = Literal["image", "text", "audio"]
+MEDIA_KINDS: tuple[MediaKind, ...] = ("image", "text", "audio")
+
+
+@dataclass(frozen=True)
+class MediaSpec:
+    """How a raw modality became numbers: enough to featurise new raw files the same way.
+
+    kind: "image", "text" or "audio".
+    shape: the per-sample tensor shape one row of ``values`` reshapes to: image (C, H, W) pixels in
+        [0, 1]; audio (1, n_mels, frames) log-mel energies; text (d,) hashed term counts.
+    params: the featuriser's settings (JSON-able: grid size, sample rate, n-gram ranges...), read
+        back by :func:`mmcorr.data.media.load_media` so that new files get identical features.
+    """
+
+    kind: MediaKind
+    shape: tuple[int, ...]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "shape": list(self.shape), "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> MediaSpec:
+        kind = data.get("kind")
+        if kind not in MEDIA_KINDS:
+            raise ValueError(f"Unknown media kind {kind!r}; expected one of {list(MEDIA_KINDS)}.")
+        return cls(kind=kind, shape=tuple(int(v) for v in data["shape"]), params=dict(data.get("params", {})))
 
 
 @dataclass
@@ -34,6 +64,10 @@ class Modality:
         indexed by ``ids``; offered as labels and metadata after pairing. None for plain tables.
     key: the modality's key in the file or object it came from (a MuData ``mod`` key), when that
         differs from ``name``; latents are written back under it.
+    media: for a raw modality (images, text, audio), how its files became ``values``; None for a
+        numeric table.
+    previews: for a raw modality, object array (n,) of what a person looks at per sample: bytes of a
+        small PNG thumbnail (image), the text itself (str), bytes of the audio clip (audio).
     """
 
     name: str
@@ -46,6 +80,8 @@ class Modality:
     notes: list[str] = field(default_factory=list)
     obs: pd.DataFrame | None = None
     key: str | None = None
+    media: MediaSpec | None = None
+    previews: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
@@ -72,6 +108,9 @@ class PairedDataset:
         other columns for colouring plots.
     label_column: the metadata column used as class labels, or None.
     info: free JSON-able facts (e.g. ``true_correlations`` of the synthetic demo, its source).
+    media: name -> MediaSpec for the raw modalities (images, text, audio); tables are absent.
+    previews: name -> object array (n,) of per-sample previews of a raw modality (see
+        :class:`Modality`); None where the sample lacks the modality.
     """
 
     names: list[str]
@@ -82,6 +121,8 @@ class PairedDataset:
     metadata: pd.DataFrame | None = None
     label_column: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    media: dict[str, MediaSpec] = field(default_factory=dict)
+    previews: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:
@@ -120,6 +161,8 @@ class PairedDataset:
             metadata=meta,
             label_column=self.label_column,
             info=dict(self.info),
+            media=dict(self.media),
+            previews={n: p[rows] for n, p in self.previews.items()},
         )
 
     def select(self, names: list[str]) -> PairedDataset:
@@ -134,4 +177,6 @@ class PairedDataset:
             metadata=self.metadata,
             label_column=self.label_column,
             info=dict(self.info),
+            media={n: self.media[n] for n in names if n in self.media},
+            previews={n: self.previews[n] for n in names if n in self.previews},
         )
