@@ -68,7 +68,9 @@ def connect_wal(path: str | Path, timeout: float, **kwargs: Any) -> sqlite3.Conn
 
 
 class _StateConnection(sqlite3.Connection):
-    """A plain connection that can be weakly referenced, so the fork guard below can find it."""
+    """A plain connection that can be weakly referenced, so the guards below can find it."""
+
+    state_path: Path | None = None
 
 
 #: Every state-file connection open in this process (weak: a connection still closes when dropped).
@@ -124,7 +126,26 @@ def describe_sqlite_error(path: Path, what: str, exc: BaseException) -> StateFil
     return None
 
 
+def _connected(path: Path) -> bool:
+    """Whether this process holds an open connection to state file ``path``."""
+    return any(conn.state_path == path for conn in list(_OPEN))
+
+
 def _check_header(path: Path, what: str) -> None:
+    """Refuse a file that is empty or not an SQLite database.
+
+    The header is read only while this process has no connection to the file: closing any file
+    descriptor of a file drops every POSIX lock the process holds on it, so a read here would take
+    away the locks of this process's open connections, and a closing connection elsewhere could
+    then delete the write-ahead log under them ("disk I/O error"; the SQLite manual's How To
+    Corrupt, section 2.2). With a connection open, SQLite itself checks the header on each read.
+    """
+    if path.stat().st_size == 0:
+        raise StateFileError(
+            f"The {what} {path} is not an SQLite database (it is empty). {_recovery(path, what)}"
+        )
+    if _connected(path):
+        return
     with open(path, "rb") as fh:
         head = fh.read(len(SQLITE_HEADER))
     if head != SQLITE_HEADER:
@@ -163,6 +184,7 @@ def open_state_db(path: str | Path, timeout: float, what: str) -> sqlite3.Connec
         make_private(path, 0o600)  # a file made 0644 by an older mmcorr
         conn = connect_wal(path, timeout, factory=_StateConnection)
         assert isinstance(conn, _StateConnection)  # the factory's class, always
+        conn.state_path = path
         _OPEN.add(conn)
         return conn
     except (sqlite3.Error, OSError) as exc:

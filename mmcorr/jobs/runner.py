@@ -172,7 +172,7 @@ def describe_failure(exc: BaseException) -> str:
 class JobRunner:
     """Runs jobs by id with the collaborators it is given; callable, so it can be the queue's task body.
 
-    store: the job store (opened in the process that runs the jobs: connections must not cross a fork).
+    store: the job store (opened in the process that runs the jobs: connections never cross processes).
     enqueue_front: puts a job id back at the front of the queue (a job interrupted by a shutdown).
     run: the run function (default for the entry points: :func:`run_pipeline`).
     stop: set when the worker is shutting down; the running job stops at its next epoch end.

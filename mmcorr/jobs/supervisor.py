@@ -1,6 +1,10 @@
 """The worker's job process and the loop that keeps it alive (huey's public API only).
 
-The worker forks one job process. It runs the warm-up it was given (the CLI's loads torch and
+The worker starts one job process, a fresh interpreter (multiprocessing's "spawn"), not a fork: a
+forked child inherits SQLite's per-process lock bookkeeping and mutexes for the files the worker's
+heartbeat thread has open, so it could hang on its first open, or read a stale snapshot and find
+a queued job "no longer queued" (the SQLite manual: never carry a connection across fork(); its
+library state goes along with it). It runs the warm-up it was given (the CLI's loads torch and
 compiles UMAP's numba JIT, cached under the home), binds a :class:`~mmcorr.jobs.runner.JobRunner`
 to the queue, then takes
 job ids one at a time with ``huey.dequeue()`` and runs each with ``huey.execute()``. The worker
@@ -10,7 +14,8 @@ shared stop flag and waits for the job process, whose running job stops at its n
 and is re-queued at the front to resume from its checkpoint. A second stop signal kills it.
 
 Every collaborator arrives in one frozen :class:`WorkerContext`, built by
-:func:`mmcorr.jobs.worker.run_worker`; a test builds its own with a fake run function.
+:func:`mmcorr.jobs.worker.run_worker`; a test builds its own with a fake run function. The context
+is pickled into the job process, so its functions are module-level ones (importable by name).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ _PR_SET_PDEATHSIG = 1
 SUPERVISE_INTERVAL_S = 0.1
 #: After the stop flag is set, how long an idle job process gets to notice it before it is ended.
 IDLE_GRACE_S = 0.5
-#: Shortest time between two starts of the job process (one that dies at start is not re-forked
+#: Shortest time between two starts of the job process (one that dies at start is not restarted
 #: in a tight loop).
 RESTART_AFTER_S = 1.0
 
@@ -59,7 +64,7 @@ class WorkerContext:
         and compiles UMAP's JIT, so the first user does not wait for it); None skips it.
     poll_interval: seconds between queue polls when idle (SQLite queue; Redis blocks instead).
     stop: the shutdown flag shared with the job process (a :class:`SharedFlag`).
-    open_store: returns the job store; called in each process, as connections must not cross a fork.
+    open_store: returns the job store; called in each process (connections never cross processes).
     run: the run function of each job. runs_dir / checkpoints_dir: run bundles and checkpoints.
     busy: set by the job process while it takes or runs a job; while it is clear (warming up or
         waiting for work) a stopping worker ends the job process at once instead of waiting.
@@ -80,15 +85,20 @@ class WorkerContext:
     reserve: DiskReserve | None = None
 
 
+#: How the job process starts: a fresh interpreter (see the module docstring for why not fork).
+_START = multiprocessing.get_context("spawn")
+
+
 class SharedFlag:
-    """The worker's stop flag: one byte of shared memory that the forked job process sees.
+    """The worker's stop flag: one byte of shared memory that the job process sees.
 
     It takes no lock, unlike a ``multiprocessing.Event``: setting it from a signal handler, or a
-    process killed (e.g. for memory) while reading it, can never leave the other one blocked.
+    process killed (e.g. for memory) while reading it, can never leave the other one blocked. It
+    reaches the job process as one of its start arguments (shared memory is passed only then).
     """
 
     def __init__(self) -> None:
-        self._value = multiprocessing.get_context("fork").RawValue(ctypes.c_bool, False)
+        self._value = _START.RawValue(ctypes.c_bool, False)
 
     def set(self) -> None:
         self._value.value = True
@@ -137,9 +147,17 @@ def _take_one(huey: Any, poll_interval: float, busy: SharedFlag) -> None:
         busy.clear()
 
 
+def _log_like_the_worker() -> None:
+    """A spawned interpreter starts without the worker's logging set-up: the same lines, same file."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 def job_process(ctx: WorkerContext) -> None:
-    """The body of the forked job process: run queued jobs until ``ctx.stop`` is set."""
+    """The body of the job process: run queued jobs until ``ctx.stop`` is set."""
     _die_with_parent()
+    _log_like_the_worker()
     # Ctrl-C reaches the whole process group: the worker decides what happens, not this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -176,6 +194,21 @@ def job_process(ctx: WorkerContext) -> None:
             ctx.reserve.ensure()  # made again once a full disk has room (a stat when it exists)
 
 
+def _start_job_process(target: Callable[[WorkerContext], None], ctx: WorkerContext) -> None:
+    """Run ``target(ctx)`` in the new process, then leave at once: an interpreter's usual shutdown
+    (finalizers, torch and numba teardown) can outlast the supervisor's idle grace after a stop."""
+    code = 0
+    try:
+        target(ctx)
+    except BaseException:
+        log.exception("the job process failed")
+        code = 1
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class Supervisor:
     """Keeps one job process running until the worker stops; its :meth:`on_signal` handles stops."""
 
@@ -209,10 +242,8 @@ class Supervisor:
         return self.ctx.stop.is_set()
 
     def _spawn(self) -> BaseProcess:
-        # This process's queue connection must not cross the fork: the child opens its own.
-        get_huey().storage.close()
-        proc = multiprocessing.get_context("fork").Process(
-            target=self.target, args=(self.ctx,), name="Worker-1", daemon=True
+        proc = _START.Process(
+            target=_start_job_process, args=(self.target, self.ctx), name="Worker-1", daemon=True
         )
         proc.start()
         return proc

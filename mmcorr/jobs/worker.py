@@ -3,9 +3,10 @@
 Start-up: take ``state/worker.lock`` (one worker per home), write the pid file and a first
 heartbeat, mark jobs left RUNNING by a dead worker as FAILED 'worker lost', re-enqueue QUEUED jobs
 the queue lost (or holds only in a message it cannot decode), remove leftovers of interrupted
-writes and old staged uploads (:mod:`mmcorr.jobs.leftovers`), then fork the job process. It runs the warm-up it is given (``mmcorr worker``'s
-loads torch and compiles UMAP's numba JIT, cached under the home) before taking the first job, so
-the first user does not wait for compilation.
+writes and old staged uploads (:mod:`mmcorr.jobs.leftovers`), then start the job process (a fresh
+interpreter, see :mod:`mmcorr.jobs.supervisor`). It runs the warm-up it is given (``mmcorr
+worker``'s loads torch and compiles UMAP's numba JIT, cached under the home) before taking the
+first job, so the first user does not wait for compilation.
 
 Signals: SIGTERM or Ctrl-C stops gracefully: the running job stops at its next epoch end and is
 re-queued at the front to resume from its checkpoint; a second signal kills the job process (its
@@ -59,8 +60,6 @@ _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def _heartbeat_loop(stop: threading.Event, store: JobStore, started: float, ctx: WorkerContext) -> None:
-    # No lazy imports in this thread: the job process is forked while it runs, and a module lock
-    # held here at that moment would deadlock the child's first import of the same module.
     pid = os.getpid()
     stale = heartbeat_stale_seconds()
     # Retry at least three times per stale period, so an outage that ends does not leave this
@@ -110,11 +109,12 @@ def _requeue_missing(store: JobStore) -> None:
 
 
 def _limit_process_threads(threads: int | None) -> int:
-    """Resolve the torch thread count and cap BLAS / OpenMP / numba pools to it (before any fork)."""
+    """Resolve the torch thread count and cap BLAS / OpenMP / numba pools to it (the job process
+    inherits the environment)."""
     if threads is not None:
         os.environ[WORKER_THREADS_ENV] = str(threads)
     resolved = worker_threads()
-    # Before anything forks or imports numba / torch: cache compiled UMAP code under the home and
+    # Before the job process starts or numba / torch load: cache compiled UMAP code under the home and
     # cap BLAS / OpenMP pools so the dashboard keeps a core.
     os.environ.setdefault("NUMBA_CACHE_DIR", str(state_dir() / "numba_cache"))
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):

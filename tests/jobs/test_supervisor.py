@@ -1,7 +1,10 @@
 """The worker's supervision loop and its job process, handed their collaborators (no module patched).
 
 Each test builds a :class:`WorkerContext` with a stand-in run function or job-process body and runs
-:meth:`Supervisor.serve` in this process; the job process is a real fork sharing a real stop flag.
+:meth:`Supervisor.serve` in this process; the job process is a real spawned interpreter sharing a
+real stop flag, so the stand-ins are module-level functions (the context is pickled into it). A
+stand-in asks the worker to stop by sending its own process SIGTERM, as the job process's handler
+sets the shared stop flag.
 The real ``mmcorr worker`` (signals, heartbeats, pid file) is in test_worker_integration.py.
 """
 
@@ -54,24 +57,22 @@ def _unused_run(spec: JobSpec, run_dir: Path, **kw: Any) -> Path:
     raise AssertionError("no job should run")
 
 
+def _record_and_stop_after_last(
+    spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None, resume: bool = False
+) -> Path:
+    for cb in callbacks:
+        cb.on_epoch_end({"epoch": 1, "epochs": 1, "train": {"total": 1.0}, "val_corr": 0.5, "seconds": 0.0})
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text("{}")
+    if spec.name == "last":
+        os.kill(os.getpid(), signal.SIGTERM)  # the worker is asked to stop once this job is done
+    return run_dir
+
+
 def test_the_job_process_runs_queued_jobs_with_the_given_run_function(
     jobs_home: Path, dataset_id: str
 ) -> None:
-    box: dict[str, WorkerContext] = {}
-
-    def run(spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None,
-            resume: bool = False) -> Path:  # fmt: skip
-        for cb in callbacks:
-            cb.on_epoch_end(
-                {"epoch": 1, "epochs": 1, "train": {"total": 1.0}, "val_corr": 0.5, "seconds": 0.0}
-            )
-        run_dir.mkdir(parents=True)
-        (run_dir / "metrics.json").write_text("{}")
-        if spec.name == "last":
-            box["ctx"].stop.set()  # the worker is asked to stop once this job is done
-        return run_dir
-
-    ctx = box["ctx"] = _context(jobs_home, run)
+    ctx = _context(jobs_home, _record_and_stop_after_last)
     first = submit(JobSpec(dataset_id=dataset_id), autostart=False)
     last = submit(JobSpec(dataset_id=dataset_id, name="last"), autostart=False)
     _serve(Supervisor(ctx))  # returns once the stop flag is set and the job process has exited
@@ -81,6 +82,49 @@ def test_the_job_process_runs_queued_jobs_with_the_given_run_function(
         assert job.worker == "w-1" and job.run_dir == str(jobs_home / "runs" / job_id)
         assert list(progress(job_id)["epoch"]) == [1]
     assert get_store().queued_ids() == []
+
+
+def _slow_warm_up(threads: int) -> None:
+    time.sleep(3.0)  # like loading torch and compiling UMAP
+
+
+def test_a_job_submitted_while_the_job_process_warms_up_runs_while_heartbeats_go_on(
+    jobs_home: Path, dataset_id: str
+) -> None:
+    """The CI failure a forked job process showed: a job submitted during the warm-up, while the
+    worker's heartbeat thread writes the store, was skipped as 'no longer queued' and the heartbeats
+    stopped. The job process now starts fresh; the job must run and the heartbeats continue."""
+    ctx = dataclasses.replace(_context(jobs_home, _record_and_stop_after_last), warm_up=_slow_warm_up)
+    supervisor = Supervisor(ctx)
+    store = get_store()
+    beats: list[int] = []
+    done = threading.Event()
+
+    def heartbeat() -> None:  # what the worker's heartbeat thread does, in this process
+        while not done.wait(0.02):
+            store.heartbeat(os.getpid(), host_name(), time.time(), 1, "running", "w-1")
+            beats.append(1)
+
+    def submit_during_warm_up() -> None:
+        wait_for(lambda: supervisor.child is not None and supervisor.child.is_alive(), 30, "the job process")
+        time.sleep(1.0)
+        box["job"] = submit(JobSpec(dataset_id=dataset_id, name="last"), autostart=False)
+
+    box: dict[str, str] = {}
+    threads = [threading.Thread(target=heartbeat), threading.Thread(target=submit_during_warm_up)]
+    for t in threads:
+        t.start()
+    try:
+        _serve(supervisor)
+    finally:
+        done.set()
+        for t in threads:
+            t.join()
+    job = get_job(box["job"])
+    assert job.state is JobState.SUCCEEDED, job.message
+    assert len(beats) > 50  # the heartbeats never stalled for the whole run
+    latest = [w for w in store.workers() if w.get("name") == "w-1"]
+    assert latest and time.time() - float(latest[0]["heartbeat"]) < 5
 
 
 def _dies_once(ctx: WorkerContext) -> None:
@@ -148,18 +192,18 @@ def test_a_stop_during_the_warm_up_ends_the_job_process_at_once(jobs_home: Path)
     assert time.monotonic() - started < 60  # well before the two-minute watchdog
 
 
+def _stop_mid_job(
+    spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None, resume: bool = False
+) -> Path:
+    os.kill(os.getpid(), signal.SIGTERM)  # the stop arrives mid-job ...
+    time.sleep(1.5)  # ... and the job still finishes (longer than the idle grace)
+    run_dir.mkdir(parents=True)
+    (run_dir / "metrics.json").write_text("{}")
+    return run_dir
+
+
 def test_a_stop_while_a_job_runs_waits_for_it(jobs_home: Path, dataset_id: str) -> None:
-    box: dict[str, Supervisor] = {}
-
-    def run(spec: JobSpec, run_dir: Path, *, callbacks: Any = (), checkpoint_dir: Any = None,
-            resume: bool = False) -> Path:  # fmt: skip
-        box["sup"].ctx.stop.set()  # the stop arrives mid-job ...
-        time.sleep(1.5)  # ... and the job still finishes (longer than the idle grace)
-        run_dir.mkdir(parents=True)
-        (run_dir / "metrics.json").write_text("{}")
-        return run_dir
-
-    supervisor = box["sup"] = Supervisor(_context(jobs_home, run))
+    supervisor = Supervisor(_context(jobs_home, _stop_mid_job))
     job_id = submit(JobSpec(dataset_id=dataset_id), autostart=False)
     _serve(supervisor)
     assert get_job(job_id).state is JobState.SUCCEEDED
