@@ -84,6 +84,7 @@ def pair_modalities(
 
     mask = np.stack([ix >= 0 for ix in index], axis=1)
     values: dict[str, np.ndarray] = {}
+    previews: dict[str, np.ndarray] = {}
     for m, ix in zip(modalities, index, strict=True):
         if hasattr(m.values, "tocsr"):  # sparse stays sparse: absent rows are an empty row
             values[m.name] = _sparse_rows(m.values, ix)
@@ -92,6 +93,10 @@ def pair_modalities(
         out = np.zeros((len(ids), m.n_features), dtype=np.float32)
         out[present] = m.values[ix[present]]
         values[m.name] = out
+        if m.previews is not None:
+            shown = np.full(len(ids), None, dtype=object)
+            shown[present] = m.previews[ix[present]]
+            previews[m.name] = shown
     n_paired = int(mask.all(axis=1).sum())
     if n_paired < MIN_PAIRED:
         raise DataError(
@@ -104,6 +109,8 @@ def pair_modalities(
         features={m.name: list(m.features) for m in modalities},
         ids=ids,
         mask=mask,
+        media={m.name: m.media for m in modalities if m.media is not None},
+        previews=previews,
     )
     report = _report(modalities, ds, how, by)
     return ds, report

@@ -4,6 +4,12 @@ Order of steps for each modality: optional log1p (counts), optional standardisat
 unit variance per feature), optional PCA to at most ``pca_dim`` components for wide modalities.
 Every statistic comes from the rows given to ``fit`` where the modality is present, so nothing of
 the validation / test samples leaks into training.
+
+Raw modalities (``PairedDataset.media``) differ: a text modality's hashed term counts are weighted
+by TF-IDF, whose inverse document frequencies are fitted here on the training rows (scikit-learn's
+smoothed formula), and each row is L2-normalised, before standardisation; images and audio are
+pixel / log-mel grids read by convolutional encoders, so they get no log1p and no PCA (which would
+destroy the grid).
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ PREPROCESSING_JSON = "preprocessing.json"
 PREPROCESSING_NPZ = "preprocessing.npz"
 _FORMAT = 1
 # Array kinds stored per modality in preprocessing.npz as "<modality>__<kind>".
-_KINDS = ("mean", "scale", "pca_mean", "components")
+_KINDS = ("mean", "scale", "pca_mean", "components", "idf")
 
 
 class Preprocessor:
@@ -58,6 +64,7 @@ class Preprocessor:
         self.names_: list[str] = []
         self.in_dims_: dict[str, int] = {}
         self.params_: dict[str, dict[str, np.ndarray]] = {}
+        self.kinds_: dict[str, str] = {}
 
     @classmethod
     def from_config(cls, config: DataConfig) -> Preprocessor:
@@ -81,15 +88,19 @@ class Preprocessor:
                 raise DataError(
                     f"Modality {name!r} is present in {m} training sample(s); preprocessing needs at least 2."
                 )
-            log = self._log_prep(name, ds.features[name])
-            mu, var = column_mean_var(values, sel, log)
+            kind = ds.media[name].kind if name in ds.media else ""
+            self.kinds_[name] = kind
             d = values.shape[1]
             p: dict[str, np.ndarray] = {"mean": np.zeros(d), "scale": np.ones(d)}
+            if kind == "text":
+                p["idf"] = _idf(values, sel, m)
+            log = self._prep(name, p, ds.features[name])
+            mu, var = column_mean_var(values, sel, log)
             if self.standardize:
                 std = np.sqrt(var)
                 p["mean"] = mu
                 p["scale"] = np.where(std > 1e-12, std, 1.0)  # constant on train: centre only
-            if self.pca_dim is not None and d > self.pca_dim:
+            if self.pca_dim is not None and d > self.pca_dim and kind not in ("image", "audio"):
                 # The mean of the standardised rows follows from mu: no pass needed.
                 pca_mean = (mu - p["mean"]) / p["scale"]
                 k = min(self.pca_dim, m)
@@ -99,7 +110,25 @@ class Preprocessor:
         self.names_ = list(ds.names)
         self.in_dims_ = ds.dims
         self.params_ = params
+        self.kinds_ = {n: k for n, k in self.kinds_.items() if k and n in params}
         return self
+
+    def _prep(
+        self, name: str, p: dict[str, np.ndarray], features: list[str] | None = None
+    ) -> Callable[[np.ndarray], np.ndarray] | None:
+        """What comes before centring on a float64 chunk: TF-IDF for text, log1p (if on) for tables,
+        nothing for images and audio."""
+        kind = self.kinds_.get(name, "")
+        if kind == "text":
+            idf = p["idf"]
+
+            def tfidf(x: np.ndarray) -> np.ndarray:
+                x *= idf
+                x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+                return x
+
+            return tfidf
+        return None if kind else self._log_prep(name, features)
 
     def _log_prep(
         self, name: str, features: list[str] | None = None
@@ -124,7 +153,8 @@ class Preprocessor:
     def _scaler(
         log: Callable[[np.ndarray], np.ndarray] | None, p: dict[str, np.ndarray]
     ) -> Callable[[np.ndarray], np.ndarray]:
-        """log1p (if on), centring and scaling, in place on a float64 chunk."""
+        """The step before centring (log1p, TF-IDF; if any), centring and scaling, in place on a
+        float64 chunk."""
 
         def scale(x: np.ndarray) -> np.ndarray:
             if log is not None:
@@ -138,7 +168,7 @@ class Preprocessor:
     def _full(self, name: str, features: list[str] | None = None) -> Callable[[np.ndarray], np.ndarray]:
         """Every fitted step of ``name`` on a float64 chunk (n_chunk, d_in) -> (n_chunk, d_out)."""
         p = self.params_[name]
-        scale = self._scaler(self._log_prep(name, features), p)
+        scale = self._scaler(self._prep(name, p, features), p)
         if "components" not in p:
             return scale
         comps_t = np.ascontiguousarray(p["components"].T)
@@ -237,7 +267,10 @@ class Preprocessor:
         if "components" in p:
             x = x @ p["components"] + p["pca_mean"]
         x = x * p["scale"] + p["mean"]
-        if self.log1p:
+        kind = self.kinds_.get(name, "")
+        if kind == "text":  # normalised TF-IDF weights back to (relative) term counts
+            x = x / p["idf"]
+        elif self.log1p and not kind:
             x = np.expm1(x)
         return x
 
@@ -254,6 +287,7 @@ class Preprocessor:
             "pca_dim": self.pca_dim,
             "names": self.names_,
             "in_dims": self.in_dims_,
+            "kinds": self.kinds_,
         }
         arrays = {f"{n}__{k}": v for n, p in self.params_.items() for k, v in p.items()}
         buf = io.BytesIO()
@@ -280,10 +314,20 @@ class Preprocessor:
         pre = cls(standardize=meta["standardize"], log1p=meta["log1p"], pca_dim=meta["pca_dim"])
         pre.names_ = list(meta["names"])
         pre.in_dims_ = {k: int(v) for k, v in meta["in_dims"].items()}
+        pre.kinds_ = {k: str(v) for k, v in (meta.get("kinds") or {}).items()}
         pre.params_ = {
             n: {k: arrays[f"{n}__{k}"] for k in _KINDS if f"{n}__{k}" in arrays} for n in pre.names_
         }
         return pre
+
+
+def _idf(values: np.ndarray, rows: np.ndarray | None, m: int) -> np.ndarray:
+    """Smoothed inverse document frequency of each term over ``values[rows]`` (m rows of term
+    counts): ln((1 + m) / (1 + df)) + 1, as scikit-learn's TfidfTransformer(smooth_idf=True)."""
+    df = np.zeros(values.shape[1])
+    for _, x in iter_chunks(values, rows):
+        df += (x > 0).sum(axis=0)
+    return np.asarray(np.log((1.0 + m) / (1.0 + df)) + 1.0)
 
 
 def _present(

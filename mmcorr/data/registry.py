@@ -37,8 +37,9 @@ import pandas as pd
 from mmcorr._io import atomic_dir
 from mmcorr._validation import DataError, MmcorrError, check_choice
 
+from ._previews import has_previews, read_preview, read_previews, write_previews
 from .report import PairingReport
-from .types import PairedDataset
+from .types import MediaSpec, PairedDataset
 
 __all__ = ["DatasetFile", "DatasetInfo", "DatasetRegistry", "ID_COLUMN", "DATASET_ID_RE"]
 
@@ -91,6 +92,8 @@ def fingerprint(ds: PairedDataset) -> str:
         h.update("\x1f".join(map(str, ds.metadata.columns)).encode())
         h.update(pd.util.hash_pandas_object(ds.metadata.astype(str), index=False).to_numpy().tobytes())
     h.update(str(ds.label_column).encode())
+    if ds.media:  # raw modalities: the featuriser is part of the content (absent: tables only)
+        h.update(json.dumps({n: m.to_json() for n, m in sorted(ds.media.items())}, sort_keys=True).encode())
     return h.hexdigest()
 
 
@@ -151,6 +154,8 @@ class DatasetRegistry:
             "label_column": ds.label_column,
             "info": ds.info,
             "report": report_dict,
+            "media": {n: spec.to_json() for n, spec in ds.media.items()},
+            "media_features": {n: list(ds.features[n]) for n in ds.media},
         }
         try:
             text = json.dumps(meta, indent=2, allow_nan=False)
@@ -178,6 +183,11 @@ class DatasetRegistry:
         for j, name in enumerate(ds.names):
             present = ds.mask[:, j]
             vals = np.asarray(ds.values[name][present], dtype=np.float32)
+            if name in ds.media:  # raw modalities are wide grids: one array file, features in meta
+                np.save(tmp / f"{name}.npy", vals, allow_pickle=False)
+                if name in ds.previews:
+                    write_previews(tmp / name, ds.previews[name][present])
+                continue
             arrays = [ids.filter(pa.array(present)), *(pa.array(vals[:, k]) for k in range(vals.shape[1]))]
             pq.write_table(pa.table(arrays, names=[ID_COLUMN, *ds.features[name]]), tmp / f"{name}.parquet")
         if ds.metadata is not None:
@@ -223,14 +233,24 @@ class DatasetRegistry:
         )
         values: dict[str, np.ndarray] = {}
         features: dict[str, list[str]] = {}
+        media = {n: MediaSpec.from_json(v) for n, v in (meta.get("media") or {}).items()}
+        previews: dict[str, np.ndarray] = {}
         for j, name in enumerate(names):
-            table = pq.read_table(path / f"{name}.parquet")
-            feats = [c for c in table.column_names if c != ID_COLUMN]
-            out = np.zeros((len(ids), len(feats)), dtype=np.float32)
             rows = np.flatnonzero(mask[:, j])
-            block = np.empty((len(rows), len(feats)), dtype=np.float32)
-            for k, col in enumerate(feats):
-                block[:, k] = table.column(col).to_numpy()
+            if name in media:
+                block = np.load(path / f"{name}.npy", allow_pickle=False)
+                feats = list(meta["media_features"][name])
+                if has_previews(path / name):
+                    shown = np.full(len(ids), None, dtype=object)
+                    shown[rows] = read_previews(path / name, text=media[name].kind == "text")
+                    previews[name] = shown
+            else:
+                table = pq.read_table(path / f"{name}.parquet")
+                feats = [c for c in table.column_names if c != ID_COLUMN]
+                block = np.empty((len(rows), len(feats)), dtype=np.float32)
+                for k, col in enumerate(feats):
+                    block[:, k] = table.column(col).to_numpy()
+            out = np.zeros((len(ids), len(feats)), dtype=np.float32)
             out[rows] = block
             values[name], features[name] = out, feats
         metadata = None
@@ -247,6 +267,8 @@ class DatasetRegistry:
             metadata=metadata,
             label_column=meta.get("label_column"),
             info=dict(meta.get("info") or {}),
+            media=media,
+            previews=previews,
         )
         if fingerprint(ds) != meta["fingerprint"]:
             raise DataError(
@@ -254,22 +276,35 @@ class DatasetRegistry:
             )
         return ds
 
-    def _modality_file(self, dataset_id: str, modality: str) -> Path:
-        path = self._dir(dataset_id) / f"{modality}.parquet"
-        names = json.loads((path.parent / DatasetFile.META.value).read_text(encoding="utf-8"))["names"]
+    def _modality_file(self, dataset_id: str, modality: str) -> tuple[Path, dict[str, Any]]:
+        """The file of one modality (``.parquet`` for tables, ``.npy`` for raw media) and dataset.json."""
+        folder = self._dir(dataset_id)
+        meta = json.loads((folder / DatasetFile.META.value).read_text(encoding="utf-8"))
+        names = meta["names"]
+        suffix = ".npy" if modality in (meta.get("media") or {}) else ".parquet"
+        path = folder / f"{modality}{suffix}"
         if modality not in names or not path.is_file():
             raise DataError(
                 f"The 'modality' parameter must be one of dataset {dataset_id!r}'s modalities {names}. "
                 f"Got {modality!r} instead."
             )
-        return path
+        return path, meta
 
     def feature_names(self, dataset_id: str, modality: str) -> builtins.list[str]:
         """The feature names of one modality of a registered dataset (read from its schema only)."""
         import pyarrow.parquet as pq
 
-        path = self._modality_file(dataset_id, modality)
+        path, meta = self._modality_file(dataset_id, modality)
+        if path.suffix == ".npy":
+            return list(meta["media_features"][modality])
         return [c for c in pq.read_schema(path).names if c != ID_COLUMN]
+
+    def _present_ids(self, dataset_id: str, modality: str) -> pd.Index:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(self._dir(dataset_id) / DatasetFile.IDS.value, columns=[ID_COLUMN, modality])
+        present = table.column(modality).to_numpy(zero_copy_only=False).astype(bool)
+        return pd.Index(np.asarray(table.column(ID_COLUMN).to_pylist(), dtype=object)[present], dtype=object)
 
     def feature_values(self, dataset_id: str, modality: str, feature: str) -> pd.Series:
         """One feature's values (float64) indexed by sample id, read as a single column.
@@ -278,16 +313,38 @@ class DatasetRegistry:
         """
         import pyarrow.parquet as pq
 
-        path = self._modality_file(dataset_id, modality)
-        if feature not in pq.read_schema(path).names or feature == ID_COLUMN:
+        path, _meta = self._modality_file(dataset_id, modality)
+        names = self.feature_names(dataset_id, modality)
+        if feature not in names or feature == ID_COLUMN:
             raise DataError(
                 f"The modality {modality!r} of dataset {dataset_id!r} has no feature {feature!r}."
+            )
+        if path.suffix == ".npy":
+            column = np.load(path, mmap_mode="r", allow_pickle=False)[:, names.index(feature)]
+            return pd.Series(
+                np.asarray(column, dtype=np.float64), index=self._present_ids(dataset_id, modality)
             )
         table = pq.read_table(path, columns=[ID_COLUMN, feature])
         return pd.Series(
             table.column(feature).to_numpy(zero_copy_only=False).astype(np.float64),
             index=pd.Index(table.column(ID_COLUMN).to_pylist(), dtype=object),
         )
+
+    def media(self, dataset_id: str) -> dict[str, MediaSpec]:
+        """Modality name -> MediaSpec for the raw modalities (images, text, audio) of a dataset."""
+        meta = json.loads((self._dir(dataset_id) / DatasetFile.META.value).read_text(encoding="utf-8"))
+        return {n: MediaSpec.from_json(v) for n, v in (meta.get("media") or {}).items()}
+
+    def preview(self, dataset_id: str, modality: str, sample_id: str) -> bytes | str | None:
+        """What a person looks at for one sample of a raw modality: PNG bytes (image), the text
+        (str), the clip's bytes (audio); None when the sample lacks it or has no preview."""
+        path, meta = self._modality_file(dataset_id, modality)
+        kind = (meta.get("media") or {}).get(modality, {}).get("kind")
+        stem = path.with_suffix("")
+        if kind is None or not has_previews(stem):
+            return None
+        where = self._present_ids(dataset_id, modality).get_indexer([sample_id])[0]
+        return None if where < 0 else read_preview(stem, int(where), text=kind == "text")
 
     def ensure_demo(self, name: str, seed: int = 0) -> str:
         """The id of demo ``name`` (see :func:`make_demo`), generating and registering it once."""
