@@ -19,22 +19,25 @@ from sklearn.base import BaseEstimator
 from mmcorr._memory import FitMemory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
-from mmcorr.data.types import JOINT, SCVERSE_KEYS, PairedDataset
+from mmcorr.data.types import JOINT, SCVERSE_KEYS, MediaSpec, PairedDataset
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
 from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors
-from mmcorr.estimator._fit import VAL_CORR_MIN_DELTA, fit_closed_form, fit_heads, val_corr
+from mmcorr.estimator._fit import fit_closed_form, fit_heads, train_module
 from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
 from mmcorr.estimator._params import configs_from_params, params_from_configs
+from mmcorr.estimator._prepare import architecture, copy_encoders
 from mmcorr.estimator._prepare import check_memory as _check_memory
 from mmcorr.estimator._prepare import preprocess as _preprocess
 from mmcorr.estimator._search import GridSearchCV
 from mmcorr.models import MultimodalModel, get_model_class
 from mmcorr.models.heads import LinearHeads
-from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled, resolve_device
+from mmcorr.training import Callback, TrainingCancelled, resolve_device
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from mmcorr.data.preprocess import Preprocessor
 
 __all__ = [
@@ -63,6 +66,12 @@ class CorrelationModel(BaseEstimator):
     ranges, declared there once. A parameter left at ``None`` takes that config's default;
     ``lr=None`` takes the family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR`.
     When no validation set is given, ``DataConfig.val_fraction`` of the training data is held out.
+    encoders: modality name -> a ``torch.nn.Module`` used as that modality's encoder: it takes
+        (n, *shape) for a raw modality (``PairedDataset.media``, e.g. (n, C, H, W) images) or
+        (n, d) for a table and returns (n, f) features, mapped to the latent by one linear layer
+        and trained with the model (load pretrained weights into it first). ``fit`` trains a copy;
+        ``load`` needs the same module again. Without one, image and audio modalities get conv
+        encoders and decoders (:mod:`mmcorr.models.conv`), the others MLPs.
 
     Early stopping (``patience``) watches what the family's ``early_stop_on`` names: ``val_corr``
     for ``dccae`` (an epoch counts as better when it rises by more than
@@ -71,7 +80,7 @@ class CorrelationModel(BaseEstimator):
 
     Learned attributes: ``names_`` (modality order), ``dims_`` (raw feature counts), ``features_``,
     ``configs_`` (the (ModelConfig, TrainConfig, DataConfig) fitted with), ``preprocessor_``,
-    ``module_`` (the torch model), ``history_`` (one record per epoch, see
+    ``module_`` (the torch model), ``media_`` (name -> MediaSpec of the raw modalities), ``history_`` (one record per epoch, see
     :class:`~mmcorr.training.Callback`), ``heads_`` (alignment and ridge maps), ``device_``.
 
     ``history_[i]["val_corr"]`` is the mean held-out canonical correlation of the first two
@@ -106,6 +115,7 @@ class CorrelationModel(BaseEstimator):
         standardize: bool | None = None,
         log1p: bool | None = None,
         pca_dim: int | None = None,
+        encoders: Mapping[str, nn.Module] | None = None,
     ) -> None:
         self.model = model
         self.latent_dim = latent_dim
@@ -131,6 +141,7 @@ class CorrelationModel(BaseEstimator):
         self.standardize = standardize
         self.log1p = log1p
         self.pca_dim = pca_dim
+        self.encoders = encoders
 
     # -- configuration -----------------------------------------------------------------------------
     def get_configs(self) -> tuple[ModelConfig, TrainConfig, DataConfig]:
@@ -197,8 +208,14 @@ class CorrelationModel(BaseEstimator):
         pre, tr, va = _preprocess(train, validation, family, configs)
         family.check_dims(pre.out_dims, mcfg.latent_dim)
         device = resolve_device(tcfg.device)
+        custom = copy_encoders(self.encoders)
+        media = {n: spec for n, spec in train.media.items() if n in train.names}
+        shapes, kinds = architecture(media, pre.out_dims, custom)
         torch.manual_seed(tcfg.seed)
-        module = family(list(train.names), dict(pre.out_dims), mcfg).to(device)
+        module = family(
+            list(train.names), dict(pre.out_dims), mcfg, shapes=shapes, kinds=kinds, encoders=custom
+        ).to(device)
+        self.media_: dict[str, MediaSpec] = media
         self.names_ = list(train.names)
         self.layers_ = dict(layers or {})
         self.dims_ = train.dims
@@ -214,33 +231,12 @@ class CorrelationModel(BaseEstimator):
             if family.fits_in_closed_form:
                 self.history_ = fit_closed_form(module, tr, va_t, callbacks)
             else:
-                self.history_ = self._trainer(module, tr_t, va_t, callbacks, checkpoint_dir, resume)
+                self.history_ = train_module(module, tcfg, tr_t, va_t, callbacks, checkpoint_dir, resume)
         except TrainingCancelled as exc:
             self.history_ = exc.history
             raise
         self.heads_ = fit_heads(module, tr, tr_t, va, va_t)
         return self
-
-    def _trainer(
-        self,
-        module: MultimodalModel,
-        tr_t: TensorData,
-        va_t: TensorData,
-        callbacks: Sequence[Callback],
-        checkpoint_dir: Path | None,
-        resume: bool,
-    ) -> list[dict[str, Any]]:
-        on_corr = module.early_stop_on == "val_corr"
-        trainer = Trainer(
-            self.configs_[1],
-            callbacks=callbacks,
-            checkpoint_dir=checkpoint_dir,
-            resume=resume,
-            val_metric=lambda m: val_corr(m, tr_t, va_t),
-            monitor="metric" if on_corr else "loss",
-            min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
-        )
-        return trainer.fit(module, tr_t, va_t)
 
     # -- using a fitted model ----------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -365,18 +361,25 @@ class CorrelationModel(BaseEstimator):
             module=self.module_,
             heads=self.heads_,
             history=self.history_,
+            media=getattr(self, "media_", {}),
         )
         write_model(out, saved)
         return out
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "cpu") -> CorrelationModel:
-        """Load a model written by :meth:`save` (weights read with ``torch.load(weights_only=True)``)."""
+    def load(
+        cls, path: str | Path, *, device: str = "cpu", encoders: Mapping[str, nn.Module] | None = None
+    ) -> CorrelationModel:
+        """Load a model written by :meth:`save` (weights read with ``torch.load(weights_only=True)``).
+
+        encoders: the custom encoder modules the model was fitted with (modality name -> module;
+        their saved weights replace the given ones in a copy); a MmcorrError names a missing one."""
         from mmcorr.data.preprocess import Preprocessor
 
         src = Path(path)
-        saved = read_model(src, device, resolve_device(device))
+        saved = read_model(src, device, resolve_device(device), copy_encoders(encoders))
         est = cls.from_configs(*saved.configs)
+        est.encoders, est.media_ = encoders, saved.media
         est.names_, est.dims_, est.features_ = saved.names, saved.dims, saved.features
         est.configs_ = saved.configs
         est.device_ = resolve_device(device)

@@ -165,6 +165,7 @@ def conform(
         features={m: list(features[m]) for m in names},
         ids=np.asarray(ds.ids),
         mask=mask,
+        media={m: ds.media[m] for m in names if m in ds.media},
     )
     return use, full
 

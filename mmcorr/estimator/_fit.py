@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
+from mmcorr.config import TrainConfig
 from mmcorr.data.types import PairedDataset
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
@@ -21,9 +23,9 @@ from mmcorr.models.heads import (
     fit_ridge_tuned,
     quick_cca,
 )
-from mmcorr.training import Callback, TensorData, TrainingCancelled
+from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled
 
-__all__ = ["VAL_CORR_MIN_DELTA", "fit_closed_form", "fit_heads", "val_corr"]
+__all__ = ["VAL_CORR_MIN_DELTA", "fit_closed_form", "fit_heads", "train_module", "val_corr"]
 
 # Training rows the per-epoch validation correlation fits its CCA on: a k x k CCA is well estimated
 # from ~20k rows, and encoding fewer rows keeps this per-epoch work small next to the epoch's steps
@@ -58,6 +60,30 @@ def fit_closed_form(
     if any([bool(cb.on_epoch_end(record)) for cb in callbacks]):
         raise TrainingCancelled(1, [record])
     return [record]
+
+
+def train_module(
+    module: MultimodalModel,
+    tcfg: TrainConfig,
+    tr_t: TensorData,
+    va_t: TensorData,
+    callbacks: Sequence[Callback],
+    checkpoint_dir: Path | None,
+    resume: bool,
+) -> list[dict[str, Any]]:
+    """Train a gradient family with the :class:`~mmcorr.training.Trainer`, early stopping on what
+    its ``early_stop_on`` names; return the history (one record per epoch)."""
+    on_corr = module.early_stop_on == "val_corr"
+    trainer = Trainer(
+        tcfg,
+        callbacks=callbacks,
+        checkpoint_dir=checkpoint_dir,
+        resume=resume,
+        val_metric=lambda m: val_corr(m, tr_t, va_t),
+        monitor="metric" if on_corr else "loss",
+        min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
+    )
+    return trainer.fit(module, tr_t, va_t)
 
 
 def val_corr(module: MultimodalModel, tr: TensorData, va: TensorData) -> float:

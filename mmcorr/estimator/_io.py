@@ -1,6 +1,8 @@
 """A saved model's files: config.json, model.pt (tensors only) and history.jsonl.
 
-model.pt is read with ``torch.load(weights_only=True)``: a saved model never unpickles objects.
+model.pt is read with ``torch.load(weights_only=True)``: a saved model never unpickles objects. A
+custom encoder's module is therefore not saved as code: config.json names the modalities that had
+one, and loading needs the same module passed again (its weights come from model.pt).
 """
 
 from __future__ import annotations
@@ -8,15 +10,18 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from mmcorr._io import atomic_write_bytes, atomic_write_text, json_safe
 from mmcorr._validation import MmcorrError
 from mmcorr._version import BUNDLE_FORMAT, __version__
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from mmcorr.data.types import MediaSpec
 from mmcorr.models import MultimodalModel, get_model_class
 from mmcorr.models.heads import LinearHeads
 
@@ -25,6 +30,10 @@ __all__ = ["CONFIG_FILE", "HISTORY_FILE", "MODEL_FILE", "SavedModel", "read_mode
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.pt"
 HISTORY_FILE = "history.jsonl"
+# config.json keys of the architecture beyond the widths (absent in models saved before conv
+# modalities, which load as all-MLP): name -> per-sample shape, name -> kind, the modalities with a
+# custom encoder, and name -> MediaSpec JSON of the raw modalities fitted on.
+_SHAPES, _KINDS, _CUSTOM, _MEDIA = "model_shapes", "model_kinds", "model_custom_encoders", "media"
 
 
 @dataclasses.dataclass
@@ -38,6 +47,7 @@ class SavedModel:
     module: MultimodalModel
     heads: LinearHeads
     history: list[dict[str, Any]]
+    media: dict[str, MediaSpec] = dataclasses.field(default_factory=dict)
 
 
 def write_model(out: Path, saved: SavedModel) -> None:
@@ -53,6 +63,10 @@ def write_model(out: Path, saved: SavedModel) -> None:
         "dims": saved.dims,
         "features": saved.features,
         "model_dims": saved.module.dims,
+        _SHAPES: {n: list(shape) for n, shape in saved.module.shapes.items()},
+        _KINDS: dict(saved.module.kinds),
+        _CUSTOM: list(saved.module.custom_encoders),
+        _MEDIA: {n: spec.to_json() for n, spec in saved.media.items()},
     }
     state = {
         "module": {k: v.detach().cpu() for k, v in saved.module.state_dict().items()},
@@ -87,16 +101,41 @@ def _read_config(src: Path) -> dict[str, Any]:
     return config
 
 
-def read_model(src: Path, device: str, torch_device: torch.device) -> SavedModel:
+def _encoders(
+    src: Path, config: dict[str, Any], encoders: Mapping[str, nn.Module] | None
+) -> dict[str, nn.Module]:
+    """The custom encoders the saved model was fitted with, from ``encoders`` (used as given)."""
+    given = dict(encoders or {})
+    for name in config.get(_CUSTOM, []):
+        if name not in given:
+            raise MmcorrError(
+                f"The model in {src} was fitted with a custom encoder for modality '{name}'; pass the "
+                f"same module again: CorrelationModel.load(path, encoders={{'{name}': module}})."
+            )
+    return {n: given[n] for n in config.get(_CUSTOM, [])}
+
+
+def read_model(
+    src: Path, device: str, torch_device: torch.device, encoders: Mapping[str, nn.Module] | None = None
+) -> SavedModel:
     """Read a folder written by :func:`write_model` onto ``torch_device``; the saved TrainConfig's
-    device becomes ``device``. Raises MmcorrError naming a missing file or another format version."""
+    device becomes ``device``; ``encoders``: the custom encoder modules it was fitted with (name ->
+    module; others are ignored). Raises MmcorrError naming a missing file, another format version
+    or a missing custom encoder."""
     config = _read_config(src)
     mcfg = from_dict(ModelConfig, config["model"])
     tcfg = dataclasses.replace(from_dict(TrainConfig, config["train"]), device=device)  # type: ignore[arg-type]
     dcfg = from_dict(DataConfig, config["data"])
     names = list(config["names"])
     state = torch.load(src / MODEL_FILE, map_location=torch_device, weights_only=True)
-    module = get_model_class(mcfg.model)(names, config["model_dims"], mcfg).to(torch_device)
+    module = get_model_class(mcfg.model)(
+        names,
+        config["model_dims"],
+        mcfg,
+        shapes=config.get(_SHAPES),
+        kinds=config.get(_KINDS),
+        encoders=_encoders(src, config, encoders),
+    ).to(torch_device)
     module.load_state_dict(state["module"])
     module.eval()
     hist = src / HISTORY_FILE
@@ -113,4 +152,5 @@ def read_model(src: Path, device: str, torch_device: torch.device) -> SavedModel
         module=module,
         heads=LinearHeads.from_tensors({k: v.cpu().numpy() for k, v in state["heads"].items()}),
         history=history,
+        media={n: MediaSpec.from_json(spec) for n, spec in config.get(_MEDIA, {}).items()},
     )

@@ -1,21 +1,25 @@
-"""The estimator's preparation steps: the memory check before a fit, and the preprocessing fitted on
-the training rows with the train / validation sets it gives."""
+"""The estimator's preparation steps: the memory check before a fit, the preprocessing fitted on
+the training rows with the train / validation sets it gives, and the architecture's inputs (which
+modalities get conv encoders, the user's custom encoders)."""
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mmcorr._memory import FitMemory, check_fit_memory
+from mmcorr._validation import MmcorrError
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
-from mmcorr.data.types import PairedDataset
+from mmcorr.data.types import MediaSpec, PairedDataset
 from mmcorr.estimator._data import training_rows
 from mmcorr.models import MultimodalModel, get_model_class
 
 if TYPE_CHECKING:
     from mmcorr.data.preprocess import Preprocessor
 
-__all__ = ["check_memory", "preprocess"]
+__all__ = ["architecture", "check_memory", "copy_encoders", "preprocess"]
 
 
 def check_memory(
@@ -56,3 +60,33 @@ def preprocess(
     )
     pre = Preprocessor.from_config(dcfg).fit(train, rows=tr_rows)
     return pre, pre.transform(train, rows=tr_rows), pre.transform(va_src, rows=va_rows)
+
+
+def architecture(
+    media: Mapping[str, MediaSpec], out_dims: Mapping[str, int], custom: Mapping[str, Any]
+) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """(shapes, kinds) for the model: every raw modality whose preprocessed width is still its
+    tensor's size (image / audio rows get conv encoders over that grid). A modality whose features
+    preprocessing reduced (e.g. PCA) is no grid any more and keeps the MLP; a MmcorrError when it
+    has a custom encoder (``custom``: name -> module), which expects the grid."""
+    keep = {n: m for n, m in media.items() if n in out_dims and math.prod(m.shape) == out_dims[n]}
+    for n in custom:
+        if n in media and n not in keep:
+            raise MmcorrError(
+                f"The custom encoder of modality '{n}' needs its {media[n].shape} values per sample, "
+                f"but preprocessing left {out_dims.get(n)} features. Fit without 'pca_dim' for it."
+            )
+    return {n: tuple(m.shape) for n, m in keep.items()}, {n: str(m.kind) for n, m in keep.items()}
+
+
+def copy_encoders(encoders: Any) -> dict[str, Any]:
+    """A deep copy of the ``encoders`` parameter (name -> torch module), so that training the
+    estimator never changes the modules the user passed (a refit starts from their weights again)."""
+    if encoders is None:
+        return {}
+    if not isinstance(encoders, Mapping):
+        raise MmcorrError(
+            "The 'encoders' parameter must be a dict of modality name -> torch.nn.Module. "
+            f"Got {type(encoders).__name__} instead."
+        )
+    return {str(n): copy.deepcopy(m) for n, m in encoders.items()}

@@ -6,8 +6,9 @@ Importing this package imports torch; the dashboard pages never do.
 from __future__ import annotations
 
 from mmcorr.models.ae import JointAutoencoder
-from mmcorr.models.base import EarlyStopOn, MultimodalModel, drop_modalities, masked_mean
+from mmcorr.models.base import EarlyStopOn, MultimodalModel, check_modalities, drop_modalities, masked_mean
 from mmcorr.models.cca import LinearCCA
+from mmcorr.models.conv import CONV_KINDS, make_conv_decoder, make_conv_encoder, wrap_encoder
 from mmcorr.models.corrae import CorrelationalAutoencoder
 from mmcorr.models.dccae import DeepCCAE
 from mmcorr.models.mlp import ACTIVATIONS, make_mlp
@@ -16,6 +17,7 @@ from mmcorr.models.registry import MODEL_REGISTRY, get_model_class
 
 __all__ = [
     "ACTIVATIONS",
+    "CONV_KINDS",
     "MODEL_REGISTRY",
     "CorrelationalAutoencoder",
     "DeepCCAE",
@@ -24,9 +26,13 @@ __all__ = [
     "LinearCCA",
     "MultimodalModel",
     "MultimodalVAE",
+    "check_modalities",
     "drop_modalities",
     "get_model_class",
+    "make_conv_decoder",
+    "make_conv_encoder",
     "make_mlp",
     "masked_mean",
     "product_of_experts",
+    "wrap_encoder",
 ]

@@ -1,7 +1,8 @@
 """The one contract every model family implements, so the trainer and estimator know none of them.
 
-The base builds what the deep families share: one MLP encoder and one MLP decoder per modality,
-from :class:`~mmcorr.config.ModelConfig`. A family declares what it needs (class attributes below)
+The base builds what the deep families share: one encoder and one decoder per modality, from
+:class:`~mmcorr.config.ModelConfig`: an MLP for a flat modality, convolutions for an image or audio
+one (:mod:`mmcorr.models.conv`), or a module the caller passes in as an encoder. A family declares what it needs (class attributes below)
 and overrides the hooks where it differs; the estimator reads the hooks and never checks a type.
 """
 
@@ -15,11 +16,13 @@ import torch
 from torch import Tensor, nn
 
 from mmcorr._cca import CCAFit
+from mmcorr._validation import MmcorrError
 from mmcorr.config import ModelConfig
 from mmcorr.losses import LossOutput
+from mmcorr.models.conv import CONV_KINDS, ConvKind, make_conv_decoder, make_conv_encoder, wrap_encoder
 from mmcorr.models.mlp import make_mlp
 
-__all__ = ["EarlyStopOn", "MultimodalModel", "drop_modalities", "masked_mean"]
+__all__ = ["EarlyStopOn", "MultimodalModel", "check_modalities", "drop_modalities", "masked_mean"]
 
 #: What early stopping watches: the validation loss, or the held-out canonical correlation of a
 #: linear CCA fitted on training latents (``"val_corr"``).
@@ -34,6 +37,14 @@ class MultimodalModel(nn.Module):
     sample i has modality j (columns in ``names`` order).
 
     What a family declares (class attributes; the defaults suit an MLP autoencoder):
+
+    Construction: ``names`` (modality order), ``dims`` (name -> preprocessed width d), ``config``;
+    ``shapes``: name -> per-sample tensor shape a row reshapes to (prod(shape) == d), e.g. (C, H, W);
+    ``kinds``: name -> ``"image"`` / ``"audio"`` (conv encoder and decoder over that shape; audio
+    pools over time) or anything else (``"text"``, absent: the MLP); ``encoders``: name -> a
+    ``nn.Module`` taking (n, *shape) (or (n, d) without a shape) and returning (n, f) features,
+    wrapped as reshape -> module -> Linear(f, encoder_outputs * k) and trained with the rest (used
+    as given, not copied; decoders stay the built-in ones). Every encoder / decoder maps flat rows.
 
     ``name``: the family's name in ``ModelConfig.model`` (the registry key).
     ``encoder_outputs``: the base builds ``encoders[name]``: (n, d) -> (n, encoder_outputs * k)
@@ -62,36 +73,82 @@ class MultimodalModel(nn.Module):
     align_after_fit: ClassVar[bool] = False
     early_stop_on: ClassVar[EarlyStopOn] = "loss"
 
-    def __init__(self, names: list[str], dims: Mapping[str, int], config: ModelConfig) -> None:
+    def __init__(
+        self,
+        names: list[str],
+        dims: Mapping[str, int],
+        config: ModelConfig,
+        *,
+        shapes: Mapping[str, Sequence[int]] | None = None,
+        kinds: Mapping[str, str] | None = None,
+        encoders: Mapping[str, nn.Module] | None = None,
+    ) -> None:
         super().__init__()
         self.names = list(names)
         self.dims = {n: int(dims[n]) for n in self.names}
         self.config = config
         self.latent_dim = config.latent_dim
+        custom = dict(encoders or {})
+        self.shapes, self.kinds = check_modalities(self.names, self.dims, shapes, kinds, custom)
+        #: The modalities whose encoder wraps a module the caller passed (in ``names`` order).
+        self.custom_encoders = [n for n in self.names if n in custom]
+        if custom and not self.encoder_outputs:
+            raise MmcorrError(
+                f"Model '{self.name}' builds no encoders, so the 'encoders' parameter cannot be used "
+                f"with it. Got custom encoders for {self.custom_encoders}."
+            )
         k = self.latent_dim
-        # Encoders before decoders: the order fixes which draws of the seeded RNG each layer gets.
+        # Encoders before decoders, each in ``names`` order: the order fixes which draws of the
+        # seeded RNG each layer gets (MLP-only models draw exactly as before conv modalities existed).
         self.encoders = nn.ModuleDict()
         self.decoders = nn.ModuleDict()
         if self.encoder_outputs:
-            self.encoders = self._mlps(self.dims, {n: self.encoder_outputs * k for n in self.names})
+            self.encoders = nn.ModuleDict(
+                {n: self._encoder(n, self.encoder_outputs * k, custom.get(n)) for n in self.names}
+            )
         if self.builds_decoders:
-            self.decoders = self._mlps({n: k for n in self.names}, self.dims, reverse=True)
+            self.decoders = nn.ModuleDict({n: self._decoder(n, k) for n in self.names})
 
-    def _mlps(self, out_of: dict[str, int], into: dict[str, int], reverse: bool = False) -> nn.ModuleDict:
-        hidden = tuple(reversed(self.config.hidden)) if reverse else self.config.hidden
+    def _encoder(self, name: str, out: int, custom: nn.Module | None) -> nn.Module:
         cfg = self.config
-        return nn.ModuleDict(
-            {
-                n: make_mlp(
-                    out_of[n],
-                    hidden,
-                    into[n],
-                    activation=cfg.activation,
-                    dropout=cfg.dropout,
-                    batch_norm=cfg.batch_norm,
-                )
-                for n in self.names
-            }
+        if custom is not None:
+            return wrap_encoder(custom, self.shapes.get(name, (self.dims[name],)), out, name)
+        kind = self._conv_kind(name)
+        if kind is not None:
+            return make_conv_encoder(
+                kind,
+                self.shapes[name],
+                out,
+                activation=cfg.activation,
+                dropout=cfg.dropout,
+                batch_norm=cfg.batch_norm,
+            )
+        return make_mlp(
+            self.dims[name],
+            cfg.hidden,
+            out,
+            activation=cfg.activation,
+            dropout=cfg.dropout,
+            batch_norm=cfg.batch_norm,
+        )
+
+    def _conv_kind(self, name: str) -> ConvKind | None:
+        kind = self.kinds.get(name)
+        return next((c for c in CONV_KINDS if c == kind), None)
+
+    def _decoder(self, name: str, k: int) -> nn.Module:
+        cfg = self.config
+        kind = self._conv_kind(name)
+        if kind is not None:
+            shape = self.shapes[name]
+            return make_conv_decoder(kind, shape, k, activation=cfg.activation, batch_norm=cfg.batch_norm)
+        return make_mlp(
+            k,
+            tuple(reversed(cfg.hidden)),
+            self.dims[name],
+            activation=cfg.activation,
+            dropout=cfg.dropout,
+            batch_norm=cfg.batch_norm,
         )
 
     # -- hooks the estimator reads -----------------------------------------------------------------
@@ -147,3 +204,43 @@ def drop_modalities(mask: Tensor, p: float) -> Tensor:
     score = torch.rand(mask.shape, device=mask.device) * mask.to(torch.float32) - (~mask).to(torch.float32)
     pick = nn.functional.one_hot(score.argmax(dim=1), mask.shape[1]).bool() & mask
     return torch.where(empty.unsqueeze(1), pick, keep)
+
+
+def check_modalities(
+    names: Sequence[str],
+    dims: Mapping[str, int],
+    shapes: Mapping[str, Sequence[int]] | None,
+    kinds: Mapping[str, str] | None,
+    encoders: Mapping[str, nn.Module],
+) -> tuple[dict[str, tuple[int, ...]], dict[str, str]]:
+    """Validated (shapes, kinds) of the modalities ``names`` with preprocessed widths ``dims``.
+
+    A modality of kind ``image`` / ``audio`` needs a shape whose product is its width; a shape
+    given for any modality must match its width; ``encoders`` must map known modality names to
+    ``nn.Module`` instances. Raises MmcorrError naming the modality otherwise.
+    """
+    shapes_out = {n: tuple(int(v) for v in s) for n, s in (shapes or {}).items()}
+    kinds_out = {n: str(k) for n, k in (kinds or {}).items()}
+    for what, given in (("shapes", shapes_out), ("kinds", kinds_out), ("encoders", encoders)):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise MmcorrError(
+                f"The '{what}' parameter names modalities {unknown} the model does not have {list(names)}."
+            )
+    for n, shape in shapes_out.items():
+        if int(np.prod(shape)) != dims[n] or min(shape, default=0) < 1:
+            raise MmcorrError(
+                f"The shape of modality '{n}' must have as many values as its {dims[n]} features. "
+                f"Got {shape} ({int(np.prod(shape))} values)."
+            )
+    for n, kind in kinds_out.items():
+        if kind in CONV_KINDS and len(shapes_out.get(n, ())) != 3:
+            raise MmcorrError(
+                f"The {kind} modality '{n}' needs a (channels, height, width) shape. Got {shapes_out.get(n)}."
+            )
+    for n, module in encoders.items():
+        if not isinstance(module, nn.Module):
+            raise MmcorrError(
+                f"The custom encoder of modality '{n}' must be a torch.nn.Module. Got {type(module).__name__}."
+            )
+    return shapes_out, kinds_out
