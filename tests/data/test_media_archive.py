@@ -169,3 +169,8 @@ def test_manifest_without_its_columns(tmp_path: Path) -> None:
     files = {"a.txt": b"1", "manifest.csv": b"name,label\na.txt,s1\n"}
     with pytest.raises(DataError, match=r"manifest\.csv: the manifest needs columns 'file' and 'id'"):
         open_archive(_zip(tmp_path / "m.zip", files), "text")
+
+
+def test_backslash_separators_are_read(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "w.zip", {"sub\\a.txt": b"ay", "b.txt": b"bee"})
+    assert _read_all(path) == {"a": b"ay", "b": b"bee"}

@@ -138,3 +138,15 @@ def test_unsupported_or_corrupt_clip_is_named(tmp_path: Path) -> None:
         DataError, match=r"entry 'junk\.wav' is not audio soundfile can read .*WAV, FLAC or OGG"
     ):
         load_media(_folder(tmp_path / "a", {"junk.wav": noise}), "snd", "audio")
+
+
+def test_sample_rate_outside_the_range_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"entry 'slow\.wav' has a sample rate of 500 Hz; 1000-384000 Hz"):
+        load_media(_folder(tmp_path / "a", {"slow.wav": _wav(_tone(100, 500), 500)}), "snd", "audio")
+
+
+def test_many_channels_are_mixed(tmp_path: Path) -> None:
+    y = np.zeros((8000, 6), np.float32)
+    y[:, 4] = _tone(440)
+    mod = load_media(_folder(tmp_path / "a", {"six.wav": _wav(y, 16000)}), "snd", "audio")
+    assert np.isfinite(mod.values).all()

@@ -177,3 +177,29 @@ def test_jpeg_draft_decodes_large_images(tmp_path: Path) -> None:
     mod = load_media(_write(tmp_path / "a", {"big.jpg": _jpeg(arr)}), "img", "image")
     grid = mod.values.reshape(3, 32, 32)
     assert (grid[:, :14] > 0.9).all() and (grid[:, 18:] < 0.1).all()
+
+
+def test_grey_palette_counts_as_grey(tmp_path: Path) -> None:
+    grey_p = Image.fromarray(np.arange(64, dtype=np.uint8).reshape(8, 8)).convert("P")
+    colour_p = Image.fromarray(np.full((8, 8, 3), (200, 10, 10), np.uint8)).convert("P")
+    files = {}
+    for name, im in (("gp.png", grey_p), ("cp.png", colour_p)):
+        buf = io.BytesIO()
+        im.save(buf, format="PNG")
+        files[name] = buf.getvalue()
+    only_grey = load_media(_write(tmp_path / "g", {"gp.png": files["gp.png"]}), "img", "image")
+    assert only_grey.media is not None and only_grey.media.shape[0] == 1
+    both = load_media(_write(tmp_path / "b", files), "img", "image")
+    assert both.media is not None and both.media.shape[0] == 3
+
+
+def test_exif_rotation_is_applied(tmp_path: Path) -> None:
+    arr = np.zeros((20, 40, 3), np.uint8)
+    arr[:, :20] = 255  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: display = rotate 90 degrees clockwise
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", exif=exif.tobytes())
+    mod = load_media(_write(tmp_path / "a", {"r.jpg": buf.getvalue()}), "img", "image")
+    grid = mod.values.reshape(3, 32, 32)
+    assert (grid[:, :12] > 0.9).all() and (grid[:, 20:] < 0.1).all()  # white is now the top half

@@ -111,16 +111,22 @@ class MediaArchive:
         """Yield (row, entry, bytes) for every entry, reading one entry at a time."""
         if self.path.is_dir():
             for row, entry in enumerate(self.entries):
-                with open(self.path / entry.name, "rb") as fh:
-                    yield row, entry, self._bounded(fh, entry)
+                try:
+                    with open(self.path / entry.name, "rb") as fh:
+                        data = self._bounded(fh, entry)
+                except OSError as exc:
+                    raise DataError(f"{self.where(entry)} cannot be read ({exc.strerror or exc}).") from None
+                yield row, entry, data
             return
         try:
             with zipfile.ZipFile(self.path) as zf:
+                # Entry names were listed with '/' separators; some tools write '\\'.
+                members = {info.filename.replace("\\", "/"): info for info in zf.infolist()}
                 for row, entry in enumerate(self.entries):
                     try:
-                        with zf.open(entry.name) as fh:
+                        with zf.open(members[entry.name]) as fh:
                             data = self._bounded(fh, entry)
-                    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+                    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, KeyError) as exc:
                         raise DataError(
                             f"{self.where(entry)} cannot be read: corrupt archive ({exc})."
                         ) from None

@@ -1,6 +1,6 @@
 """Audio clips (.wav, .flac, .ogg in a folder or .zip) -> fixed-size log-mel spectrograms.
 
-Each clip, one at a time: decode with soundfile (only the first ``max_seconds``, default 30 s, are
+Each clip, one at a time: decode with soundfile, block by block (only the first ``max_seconds``, default 30 s, are
 read: longer clips are cut, which bounds memory and keeps one clip from dominating), mix to mono,
 resample to ``sr`` (16 kHz) with a polyphase filter, then a log-mel spectrogram
 (``n_fft`` 512 = 32 ms windows, ``hop`` 160 = 10 ms, ``n_mels`` 32 bands; ``log(mel + 1e-6)``).
@@ -43,7 +43,10 @@ MIN_PEAK = 1e-4
 #: Clips up to this size are their own preview; larger ones are previewed by a short 16-bit WAV.
 PREVIEW_MAX_BYTES = 1 << 20
 PREVIEW_SECONDS = 10
+#: Sample rates accepted from a file's header, in Hz.
+MIN_RATE, MAX_RATE = 1000, 384_000
 _LOG_FLOOR = 1e-6
+_BLOCK = 1 << 16
 #: Samples (after resampling) held for batching before the spectrograms are computed (~16 MB).
 _BATCH_SAMPLES = 4_000_000
 _ALLOWED = "WAV, FLAC or OGG (Vorbis) audio"
@@ -94,14 +97,25 @@ def _decode(archive: MediaArchive, entry: MediaEntry, data: bytes, p: dict[str, 
     try:
         with sf.SoundFile(io.BytesIO(data)) as fh:
             rate = int(fh.samplerate)
-            y = fh.read(
-                frames=min(max(fh.frames, 0), p["max_seconds"] * rate), dtype="float32", always_2d=True
-            )
+            if not MIN_RATE <= rate <= MAX_RATE:
+                raise DataError(
+                    f"{where} has a sample rate of {rate} Hz; {MIN_RATE}-{MAX_RATE} Hz is allowed."
+                )
+            # Read block by block, mixing to mono as we go: a header may declare any channel count,
+            # and only the mono signal is kept (at most max_seconds of it).
+            n = min(max(int(fh.frames), 0), p["max_seconds"] * rate)
+            mono = np.empty(n, dtype=np.float32)
+            pos = 0
+            for block in fh.blocks(blocksize=_BLOCK, frames=n, dtype="float32", always_2d=True):
+                mono[pos : pos + len(block)] = block.mean(axis=1)
+                pos += len(block)
+    except DataError:
+        raise
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as exc:
         raise DataError(f"{where} is not audio soundfile can read ({exc}); {_ALLOWED} is allowed.") from None
-    if y.shape[0] == 0:
+    mono = mono[:pos]
+    if len(mono) == 0:
         raise DataError(f"{where} is a zero-length clip (no samples); every clip needs sound.")
-    mono = y.mean(axis=1)
     if not np.isfinite(mono).all():
         raise DataError(f"{where} holds non-finite samples (NaN or inf); re-export it.")
     peak = float(np.abs(mono).max())

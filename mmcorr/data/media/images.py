@@ -5,8 +5,8 @@ Two passes over the archive, one entry in memory at a time:
 1. headers only (``Image.open`` reads the header, not the pixels): every file must be an image of
    at least :data:`MIN_SIDE` px a side, aspect ratio at most :data:`MAX_ASPECT`:1 and at most
    ``max_pixels`` pixels (a decompression bomb is refused before it is decoded). The channel count
-   is decided here: 1 when every image is greyscale, else 3 (grey images are replicated).
-2. decode (JPEGs at a reduced scale through ``Image.draft``), convert, resize to ``size`` x ``size``
+   is decided here: 1 when every image is greyscale (grey modes, or a palette of greys), else 3 (grey images are replicated).
+2. decode (JPEGs at a reduced scale through ``Image.draft``), apply the EXIF rotation, convert, resize to ``size`` x ``size``
    (bilinear, antialiased, after an integer ``reduce`` for large images; no letterboxing, so the aspect
    ratio is not kept) and write into a preallocated float32 array scaled to [0, 1].
 
@@ -21,7 +21,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from mmcorr._validation import DataError, check_int
 
@@ -36,6 +36,7 @@ __all__ = [
     "MIN_SIDE",
     "PREVIEW_SIDE",
     "image_features",
+    "is_grey",
     "load_images",
 ]
 
@@ -76,6 +77,8 @@ def _open(archive: MediaArchive, entry: MediaEntry, data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=("PNG", "JPEG", "WEBP"))
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{archive.where(entry)} is too large to decode ({exc}); downscale it.") from None
     except Image.UnidentifiedImageError:
         raise DataError(
             f"{archive.where(entry)} is not an image Pillow can read; {allowed} images are allowed."
@@ -104,6 +107,18 @@ def _check_header(archive: MediaArchive, entry: MediaEntry, im: Image.Image, max
             f"{archive.where(entry)} is {w}x{h} px ({w * h / 1e6:,.0f} Mpx), over the "
             f"{max_pixels / 1e6:,.0f} Mpx limit on decoded images (a decompression bomb?). Downscale it."
         )
+
+
+def is_grey(im: Image.Image) -> bool:
+    """Whether an opened (not decoded) image has no colour: a grey mode, or a palette of greys."""
+    if im.mode in GREY_MODES:
+        return True
+    pal = im.palette
+    if im.mode not in ("P", "PA") or pal is None or pal.mode != "RGB":
+        return False
+    rgb = np.frombuffer(bytes(pal.palette), dtype=np.uint8)
+    rgb = rgb[: len(rgb) // 3 * 3].reshape(-1, 3)
+    return bool((rgb == rgb[:, :1]).all())
 
 
 def _to_output_mode(im: Image.Image, channels: int) -> Image.Image:
@@ -154,7 +169,7 @@ def load_images(
         for _, entry, data in archive.iter_bytes():
             im = _open(archive, entry, data)
             _check_header(archive, entry, im, max_pixels)
-            if im.mode not in GREY_MODES:
+            if not is_grey(im):
                 channels = 3
             im.close()
     out = np.empty((n, channels, size, size), dtype=np.float32)
@@ -168,6 +183,7 @@ def load_images(
                 # Decode at 1/2, 1/4 or 1/8 scale when the image is much larger than needed.
                 im.draft(None, (draft_side, draft_side))
             im.load()
+            im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
             previews[row] = _preview(im)
             grid = _to_output_mode(im, channels).resize(
                 (size, size), Image.Resampling.BILINEAR, reducing_gap=2.0
