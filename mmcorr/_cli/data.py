@@ -26,7 +26,10 @@ def files_from_args(items: list[str]) -> dict[str, str]:
         name, sep, path = item.partition("=")
         if not sep or os.path.exists(item):
             path = item
-            name = sanitize_name(Path(item).name[: len(Path(item).name) - len(file_extension(item))])
+            base = Path(item).name
+            # A media folder has no extension to drop; a .zip of media its .zip.
+            ext = "" if Path(item).is_dir() else Path(item).suffix if base.lower().endswith(".zip") else None
+            name = sanitize_name(base[: len(base) - len(file_extension(item) if ext is None else ext)])
         if name in files:
             raise MmcorrError(f"Two files give the modality name {name!r}; name them apart with NAME=PATH.")
         files[name] = path

@@ -19,8 +19,10 @@ from mmcorr._validation import MmcorrError
 from mmcorr.data import JOINT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from mmcorr.config import JobSpec
-    from mmcorr.data import Modality, PairedDataset, Split
+    from mmcorr.data import MediaSpec, Modality, PairedDataset, Split
 
 __all__ = [
     "add_encode_output_args",
@@ -69,14 +71,12 @@ def add_label_column_arg(p: argparse.ArgumentParser) -> None:
 
 def label_column(args: argparse.Namespace, files: dict[str, str]) -> str | None:
     """The ``--label-column`` asked for, checked against the other flags before any file is read."""
-    from mmcorr.data import file_extension
-
     column: str | None = args.label_column
     if column is None:
         return None
     if args.labels:
         raise MmcorrError("Give either --labels PATH:COL or --label-column COLUMN, not both.")
-    if not any(file_extension(p) in (".h5ad", ".h5mu") for p in files.values()):
+    if not any(str(p).lower().endswith((".h5ad", ".h5mu")) for p in files.values()):
         raise MmcorrError(
             f"--label-column names an obs column of .h5ad / .h5mu data; the --modality files "
             f"{sorted(files.values())} have none (use --labels PATH:COL for a label table). "
@@ -160,7 +160,9 @@ def given_splits(
             parts[flag] = None
             continue
         files: dict[str, str | os.PathLike[str]] = dict(modality_files(pairs, flag))
-        part, _ = load_paired(files, id_column=args.id_column, how=args.how, layers=layer_map(args.layer))
+        part, _ = load_paired(
+            files, id_column=args.id_column, how=args.how, layers=layer_map(args.layer), media=ds.media
+        )
         parts[flag] = part
     if parts["--val-modality"] is None and parts["--test-modality"] is None:
         return ds, None
@@ -168,16 +170,22 @@ def given_splits(
 
 
 def encode_inputs(
-    files: dict[str, str], known: list[str], *, id_column: str | None, layers: dict[str, str]
+    files: dict[str, str],
+    known: list[str],
+    *,
+    id_column: str | None,
+    layers: dict[str, str],
+    media: Mapping[str, MediaSpec],
 ) -> list[Modality]:
     """The modalities ``encode`` reads: one per ``NAME=PATH``; an .h5mu gives those of its modalities
-    the run knows, named as ``mmcorr train`` named them (``NAME_<key>``), or the one keyed NAME."""
-    from mmcorr.data import file_extension, load_file, load_modality
+    the run knows, named as ``mmcorr train`` named them (``NAME_<key>``), or the one keyed NAME.
+    media: the run's raw modalities (name -> MediaSpec): their new files are featurised the same way."""
+    from mmcorr.data import load_file, load_modality
 
     mods: list[Modality] = []
     for name, path in files.items():
-        if file_extension(path) != ".h5mu":
-            mods.append(load_modality(path, name, id_column=id_column, layers=layers))
+        if not str(path).lower().endswith(".h5mu"):
+            mods.append(load_modality(path, name, id_column=id_column, layers=layers, media=media.get(name)))
             continue
         found = load_file(path, name, id_column=id_column, layers=layers)
         if len(found) == 1:

@@ -92,6 +92,8 @@ def _with_model_modalities(model: CorrelationModel, ds: PairedDataset) -> Paired
         metadata=ds.metadata,
         label_column=ds.label_column,
         info=dict(ds.info),
+        media=dict(model.media_),
+        previews=dict(ds.previews),
     )
 
 
@@ -104,6 +106,7 @@ def _single(mod: Modality) -> PairedDataset:
         features={mod.name: list(mod.features)},
         ids=mod.ids,
         mask=np.ones((mod.n_samples, 1), dtype=bool),
+        media={} if mod.media is None else {mod.name: mod.media},
     )
 
 
@@ -127,7 +130,9 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     if out is not None and not to_h5mu and out.exists() and not out.is_dir():
         raise MmcorrError(f"The --out path {str(out)!r} exists and is not a folder (or an .h5mu file name).")
     model = _load_model(args.run)
-    mods = encode_inputs(files, list(model.names_), id_column=args.id_column, layers=layer_map(args.layer))
+    mods = encode_inputs(
+        files, list(model.names_), id_column=args.id_column, layers=layer_map(args.layer), media=model.media_
+    )
     if len(mods) == 1:
         joint_ds = _single(mods[0])
     else:
@@ -172,6 +177,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     files = modality_files(args.modality)
     label_path, label_col = labels_spec(args.labels)
     paths: dict[str, str | os.PathLike[str]] = dict(files)
+    model = _load_model(args.run)
     ds, _ = load_paired(
         paths,
         id_column=args.id_column,
@@ -180,8 +186,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         labels=label_path,
         label_column=label_col,
         layers=layer_map(args.layer),
+        media=model.media_,
     )
-    model = _load_model(args.run)
     result = evaluate_run(
         Path(args.run),
         model,

@@ -1,7 +1,8 @@
-"""Demo datasets generated on request (no download): ``digits-noisy`` and ``synthetic``."""
+"""Demo datasets generated on request (no download): ``digits-media``, ``digits-noisy`` and ``synthetic``."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -21,8 +22,8 @@ __all__ = [
     "SYNTHETIC_NOISE",
 ]
 
-DemoName = Literal["digits-noisy", "synthetic"]
-DEMO_NAMES: tuple[str, ...] = ("digits-noisy", "synthetic")
+DemoName = Literal["digits-media", "digits-noisy", "synthetic"]
+DEMO_NAMES: tuple[str, ...] = ("digits-media", "digits-noisy", "synthetic")
 #: digits-noisy's metadata column with the train / val / test split its pairs were drawn within (not
 #: named "split", which is reserved for a run's own split column).
 DEMO_SPLIT_COLUMN = "demo_split"
@@ -37,16 +38,40 @@ SYNTHETIC_DIMS: dict[str, int] = {"a": 20, "b": 30, "c": 15}
 def make_demo(name: DemoName, *, seed: int = 0, n_samples: int | None = None) -> PairedDataset:
     """Generate a demo dataset.
 
-    name: "digits-noisy" (two views of scikit-learn's 8x8 digits, 1797 samples, label 'digit') or
-        "synthetic" (modalities a, b, c with known canonical correlations, default 2000 samples).
+    name: "digits-media" (scikit-learn's digits as three raw modalities: a 32x32 image, a caption
+        and a sound per sample sharing per-sample thickness, slant and size; see
+        :mod:`mmcorr.data.demos_media`), "digits-noisy" (two views of scikit-learn's 8x8 digits,
+        1797 samples, label 'digit') or "synthetic" (modalities a, b, c with known canonical
+        correlations, default 2000 samples).
     seed: the same seed gives the same data.
-    n_samples: digits-noisy: at most 1797 (a seeded subset); synthetic: 20-1,000,000.
+    n_samples: digits-media / digits-noisy: at most 1797 (a seeded subset); synthetic: 20-1,000,000.
     """
     check_choice("name", name, DEMO_NAMES)
     check_int("seed", seed, 0, 2**32 - 1)
+    if name == "digits-media":
+        return _digits_media(seed, n_samples)
     if name == "digits-noisy":
         return _digits_noisy(seed, n_samples)
     return _synthetic(seed, 2000 if n_samples is None else check_int("n_samples", n_samples, 20, 1_000_000))
+
+
+def _digits_media(seed: int, n_samples: int | None) -> PairedDataset:
+    """The three raw modalities, written as the files a user would have (a zip of PNGs, a caption
+    table, a zip of WAVs, a label table) and read back through the same loaders as uploads."""
+    import tempfile
+
+    from .demos_media import write_digits_media
+    from .pairing import load_paired
+
+    with tempfile.TemporaryDirectory(prefix="mmcorr-demo-") as tmp:
+        files = write_digits_media(Path(tmp), seed=seed, n=n_samples)
+        ds, _ = load_paired(
+            {"image": files["image"], "text": f"{files['text']}:caption", "audio": files["audio"]},
+            labels=files["labels"],
+            label_column="digit",
+        )
+    ds.info.update({"demo": "digits-media", "seed": seed})
+    return ds
 
 
 def _digits_noisy(seed: int, n_samples: int | None) -> PairedDataset:

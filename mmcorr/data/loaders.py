@@ -30,7 +30,7 @@ from mmcorr._validation import DataError, MmcorrError, check_choice, check_ident
 
 from ._h5 import read_h5ad, read_h5mu
 from ._table import NAN_POLICIES, NanPolicy, detect_id_column, finalize, table_to_modality
-from .types import Modality
+from .types import MediaSpec, Modality
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -85,7 +85,8 @@ def file_extension(path: str | os.PathLike[str]) -> str:
             return ext
     raise DataError(
         f"{Path(path).name}: unsupported file type {Path(path).suffix or '(no extension)'!r}. "
-        f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}."
+        f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}; raw media: a folder or .zip of images, .txt "
+        "files or audio clips, or TABLE:COLUMN for a text column."
     )
 
 
@@ -161,11 +162,15 @@ def load_modality(
     nan: NanPolicy = "error",
     max_bytes: int | None = None,
     layers: Mapping[str, str] | None = None,
+    media: MediaSpec | None = None,
 ) -> Modality:
     """Load one modality from one file.
 
     path: a .csv / .tsv (optionally .gz), .parquet, .npy, .npz (exactly one array), .h5ad or .h5mu
-        file (with one modality, or pick one by ``name``).
+        file (with one modality, or pick one by ``name``); or raw media: a folder / ``.zip`` of
+        images (PNG, JPEG, WebP), .txt files or audio clips (WAV, FLAC, OGG), or ``TABLE:COLUMN``
+        for a text column of a csv / tsv / parquet table.
+    media: the MediaSpec of a fitted run's raw modality, so new files get the same features.
     name: the modality name (a safe identifier); defaults to the file stem, sanitised.
     id_column: the sample-id column; None auto-detects (see the module docstring).
     nan: "error" (default) rejects NaN / inf; "impute" fills feature means and reports how many.
@@ -174,6 +179,9 @@ def load_modality(
 
     Returns a Modality with values float32 (n, d), ids (n,) str, d feature names.
     """
+    raw = _raw_modality(Path(path), name, id_column=id_column, max_bytes=max_bytes, media=media)
+    if raw is not None:
+        return raw
     path = Path(path)
     ext = file_extension(path)
     if ext == ".h5mu":
@@ -188,6 +196,42 @@ def load_modality(
     return mods[0]
 
 
+def split_column_ref(path: Path) -> tuple[Path, str | None]:
+    """``TABLE:COLUMN`` -> (TABLE, COLUMN) when TABLE is an existing file and ``path`` is not;
+    anything else -> (path, None)."""
+    if path.exists() or ":" not in path.name:
+        return path, None
+    base, _, column = str(path).rpartition(":")
+    return (Path(base), column) if column and Path(base).is_file() else (path, None)
+
+
+def _raw_modality(
+    path: Path, name: str | None, *, id_column: str | None, max_bytes: int | None, media: MediaSpec | None
+) -> Modality | None:
+    """The raw modality at ``path`` (a media folder / zip, or ``TABLE:COLUMN``), or None for a
+    numeric table."""
+    from .media import detect_kind, load_media
+
+    table, column = split_column_ref(path)
+    if column is not None:
+        if media is not None and media.kind != "text":
+            raise DataError(
+                f"{table.name}:{column}: this modality was trained on {media.kind} files; give a folder "
+                "or .zip of them, not a text column."
+            )
+        return load_media(table, name, "text", spec=media, column=column, id_column=id_column,
+                          max_bytes=max_bytes)  # fmt: skip
+    if not (path.is_dir() or path.suffix.lower() == ".zip"):
+        if media is not None:
+            how = "TABLE:COLUMN" if media.kind == "text" else "a folder or .zip"
+            raise DataError(f"{path.name}: this modality was trained on {media.kind} data; give {how} of it.")
+        return None
+    kind = media.kind if media is not None else detect_kind(path)
+    if kind is None:
+        return None
+    return load_media(path, name, kind, spec=media, id_column=id_column, max_bytes=max_bytes)
+
+
 def load_file(
     path: str | os.PathLike[str],
     name: str | None = None,
@@ -196,12 +240,19 @@ def load_file(
     nan: NanPolicy = "error",
     max_bytes: int | None = None,
     layers: Mapping[str, str] | None = None,
+    media: MediaSpec | None = None,
 ) -> list[Modality]:
     """Load every modality in a file: one per MuData modality for .h5mu, else a list of one.
 
     Parameters as :func:`load_modality`; for .h5mu, ``name`` (if given) prefixes each modality name
-    as ``<name>_<modality>``, and ``layers`` is keyed by the MuData key or that name.
+    as ``<name>_<modality>``, and ``layers`` is keyed by the MuData key or that name. A folder or
+    ``.zip`` of images, .txt files or audio clips, and ``TABLE:COLUMN`` (a text column), are raw
+    modalities (:func:`mmcorr.data.media.load_media`); ``media``, the MediaSpec of a fitted run,
+    featurises them exactly as in training.
     """
+    raw = _raw_modality(Path(path), name, id_column=id_column, max_bytes=max_bytes, media=media)
+    if raw is not None:
+        return [raw]
     path = Path(path)
     check_choice("nan", nan, NAN_POLICIES)
     ext, limit = _check_file(path, max_bytes)

@@ -20,7 +20,7 @@ from ._table import NanPolicy
 from .loaders import load_file
 from .metadata import attach_labels, check_shared_obs, obs_metadata
 from .report import ModalitySummary, PairingReport
-from .types import SCVERSE_KEYS, Modality, PairedDataset
+from .types import SCVERSE_KEYS, MediaSpec, Modality, PairedDataset
 
 __all__ = ["MIN_PAIRED", "JOINS", "PAIR_BY", "pair_modalities", "load_paired"]
 
@@ -206,6 +206,7 @@ def load_paired(
     label_column: str | None = None,
     max_bytes: int | None = None,
     layers: Mapping[str, str] | None = None,
+    media: Mapping[str, MediaSpec] | None = None,
 ) -> tuple[PairedDataset, PairingReport]:
     """Load and pair files in one call (used by the CLI and the dashboard).
 
@@ -218,13 +219,18 @@ def load_paired(
     Pairs by sample id when every modality has an id column, else by row order (a warning says so
     when only some have ids). labels: an optional table keyed by sample id (csv/tsv/parquet) whose
     ``label_column`` (default: its only non-id column) becomes ``ds.labels``; its other columns are
-    kept as metadata for colouring plots.
+    kept as metadata for colouring plots. A path may be raw media (a folder / ``.zip`` of images,
+    .txt files or audio clips, or ``TABLE:COLUMN`` for text; see :func:`mmcorr.data.load_modality`);
+    ``media``: modality name -> the MediaSpec of a fitted run, to featurise new files the same way.
     """
     if not isinstance(files, Mapping) or not files:
         raise MmcorrError(f"The 'files' parameter must map modality names to paths. Got {files!r}.")
     mods: list[Modality] = []
     for name, path in files.items():
-        found = load_file(path, name, id_column=id_column, nan=nan, max_bytes=max_bytes, layers=layers)
+        spec = (media or {}).get(name)
+        found = load_file(
+            path, name, id_column=id_column, nan=nan, max_bytes=max_bytes, layers=layers, media=spec
+        )
         if len(found) == 1:
             found[0].name = name
         mods.extend(found)

@@ -343,7 +343,7 @@ class DatasetRegistry:
         stem = path.with_suffix("")
         if kind is None or not has_previews(stem):
             return None
-        where = self._present_ids(dataset_id, modality).get_indexer([sample_id])[0]
+        where = self._present_ids(dataset_id, modality).get_indexer(pd.Index([sample_id], dtype=object))[0]
         return None if where < 0 else read_preview(stem, int(where), text=kind == "text")
 
     def ensure_demo(self, name: str, seed: int = 0) -> str:

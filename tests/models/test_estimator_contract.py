@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, clone
 
 from mmcorr import CorrelationModel, MmcorrError
 from mmcorr.config import RECOMMENDED_LR, DataConfig, ModelConfig, TrainConfig
-from mmcorr.estimator._params import DATA_PARAMS, configs_from_params, param_names
+from mmcorr.estimator._params import DATA_PARAMS, OBJECT_PARAMS, configs_from_params, param_names
 
 # Written by mmcorr at commit e6f0b8e (estimator.py before it became a package), see README.md there.
 SAVED_V1 = Path(__file__).parent / "saved_v1"
@@ -25,7 +25,8 @@ def test_parameters_are_exactly_the_config_fields_and_default_to_none() -> None:
     sig = inspect.signature(CorrelationModel.__init__)
     params = [p for p in sig.parameters.values() if p.name != "self"]
     fields = [f.name for cfg in (ModelConfig, TrainConfig) for f in dataclasses.fields(cfg)]
-    assert [p.name for p in params] == [*fields, *DATA_PARAMS] == list(param_names())
+    # ``encoders`` holds user torch modules (OBJECT_PARAMS): a parameter, never a config field.
+    assert [p.name for p in params] == [*fields, *DATA_PARAMS, *OBJECT_PARAMS] == list(param_names())
     assert len(set(param_names())) == len(param_names())  # no field name shared between configs
     assert all(p.default is None for p in params)
     assert set(DATA_PARAMS) <= {f.name for f in dataclasses.fields(DataConfig)}
