@@ -174,3 +174,10 @@ def test_manifest_without_its_columns(tmp_path: Path) -> None:
 def test_backslash_separators_are_read(tmp_path: Path) -> None:
     path = _zip(tmp_path / "w.zip", {"sub\\a.txt": b"ay", "b.txt": b"bee"})
     assert _read_all(path) == {"a": b"ay", "b": b"bee"}
+
+
+def test_id_column_is_ignored_and_column_refused_for_archives(tmp_path: Path) -> None:
+    path = _zip(tmp_path / "t.zip", {"a.txt": b"hello world"})
+    assert load_media(path, "txt", "text", id_column="sample_id").ids.tolist() == ["a"]
+    with pytest.raises(DataError, match=r"t\.zip: column='caption' applies to text tables only"):
+        load_media(path, "txt", "text", column="caption")

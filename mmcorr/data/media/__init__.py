@@ -18,8 +18,8 @@ import numpy as np
 from mmcorr._validation import DataError, check_choice, check_identifier
 
 from .._table import check_ids
-from ..loaders import sanitize_name
 from ..types import MEDIA_KINDS, MediaKind, MediaSpec, Modality
+from ._common import sanitize_name
 from .archive import (
     ID_FROM_FILE_NAME,
     ID_FROM_MANIFEST,
@@ -123,7 +123,9 @@ def load_media(
     spec: the MediaSpec of a fitted run: featurise exactly as it says (grid size and channels, mel
         settings, hashing settings) so new files get the same features; None uses the defaults.
     column / id_column: for a text table, the text column and the sample-id column (see
-        :func:`.text.read_text_table`).
+        :func:`.text.read_text_table`). A folder or zip takes its ids from file names or the
+        manifest: ``column`` is an error there and ``id_column`` (a setting for every table of a
+        paired load) is ignored.
     manifest: csv / tsv with columns ``file`` and ``id`` giving each archive entry its sample id (an
         entry of the archive or a file on disk); default: a top-level ``manifest.csv``, else file stems.
     max_bytes: size limit of the archive / table (default ``MMCORR_MAX_UPLOAD_MB``); an archive may
@@ -144,10 +146,10 @@ def load_media(
     check_identifier("modality", name)
     if kind == "text" and not p.is_dir() and p.name.lower().endswith(TEXT_TABLE_EXTENSIONS):
         return _text_table(p, name, spec, column, id_column, max_bytes)
-    if column is not None or id_column is not None:
+    if column is not None:
         raise DataError(
-            f"{p.name}: column / id_column apply to text tables only; the files of a folder or zip "
-            "take their ids from their names or a manifest."
+            f"{p.name}: column={column!r} applies to text tables only; a folder or zip holds one "
+            f"sample per {kind} file."
         )
     archive = open_archive(p, kind, manifest=manifest, max_bytes=max_bytes)
     check_ids(archive.ids, archive.source)

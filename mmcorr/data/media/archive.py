@@ -33,8 +33,8 @@ import pandas as pd
 
 from mmcorr._validation import DataError
 
-from ..loaders import MAX_UPLOAD_ENV, _check_decoded, default_max_bytes
 from ..types import MEDIA_KINDS, MediaKind
+from ._common import check_decoded, check_file_size, resolve_limit
 from .manifest import MANIFEST_NAMES, manifest_entry, manifest_ids, read_manifest
 
 __all__ = [
@@ -183,18 +183,9 @@ def _check_entry_path(source: str, name: str) -> str:
     return posix
 
 
-def _limit(max_bytes: int | None) -> int:
-    return default_max_bytes() if max_bytes is None else int(max_bytes)
-
-
 def _list_zip(path: Path, source: str, limit: int) -> dict[str, int]:
     """Every file entry of the zip: posix name -> declared uncompressed size (after the bomb checks)."""
-    size = path.stat().st_size
-    if size > limit:
-        raise DataError(
-            f"{source}: the archive is {size / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit "
-            f"(raise it with max_bytes or the {MAX_UPLOAD_ENV} environment variable)."
-        )
+    check_file_size(path.stat().st_size, limit, source, "the archive")
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -217,7 +208,7 @@ def _list_zip(path: Path, source: str, limit: int) -> dict[str, int]:
                 "entries over 1 MiB (a zip bomb?)."
             )
         total += info.file_size
-        _check_decoded(total, UNPACK_FACTOR * limit, source, f"the archive (up to entry {info.filename!r})")
+        check_decoded(total, UNPACK_FACTOR * limit, source, f"the archive (up to entry {info.filename!r})")
         if name in files:
             raise DataError(f"{source}: entry {info.filename!r} appears twice in the archive.")
         files[name] = info.file_size
@@ -247,11 +238,7 @@ def _list_folder(path: Path, source: str, limit: int) -> dict[str, int]:
                 continue
             files[rel] = int(st.st_size)
             total += int(st.st_size)
-    if total > limit:
-        raise DataError(
-            f"{source}: the folder holds {total / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit "
-            f"(raise it with max_bytes or the {MAX_UPLOAD_ENV} environment variable)."
-        )
+    check_file_size(total, limit, source, "the folder")
     return files
 
 
@@ -268,7 +255,7 @@ def _check_container(path: Path, kind: MediaKind) -> None:
 def list_files(path: Path, max_bytes: int | None = None) -> dict[str, int]:
     """Every file entry (posix name -> declared size) of a folder or .zip, after the path and bomb checks."""
     source = path.name
-    limit = _limit(max_bytes)
+    limit = resolve_limit(max_bytes)
     return _list_folder(path, source, limit) if path.is_dir() else _list_zip(path, source, limit)
 
 
@@ -290,7 +277,7 @@ def open_archive(
     path = Path(path)
     _check_container(path, kind)
     source = path.name
-    limit = _limit(max_bytes)
+    limit = resolve_limit(max_bytes)
     files = list_files(path, max_bytes)
     manifest_key: str | None = None
     if manifest is None:

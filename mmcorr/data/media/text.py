@@ -24,8 +24,8 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 from mmcorr._validation import DataError
 
 from .._table import check_ids, detect_id_column
-from ..loaders import _check_decoded, _check_file, _check_gzip
 from ..types import MediaSpec
+from ._common import check_decoded, check_file_size, check_gzip, resolve_limit
 from .archive import MediaArchive
 
 __all__ = ["TEXT_DEFAULTS", "TEXT_TABLE_EXTENSIONS", "featurise_text", "read_text_archive", "read_text_table"]
@@ -150,7 +150,7 @@ def _table_ext(path: Path) -> str | None:
 
 def _read_delimited(path: Path, ext: str, source: str, limit: int) -> pd.DataFrame:
     if ext.endswith(".gz"):
-        _check_gzip(path, limit, source)
+        check_gzip(path, limit, source)
         with gzip.open(path, "rb") as fh:
             data = fh.read(limit + 1)
     else:
@@ -171,7 +171,7 @@ def _read_parquet(path: Path, source: str, limit: int, column: str) -> pd.DataFr
     try:
         meta = pq.read_metadata(path)
         decoded = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        _check_decoded(decoded, limit, source, f"the table ({meta.num_rows:,} x {meta.num_columns:,})")
+        check_decoded(decoded, limit, source, f"the table ({meta.num_rows:,} x {meta.num_columns:,})")
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise DataError(f"{source}: not a readable Parquet file ({exc}).") from None
@@ -196,12 +196,20 @@ def read_text_table(
     Returns (texts, ids (n,) object, the id column used or None for row numbers).
     """
     path = Path(path)
-    ext, limit = _check_file(path, max_bytes)
     source = path.name
-    if ext not in TEXT_TABLE_EXTENSIONS:
+    ext = _table_ext(path)
+    if ext is None:
         raise DataError(
-            f"{source}: text tables must be {', '.join(TEXT_TABLE_EXTENSIONS)} files. Got {ext!r}."
+            f"{source}: text tables must be {', '.join(TEXT_TABLE_EXTENSIONS)} files. "
+            f"Got {path.suffix or 'no extension'!r}."
         )
+    if not path.is_file():
+        raise DataError(f"{path}: file not found.")
+    limit = resolve_limit(max_bytes)
+    size = path.stat().st_size
+    check_file_size(size, limit, source, "the file")
+    if size == 0:
+        raise DataError(f"{source}: the file is empty.")
     if column is None:
         raise DataError(f"{source}: name the text column (column=...) to read text from a table.")
     frame = (
