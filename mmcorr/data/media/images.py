@@ -138,10 +138,15 @@ def _preview(im: Image.Image) -> bytes:
     if im.mode.startswith("I") or im.mode == "F":
         thumb = _to_output_mode(im, 1).convert("L")
     elif im.mode in ("L", "LA", "RGB", "RGBA"):
-        thumb = im.copy()
+        thumb = im
     else:
         thumb = im.convert("RGBA" if "A" in im.mode or "transparency" in im.info else "RGB")
-    thumb.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.BILINEAR)
+    w, h = thumb.size
+    scale = min(1.0, PREVIEW_SIDE / max(w, h))
+    # resize, not thumbnail(): no full-size copy of the decoded image.
+    thumb = thumb.resize(
+        (max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BILINEAR, reducing_gap=2.0
+    )
     buf = io.BytesIO()
     thumb.save(buf, format="PNG", optimize=False)
     return buf.getvalue()
@@ -183,7 +188,7 @@ def load_images(
                 # Decode at 1/2, 1/4 or 1/8 scale when the image is much larger than needed.
                 im.draft(None, (draft_side, draft_side))
             im.load()
-            im = ImageOps.exif_transpose(im)  # phone photos store their rotation in EXIF
+            ImageOps.exif_transpose(im, in_place=True)  # phone photos store their rotation in EXIF
             previews[row] = _preview(im)
             grid = _to_output_mode(im, channels).resize(
                 (size, size), Image.Resampling.BILINEAR, reducing_gap=2.0
