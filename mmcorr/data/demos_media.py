@@ -26,6 +26,8 @@ from scipy.special import ndtr
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import check_int
 
+from .export import csv_text
+
 __all__ = [
     "DIGITS_MEDIA",
     "FACTOR_NAMES",
@@ -305,11 +307,11 @@ def write_digits_media(out_dir: Path, seed: int = 0, n: int | None = None) -> di
     clips = {f"{i}.wav": _wav(clip, data.sr) for i, clip in zip(ids, data.audio, strict=True)}
     atomic_write_bytes(paths["audio"], _zip(clips))
     captions = pd.DataFrame({"id": ids, "caption": list(data.captions)})
-    atomic_write_text(paths["text"], captions.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(paths["text"], csv_text(captions))
     table = pd.DataFrame({"id": ids, "digit": data.labels})
     for j, name in enumerate(data.factor_names):
         table[name] = np.round(data.factors[:, j], 6)
-    atomic_write_text(paths["labels"], table.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(paths["labels"], csv_text(table))
     return paths
 
 

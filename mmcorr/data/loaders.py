@@ -18,7 +18,6 @@ Rules, the same for every format (see :mod:`mmcorr.data._table`):
 from __future__ import annotations
 
 import os
-import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,9 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from mmcorr._validation import DataError, MmcorrError, check_choice, check_identifier
+from mmcorr._validation import DataError, check_choice, check_identifier
 
 from ._h5 import read_h5ad, read_h5mu
+from ._limits import MAX_UPLOAD_ENV, check_file_size, default_max_bytes, resolve_limit, sanitize_name
+from ._limits import check_decoded as _check_decoded
+from ._limits import check_gzip as _check_gzip
 from ._table import NAN_POLICIES, NanPolicy, detect_id_column, finalize, table_to_modality
 from .types import MediaSpec, Modality
 
@@ -57,24 +59,6 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
 )
 #: Label / metadata tables: the delimited and Parquet formats.
 TABLE_EXTENSIONS: tuple[str, ...] = (".csv", ".tsv", ".csv.gz", ".tsv.gz", ".parquet", ".pq")
-MAX_UPLOAD_ENV = "MMCORR_MAX_UPLOAD_MB"
-_DEFAULT_MAX_MB = 1024.0
-
-
-def default_max_bytes() -> int:
-    """The file size limit in bytes: env ``MMCORR_MAX_UPLOAD_MB`` (megabytes), default 1024."""
-    raw = os.environ.get(MAX_UPLOAD_ENV, "")
-    if not raw.strip():
-        return int(_DEFAULT_MAX_MB * 1024 * 1024)
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = -1.0
-    if not mb > 0 or not np.isfinite(mb):
-        raise MmcorrError(
-            f"The {MAX_UPLOAD_ENV} environment variable must be a positive number of megabytes. Got {raw!r}."
-        )
-    return int(mb * 1024 * 1024)
 
 
 def file_extension(path: str | os.PathLike[str]) -> str:
@@ -90,16 +74,6 @@ def file_extension(path: str | os.PathLike[str]) -> str:
     )
 
 
-def sanitize_name(text: str) -> str:
-    """A safe modality name from any text (e.g. a file stem): 'RNA counts.v2' -> 'RNA_counts_v2'."""
-    name = re.sub(r"[^A-Za-z0-9_\-]+", "_", text).strip("_-")
-    if not name:
-        return "modality"
-    if not name[0].isalpha():
-        name = "m_" + name
-    return name[:64]
-
-
 def _stem(path: Path, ext: str) -> str:
     return path.name[: len(path.name) - len(ext)]
 
@@ -112,46 +86,11 @@ def _check_file(path: Path, max_bytes: int | None) -> tuple[str, int]:
     if not path.is_file():
         raise DataError(f"{path}: not a regular file.")
     size = path.stat().st_size
-    limit = default_max_bytes() if max_bytes is None else max_bytes
-    if size > limit:
-        raise DataError(
-            f"{path.name}: the file is {size / 2**20:.1f} MB, over the {limit / 2**20:.1f} MB limit "
-            f"(raise it with max_bytes or the {MAX_UPLOAD_ENV} environment variable)."
-        )
+    limit = resolve_limit(max_bytes)
+    check_file_size(size, limit, path.name, "the file")
     if size == 0:
         raise DataError(f"{path.name}: the file is empty.")
     return ext, limit
-
-
-def _check_decoded(nbytes: float, limit: int, source: str, what: str) -> None:
-    """Refuse content that would decode to more than ``limit`` bytes, before decoding it.
-
-    A few kilobytes of gzip, zip or Parquet can expand to gigabytes; the upload limit is applied to
-    what the file becomes in memory, not only to its size on disk.
-    """
-    if nbytes > limit:
-        raise DataError(
-            f"{source}: {what} would take {nbytes / 2**20:,.1f} MB once decompressed, over the "
-            f"{limit / 2**20:,.1f} MB limit (raise it with max_bytes or the {MAX_UPLOAD_ENV} "
-            "environment variable)."
-        )
-
-
-def _check_gzip(path: Path, limit: int, source: str) -> None:
-    """Stream the gzip file once, counting decompressed bytes, and stop as soon as it passes the limit."""
-    import gzip
-
-    total = 0
-    try:
-        with gzip.open(path, "rb") as fh:
-            while piece := fh.read(_GZIP_PIECE):
-                total += len(piece)
-                _check_decoded(total, limit, source, "the text")
-    except (OSError, EOFError) as exc:
-        raise DataError(f"{source}: not a readable gzip file ({exc}).") from None
-
-
-_GZIP_PIECE = 8 << 20
 
 
 def load_modality(

@@ -25,7 +25,7 @@ def _cca_correlations(x: np.ndarray, y: np.ndarray, k: int, reg: float = 1e-6) -
 
 
 def test_demo_names() -> None:
-    assert DEMO_NAMES == ("digits-noisy", "synthetic")
+    assert DEMO_NAMES == ("digits-media", "digits-noisy", "synthetic")
 
 
 def test_synthetic_shape_and_determinism() -> None:
@@ -85,7 +85,7 @@ def test_digits_noisy_subset_and_seed() -> None:
 
 def test_unknown_demo() -> None:
     with pytest.raises(
-        MmcorrError, match=r"The 'name' parameter must be one of 'digits-noisy', 'synthetic'\. Got 'mnist'"
+        MmcorrError, match=r"The 'name' parameter must be one of 'digits-media', 'digits-noisy', 'synthetic'\. Got 'mnist'"
     ):
         make_demo("mnist")  # type: ignore[arg-type]
 

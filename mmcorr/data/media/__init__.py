@@ -17,9 +17,9 @@ import numpy as np
 
 from mmcorr._validation import DataError, check_choice, check_identifier
 
+from .._limits import sanitize_name
 from .._table import check_ids
 from ..types import MEDIA_KINDS, MediaKind, MediaSpec, Modality
-from ._common import sanitize_name
 from .archive import (
     ID_FROM_FILE_NAME,
     ID_FROM_MANIFEST,

@@ -33,8 +33,8 @@ import pandas as pd
 
 from mmcorr._validation import DataError
 
+from .._limits import check_decoded, check_file_size, resolve_limit
 from ..types import MEDIA_KINDS, MediaKind
-from ._common import check_decoded, check_file_size, resolve_limit
 from .manifest import MANIFEST_NAMES, manifest_entry, manifest_ids, read_manifest
 
 __all__ = [

@@ -23,9 +23,9 @@ from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 
 from mmcorr._validation import DataError
 
+from .._limits import check_decoded, check_file_size, check_gzip, resolve_limit
 from .._table import check_ids, detect_id_column
 from ..types import MediaSpec
-from ._common import check_decoded, check_file_size, check_gzip, resolve_limit
 from .archive import MediaArchive
 
 __all__ = ["TEXT_DEFAULTS", "TEXT_TABLE_EXTENSIONS", "featurise_text", "read_text_archive", "read_text_table"]

@@ -1,8 +1,7 @@
-"""Size limits and names shared by the raw-media readers.
+"""Size limits and modality names shared by the table loaders and the raw-media readers.
 
-``mmcorr.data.loaders`` dispatches folders, zips and ``TABLE:COLUMN`` to this package, so nothing
-here may import the loaders (a cycle). These helpers keep the loaders' wording and environment
-variable; the loaders can import them from here to declare them once.
+A leaf module (no mmcorr.data imports): :mod:`mmcorr.data.loaders` dispatches folders, zips and
+``TABLE:COLUMN`` to :mod:`mmcorr.data.media`, and both read their limits from here.
 """
 
 from __future__ import annotations
