@@ -26,7 +26,7 @@ from mmcorr._cli.common import (
     parse_assignment,
     summary_lines,
 )
-from mmcorr._cli.inputs import add_encode_output_args, add_layer_arg, layer_map
+from mmcorr._cli.inputs import add_encode_output_args, add_label_column_arg, add_layer_arg, layer_map
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
 from mmcorr.data import JOINT, csv_text
@@ -171,10 +171,12 @@ def _cmd_encode(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from mmcorr._cli.inputs import label_column, set_obs_label
     from mmcorr.data import load_paired
     from mmcorr.runs.evaluate import evaluate_run
 
     files = modality_files(args.modality)
+    obs_label = label_column(args, files)
     label_path, label_col = labels_spec(args.labels)
     paths: dict[str, str | os.PathLike[str]] = dict(files)
     model = _load_model(args.run)
@@ -188,6 +190,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         layers=layer_map(args.layer),
         media=model.media_,
     )
+    if obs_label is not None:
+        set_obs_label(ds, obs_label, files)
     result = evaluate_run(
         Path(args.run),
         model,
@@ -287,6 +291,7 @@ def register(subparsers: Any) -> None:
     )
     add_data_args(p)
     add_layer_arg(p)
+    add_label_column_arg(p)
     p.add_argument(
         "--permutations",
         metavar="R",

@@ -80,3 +80,35 @@ def test_label_column_with_a_registered_dataset(tmp_path: Path, capsys: pytest.C
     args = ["train", "--dataset", "any", "--label-column", "celltype", "--out", str(tmp_path / "never")]
     assert main(args) == 1
     assert "--label-column goes with --modality files;" in capsys.readouterr().err
+
+
+def test_evaluate_takes_the_labels_from_an_obs_column(data: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    assert _train(data, run) == 0
+    files = ["--modality", f"rna={data / 'rna.h5ad'}", "--modality", f"prot={data / 'prot.h5ad'}"]
+    out = tmp_path / "eval.json"
+    args = ["evaluate", "--run", str(run), *files, "--label-column", "celltype", "--permutations", "0"]
+    assert main([*args, "--out", str(out)]) == 0
+    # Class precision needs labels: with the obs column given, evaluate computed it.
+    assert _summary(out)["class_precision@1"] is not None
+    plain = tmp_path / "plain.json"
+    assert main([*args[:-4], "--permutations", "0", "--out", str(plain)]) == 0
+    assert _summary(plain)["class_precision@1"] is None
+
+
+def _summary(path: Path) -> dict[str, object]:
+    """The summary figures of an evaluation file, wherever they sit in it."""
+    import json
+
+    found: list[dict[str, object]] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "class_precision@1" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+
+    walk(json.loads(path.read_text()))
+    assert found, path.read_text()[:500]
+    return found[0]
