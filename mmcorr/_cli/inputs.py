@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "add_encode_output_args",
+    "add_given_dataset_args",
     "add_label_column_arg",
     "add_layer_arg",
     "add_split_args",
@@ -143,6 +144,21 @@ def add_split_args(p: argparse.ArgumentParser) -> None:
             help=f"one modality of your own {what} set, with the same modalities and features as "
             f"--modality; repeat for each modality. Replaces {fraction}: the --modality files are "
             "split only into the parts not given",
+        )
+
+
+def add_given_dataset_args(p: argparse.ArgumentParser) -> None:
+    """``--val-dataset ID`` / ``--test-dataset ID``: registered datasets as the given sets."""
+    for flag, what, fraction in (
+        ("--val-dataset", "validation (early-stopping)", "--val-fraction"),
+        ("--test-dataset", "test (held-out analyses)", "--test-fraction"),
+    ):
+        p.add_argument(
+            flag,
+            metavar="ID",
+            default=None,
+            help=f"a registered dataset used as the {what} set, with the same modalities and features "
+            f"as --dataset; replaces {fraction} (--dataset is split only into the parts not given)",
         )
 
 

@@ -8,6 +8,7 @@ import json
 import time
 from typing import Any
 
+from mmcorr._cli.inputs import add_given_dataset_args
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr.config import JobSpec
 
@@ -21,17 +22,7 @@ def register(sub: Any) -> None:
     p = jsub.add_parser("submit", help="queue a training job on a registered dataset; prints its id")
     p.add_argument("--dataset", required=True, help="registered dataset id (see 'mmcorr data list')")
     p.add_argument("--name", default="", help="a label for the run")
-    for flag, what, fraction in (
-        ("--val-dataset", "validation (early-stopping)", "--val-fraction"),
-        ("--test-dataset", "test (held-out analyses)", "--test-fraction"),
-    ):
-        p.add_argument(
-            flag,
-            metavar="ID",
-            default=None,
-            help=f"a registered dataset used as the {what} set, with the same modalities and features "
-            f"as --dataset; replaces {fraction} (--dataset is split only into the parts not given)",
-        )
+    add_given_dataset_args(p)
     add_config_args(p)
     p.add_argument("--no-worker", action="store_true", help="do not start a local worker")
     p.add_argument("--wait", action="store_true", help="wait until the job ends; print its status")

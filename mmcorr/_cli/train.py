@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from mmcorr._cli.common import (
     summary_lines,
 )
 from mmcorr._cli.inputs import (
+    add_given_dataset_args,
     add_label_column_arg,
     add_layer_arg,
     add_split_args,
@@ -46,12 +48,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         )
     if args.dataset is not None and (args.val_modality or args.test_modality):
         raise MmcorrError(
-            "--val-modality / --test-modality go with --modality files; a registered --dataset is "
-            "split by --val-fraction / --test-fraction."
+            "--val-modality / --test-modality go with --modality files; with a registered --dataset "
+            "give registered sets: --val-dataset ID / --test-dataset ID."
+        )
+    if args.dataset is None and (args.val_dataset or args.test_dataset):
+        raise MmcorrError(
+            "--val-dataset / --test-dataset go with a registered --dataset; with --modality files "
+            "give --val-modality NAME=PATH / --test-modality NAME=PATH."
         )
     out = Path(args.out)
     # One builder for every entry point: the same flags, defaults and seed as `mmcorr jobs submit`.
     spec = job_spec_from_args(args, args.dataset or "files", args.name or out.name)
+    if args.dataset is not None:
+        spec = dataclasses.replace(spec, val_dataset_id=args.val_dataset, test_dataset_id=args.test_dataset)
     output = output_for(args)
     progress = output.progress()
     try:
@@ -110,9 +119,11 @@ def register(subparsers: Any) -> None:
         type=parse_assignment,
         action="append",
         default=[],
-        help="one modality's table (csv, tsv, parquet, npy, npz, h5ad, h5mu); repeat for each modality",
+        help="one modality: a table (csv, tsv, parquet, npy, npz, h5ad, h5mu), a folder or .zip of images "
+        "/ .txt files / audio clips, or TABLE:COLUMN for a text column; repeat for each modality",
     )
     p.add_argument("--dataset", metavar="ID", help="a registered dataset id instead of files")
+    add_given_dataset_args(p)
     add_data_args(p)
     add_layer_arg(p)
     add_label_column_arg(p)
