@@ -42,3 +42,45 @@ def test_given_datasets_need_a_registered_training_dataset(
     assert main([*args, "--test-dataset", "some-id", "--out", str(tmp_path / "never")]) == 1
     assert "--val-dataset / --test-dataset go with a registered --dataset" in capsys.readouterr().err
     assert not (tmp_path / "never").exists()
+
+
+def test_submit_refuses_a_given_set_with_other_feature_names(mmcorr_home: Path) -> None:
+    import dataclasses
+
+    from mmcorr import DataError
+    from mmcorr.config import build_job_spec
+    from mmcorr.jobs import list_jobs, submit
+
+    train, _, _ = _register()
+    ds = make_demo("synthetic", n_samples=60, seed=1).select(["a", "b"])
+    ds.features["b"] = [f"other_{f}" for f in ds.features["b"]]
+    other = DatasetRegistry().save(ds, "renamed")
+    spec = dataclasses.replace(build_job_spec(train, model="cca", latent_dim=2), test_dataset_id=other)
+    with pytest.raises(
+        DataError, match=r"The test_dataset_id '.*' modality 'b' must have the training features"
+    ):
+        submit(spec, autostart=False)
+    assert list_jobs() == []  # refused before anything was queued
+
+
+def test_a_given_text_set_is_checked_by_its_featuriser_not_its_words(mmcorr_home: Path) -> None:
+    """Hashed text features are named after each file's own words: two caption files of the same
+    featuriser are alike although their names differ; a different featuriser is refused."""
+    import dataclasses
+
+    from mmcorr import DataError
+    from mmcorr.config import build_job_spec
+    from mmcorr.jobs import submit
+
+    full = make_demo("digits-media", n_samples=80, seed=0).select(["image", "text"])
+    reg = DatasetRegistry()
+    train, test = reg.save(full.subset(np.arange(60)), "tr"), None
+    part = full.subset(np.arange(60, 80))
+    part.features["text"] = [f"w:{i}" for i in range(len(part.features["text"]))]
+    test = reg.save(part, "te")
+    spec = dataclasses.replace(build_job_spec(train, model="cca", latent_dim=2), test_dataset_id=test)
+    assert submit(spec, autostart=False)
+    part.media["text"] = dataclasses.replace(part.media["text"], params={**part.media["text"].params, "x": 1})
+    odd = reg.save(part, "odd")
+    with pytest.raises(DataError, match=r"modality 'text' must be text featurised as 2048"):
+        submit(dataclasses.replace(spec, test_dataset_id=odd), autostart=False)

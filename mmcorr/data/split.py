@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,12 +11,19 @@ import pandas as pd
 
 from mmcorr._validation import DataError, MmcorrError, check_float, check_int
 
-from .types import PairedDataset
+from .types import MediaSpec, PairedDataset
 
 if TYPE_CHECKING:
     from mmcorr.config import DataConfig
 
-__all__ = ["Split", "DatasetSplit", "split_indices", "split_dataset", "stack_given_splits"]
+__all__ = [
+    "Split",
+    "DatasetSplit",
+    "check_same_features",
+    "split_indices",
+    "split_dataset",
+    "stack_given_splits",
+]
 
 
 @dataclass(frozen=True)
@@ -114,21 +122,56 @@ def split_dataset(ds: PairedDataset, config: DataConfig) -> DatasetSplit:
     )
 
 
-def _check_like(train: PairedDataset, other: PairedDataset, flag: str) -> None:
-    """``other`` has the training data's modalities and, in each, its features in the same order."""
-    if list(other.names) != list(train.names):
+def check_same_features(
+    train: Mapping[str, Sequence[str]],
+    other: Mapping[str, Sequence[str]],
+    flag: str,
+    *,
+    media: Mapping[str, MediaSpec] | None = None,
+    other_media: Mapping[str, MediaSpec] | None = None,
+) -> None:
+    """``other`` (modality -> feature names) has the training modalities and, in each, the training
+    features in the same order. A raw modality (``media``) must instead have been featurised the same
+    way (its feature names, e.g. hashed terms, are named after each file's own words)."""
+    media, other_media = media or {}, other_media or {}
+    if list(other) != list(train):
         raise DataError(
-            f"The {flag} data must have the training modalities {train.names} (one {flag} per "
-            f"modality). Got {other.names}."
+            f"The {flag} data must have the training modalities {list(train)} (one {flag} per "
+            f"modality). Got {list(other)}."
         )
-    for n in train.names:
-        if list(other.features[n]) != list(train.features[n]):
-            missing = [f for f in train.features[n] if f not in set(other.features[n])]
-            extra = [f for f in other.features[n] if f not in set(train.features[n])]
+    for n in train:
+        if n in media or n in other_media:
+            if media.get(n) != other_media.get(n):
+                found = other_media.get(n)
+                raise DataError(
+                    f"The {flag} modality {n!r} must be {_describe(media.get(n))} like the training "
+                    f"data. Got {_describe(found)}."
+                )
+            continue
+        if list(other[n]) != list(train[n]):
+            missing = [f for f in train[n] if f not in set(other[n])]
+            extra = [f for f in other[n] if f not in set(train[n])]
             raise DataError(
                 f"The {flag} modality {n!r} must have the training features in the same order "
-                f"({len(train.features[n])} of them); missing {missing[:5]}, not in training {extra[:5]}."
+                f"({len(train[n])} of them); missing {missing[:5]}, not in training {extra[:5]}."
             )
+
+
+def _describe(spec: MediaSpec | None) -> str:
+    if spec is None:
+        return "a numeric table"
+    return f"{spec.kind} featurised as {'x'.join(map(str, spec.shape))} ({spec.params})"
+
+
+def _check_like(train: PairedDataset, other: PairedDataset, flag: str) -> None:
+    """``other`` has the training data's modalities, in order, with the same features."""
+    check_same_features(
+        {n: train.features[n] for n in train.names},
+        {n: other.features[n] for n in other.names},
+        flag,
+        media=train.media,
+        other_media=other.media,
+    )
 
 
 def stack_given_splits(

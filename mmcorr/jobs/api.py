@@ -79,7 +79,32 @@ def submit(spec: JobSpec, *, autostart: bool = True) -> str:
     for dataset_id in (spec.dataset_id, spec.val_dataset_id, spec.test_dataset_id):
         if dataset_id is not None:
             _check_dataset(dataset_id)
+    _check_given_features(spec)
     return _enqueue_new(spec, None, autostart)
+
+
+def _check_given_features(spec: JobSpec) -> None:
+    """A given validation / test dataset has the training dataset's modalities and feature names
+    (checked now, from the registry's schemas, rather than as a failed job later)."""
+    from mmcorr.data import DatasetRegistry
+    from mmcorr.data.split import check_same_features
+
+    given = {"val_dataset_id": spec.val_dataset_id, "test_dataset_id": spec.test_dataset_id}
+    if not any(given.values()):
+        return
+    reg = DatasetRegistry()
+    train = {m: reg.feature_names(spec.dataset_id, m) for m in reg.info(spec.dataset_id).modalities}
+    for field, dataset_id in given.items():
+        if dataset_id is None:
+            continue
+        other = {m: reg.feature_names(dataset_id, m) for m in reg.info(dataset_id).modalities}
+        check_same_features(
+            train,
+            other,
+            f"{field} {dataset_id!r}",
+            media=reg.media(spec.dataset_id),
+            other_media=reg.media(dataset_id),
+        )
 
 
 def resubmit(job_id: str, *, autostart: bool = True) -> str:
