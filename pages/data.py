@@ -1,5 +1,8 @@
 """Data: upload one file per modality (plus optional labels), check the pairing, save the dataset.
 
+A modality is a numeric table, a .zip of images / .txt files / audio clips, or a text column of a
+table; raw modalities are previewed (thumbnails, snippets, players) once paired.
+
 Uploaded bytes are written under the state directory, named by their content hash, and parsed by one
 library call (``mmcorr.data.load_paired``); "Save dataset" registers the result server-side at once,
 so it survives a reload and the worker can read it.
@@ -26,6 +29,7 @@ def _types() -> tuple[list[str], list[str]]:
 
 DATA_TYPES, TABLE_TYPES = _types()
 AUTO = "(auto-detect)"
+NUMERIC = "numeric features"
 
 
 def _stage(uploaded: Any) -> Path:
@@ -51,6 +55,56 @@ def _default_name(i: int) -> None:
         return
     suggested = sanitize_name(Path(str(upload.name)).stem)
     st.session_state[key] = st.session_state[auto_key] = suggested
+
+
+def _text_column(i: int, staged: Path) -> str | None:
+    """For a table with text columns: the column that is the modality's text, or None (numeric)."""
+    from mmcorr.data.uploads import text_columns
+
+    found = text_columns(staged)
+    if not found.columns:
+        return None
+    options = [NUMERIC, *found.columns]
+    chosen = st.selectbox(
+        f"Read modality {i + 1} as",
+        options,
+        index=options.index(found.suggested) if found.suggested else 0,
+        key=f"text_column_{i}",
+        format_func=lambda c: c if c == NUMERIC else f"text in column {c!r}",
+        help="This table has text columns. Numeric features: every number column is a feature (text "
+        "columns are dropped). Text: each row's text in that column is the sample (featurised as "
+        "word and character n-grams).",
+    )
+    return None if chosen == NUMERIC else str(chosen)
+
+
+def _show_media(dataset: Any, mod: str) -> bool:
+    """A raw modality's first samples: thumbnails, text snippets or players. False for a table."""
+    from mmcorr.data.uploads import media_preview
+
+    preview = media_preview(dataset, mod)
+    if preview is None:
+        return False
+    items = preview.items
+    if preview.kind == "image":
+        st.image(
+            [data for _, data, _ in items],
+            caption=[sample_id for sample_id, _, _ in items],
+            width=96,
+            output_format="PNG",
+        )
+    elif preview.kind == "text":
+        for sample_id, text, _ in items:
+            st.markdown(f"**{plain(sample_id)}**: {plain(text)}")
+    else:
+        for col, (sample_id, clip, mime) in zip(st.columns(max(len(items), 1)), items, strict=False):
+            col.caption(plain(sample_id))
+            col.audio(clip, format=mime)
+    st.caption(
+        f"The first {len(items)} of {dataset.n_samples:,} samples; the model sees each as "
+        f"{dataset.dims[mod]:,} features: {preview.features}."
+    )
+    return True
 
 
 def _layers(path: str, name: str) -> dict[str, list[str]]:
@@ -83,9 +137,11 @@ def _pair(files: dict[str, str], options: dict[str, Any]) -> tuple[Any, Any]:
 
 st.title("Data")
 st.caption(
-    "One file per modality: rows are samples, columns are features (csv, tsv, parquet, npy, npz, "
-    "h5ad, or h5mu holding several modalities). Rows are paired by an id column (AnnData / MuData: obs "
-    "names), or by order when there is none."
+    "One file per modality: a table whose rows are samples and columns features (csv, tsv, parquet, "
+    "npy, npz, h5ad, or h5mu holding several modalities); a .zip of images (PNG, JPEG, WebP), of .txt "
+    "files or of audio clips (WAV, FLAC, OGG), one sample per file named by its id; or a table with a "
+    "text column. Samples are paired by id (an id column, the file names in a zip, AnnData / MuData "
+    "obs names), or by order when there is none."
 )
 
 n_modalities = int(
@@ -99,6 +155,7 @@ n_modalities = int(
 )
 
 files: dict[str, str] = {}
+tables: list[Path] = []  # the staged files, for the id-column picker
 with user_errors("Reading the upload"):
     cols = st.columns(min(n_modalities, 4))
     for i in range(n_modalities):
@@ -110,10 +167,17 @@ with user_errors("Reading the upload"):
                 help="A short name: a letter, then letters, digits, '_' or '-' (e.g. rna, image). "
                 "It starts as the uploaded file's name.",
             ).strip()
-            upload = st.file_uploader(f"Modality {i + 1} file", type=DATA_TYPES, key=f"modality_file_{i}")
+            upload = st.file_uploader(
+                f"Modality {i + 1} file",
+                type=DATA_TYPES,
+                key=f"modality_file_{i}",
+                help="A table, or a .zip of images, .txt files or audio clips (zip a folder to upload it).",
+            )
             if upload is not None:
                 staged = _stage(upload)
-                files[name] = str(staged)
+                tables.append(staged)
+                column = _text_column(i, staged)
+                files[name] = str(staged) if column is None else f"{staged}:{column}"
 
 with st.expander("Labels / metadata and pairing options", expanded=False):
     labels_upload = st.file_uploader(
@@ -129,8 +193,7 @@ with st.expander("Labels / metadata and pairing options", expanded=False):
         [AUTO, *label_columns],
         help="The column of class labels (used for stratified splits, colouring and label precision).",
     )
-    first = Path(next(iter(files.values()))) if files else None
-    id_choices = _header(first) if first is not None else []
+    id_choices = _header(tables[0]) if tables else []
     id_column = st.selectbox(
         "Sample id column",
         [AUTO, *id_choices],
@@ -222,6 +285,8 @@ with user_errors("Pairing the files"):
     tabs = st.tabs([plain(n) for n in dataset.names] + (["metadata"] if dataset.metadata is not None else []))
     for tab, mod in zip(tabs, dataset.names, strict=False):
         with tab:
+            if _show_media(dataset, mod):
+                continue
             preview = pd.DataFrame(
                 dataset.values[mod][:10, :20],
                 index=pd.Index(dataset.ids[:10], name="id"),
@@ -234,7 +299,7 @@ with user_errors("Pairing the files"):
             st.dataframe(dataset.metadata.head(10), width="stretch")
 
     st.subheader("Save")
-    default_name = Path(next(iter(files.values()))).stem if len(files) == 1 else "-".join(files)[:40]
+    default_name = tables[0].stem if len(files) == 1 else "-".join(files)[:40]
     dataset_name = st.text_input(
         "Dataset name",
         value=default_name or "my-data",

@@ -1,6 +1,7 @@
 """``mmcorr data ...``: inspect files (the pairing report), write demos, register and list datasets.
 
-FILE arguments are paths, or ``NAME=PATH`` to name the modality (default: the file stem).
+FILE arguments are paths, or ``NAME=PATH`` to name the modality (default: the file stem; a folder's
+or a .zip's own name for raw media; the column for ``TABLE:COLUMN``, a text column of a table).
 """
 
 from __future__ import annotations
@@ -13,23 +14,33 @@ from pathlib import Path
 from typing import Any
 
 from mmcorr._validation import MmcorrError
+from mmcorr.data import DEMO_NAMES
 
 __all__ = ["register", "files_from_args", "labels_from_arg"]
 
 
 def files_from_args(items: list[str]) -> dict[str, str]:
-    """``["rna=a.csv", "b.parquet"]`` -> ``{"rna": "a.csv", "b": "b.parquet"}`` (names must differ)."""
-    from mmcorr.data.loaders import file_extension, sanitize_name
+    """``["rna=a.csv", "b.parquet", "imgs.zip", "c.csv:caption"]`` -> ``{"rna": "a.csv", "b":
+    "b.parquet", "imgs": "imgs.zip", "caption": "c.csv:caption"}`` (names must differ).
+
+    Without ``NAME=``: a table is named by its stem, a media folder by its name, a .zip by its name
+    without .zip, and ``TABLE:COLUMN`` (a text column; the loaders read it) by the column.
+    """
+    from mmcorr.data.loaders import file_extension, sanitize_name, split_column_ref
 
     files: dict[str, str] = {}
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or os.path.exists(item):
             path = item
+            _, column = split_column_ref(Path(item))
             base = Path(item).name
-            # A media folder has no extension to drop; a .zip of media its .zip.
-            ext = "" if Path(item).is_dir() else Path(item).suffix if base.lower().endswith(".zip") else None
-            name = sanitize_name(base[: len(base) - len(file_extension(item) if ext is None else ext)])
+            if column is not None:
+                name = sanitize_name(column)
+            elif Path(item).is_dir() or base.lower().endswith(".zip"):
+                name = sanitize_name(base[: -len(".zip")] if base.lower().endswith(".zip") else base)
+            else:
+                name = sanitize_name(base[: len(base) - len(file_extension(item))])
         if name in files:
             raise MmcorrError(f"Two files give the modality name {name!r}; name them apart with NAME=PATH.")
         files[name] = path
@@ -68,9 +79,12 @@ def register(sub: Any) -> None:
     p.add_argument("--name", required=True, help="display name of the dataset")
     p.set_defaults(func=_save)
 
-    p = dsub.add_parser("demo", help="write a demo dataset's modalities as CSV files")
-    p.add_argument("name", choices=("digits-noisy", "synthetic"), help="which demo dataset")
-    p.add_argument("--out", default=None, help="folder for the CSV files")
+    p = dsub.add_parser(
+        "demo",
+        help="write a demo dataset's files (CSV tables; digits-media: images.zip, captions.csv, clips.zip)",
+    )
+    p.add_argument("name", choices=DEMO_NAMES, help="which demo dataset")
+    p.add_argument("--out", default=None, help="folder for the files")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated data (default 0)")
     p.add_argument("--n-samples", type=int, default=None, help="number of samples (default: the demo's own)")
     p.add_argument("--register", action="store_true", help="also register it; prints the dataset id")
@@ -115,34 +129,68 @@ def _save(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
+def _write_demo_tables(ds: Any, out: Path) -> None:
+    """One ``NAME.csv`` per modality (ids in ``sample_id``) and ``labels.csv``; prints each path."""
     import pandas as pd
 
     from mmcorr._io import atomic_write_text
+
+    for name in ds.names:
+        frame = pd.DataFrame(ds.values[name], columns=ds.features[name])
+        frame.insert(0, "sample_id", ds.ids)
+        buf = io.StringIO()
+        frame.to_csv(buf, index=False, float_format="%.6g")
+        atomic_write_text(out / f"{name}.csv", buf.getvalue())
+        print(out / f"{name}.csv")
+    if ds.metadata is not None:
+        atomic_write_text(out / "labels.csv", ds.metadata.rename_axis("sample_id").to_csv())
+        print(out / "labels.csv")
+
+
+def _write_digits_media(out: Path, seed: int, n_samples: int | None) -> None:
+    """The raw files (images.zip, captions.csv, clips.zip, labels.csv), their paths on stdout, and
+    on stderr the command that trains on them (stdout stays one path a line for scripts)."""
+    import shlex
+    import sys
+
+    from mmcorr.data.demos_media import write_digits_media
+
+    paths = write_digits_media(out, seed=seed, n=n_samples)
+    for path in paths.values():
+        print(path)
+    command = ["mmcorr", "train"]
+    for name, ref in (
+        ("image", paths["image"]),
+        ("text", f"{paths['text']}:caption"),
+        ("audio", paths["audio"]),
+    ):
+        command += ["--modality", f"{name}={ref}"]
+    command += ["--labels", f"{paths['labels']}:digit", "--model", "dccae", "--out", "RUN"]
+    sys.stdout.flush()  # the paths first, then the hint, also where both streams share a file
+    print(f"Next, train on them (RUN: a new folder for the run):\n  {shlex.join(command)}", file=sys.stderr)
+
+
+def _demo(args: argparse.Namespace) -> int:
     from mmcorr.data import DatasetRegistry, make_demo
+    from mmcorr.data.demos_media import DIGITS_MEDIA
 
     if args.out is None and not args.register:
         raise MmcorrError(
-            "Give --out DIR to write the CSV files, or --register to add the demo to the registry."
+            "Give --out DIR to write the demo's files, or --register to add the demo to the registry."
         )
-    ds = make_demo(args.name, seed=args.seed, n_samples=args.n_samples)
+    ds = None
     if args.out is not None:
-        out = Path(args.out)
-        for name in ds.names:
-            frame = pd.DataFrame(ds.values[name], columns=ds.features[name])
-            frame.insert(0, "sample_id", ds.ids)
-            buf = io.StringIO()
-            frame.to_csv(buf, index=False, float_format="%.6g")
-            atomic_write_text(out / f"{name}.csv", buf.getvalue())
-            print(out / f"{name}.csv")
-        if ds.metadata is not None:
-            atomic_write_text(out / "labels.csv", ds.metadata.rename_axis("sample_id").to_csv())
-            print(out / "labels.csv")
+        if args.name == DIGITS_MEDIA:
+            _write_digits_media(Path(args.out), args.seed, args.n_samples)
+        else:
+            ds = make_demo(args.name, seed=args.seed, n_samples=args.n_samples)
+            _write_demo_tables(ds, Path(args.out))
     if args.register:
         reg = DatasetRegistry()
-        print(
-            reg.ensure_demo(args.name, seed=args.seed) if args.n_samples is None else reg.save(ds, args.name)
-        )
+        if args.n_samples is None:
+            print(reg.ensure_demo(args.name, seed=args.seed))
+        else:
+            print(reg.save(ds or make_demo(args.name, seed=args.seed, n_samples=args.n_samples), args.name))
     return 0
 
 
