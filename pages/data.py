@@ -89,7 +89,7 @@ def _show_media(dataset: Any, mod: str) -> bool:
     if preview.kind == "image":
         st.image(
             [data for _, data, _ in items],
-            caption=[sample_id for sample_id, _, _ in items],
+            caption=[plain(sample_id) for sample_id, _, _ in items],  # captions are Markdown
             width=96,
             output_format="PNG",
         )

@@ -32,9 +32,7 @@ DIGITS_MEDIA_CEILING = (
     "~270 test samples, Recall@1 can reach about 0.84 between image and sound and about 0.49 with "
     "the caption (knowing only the digit gives about 0.04). The full story: `docs/demo_digits.md`."
 )
-SLOW_DEMOS: dict[str, str] = {
-    "digits-media": "Drawing, writing and sounding 1,797 digits (about 10 s, once)..."
-}
+SLOW_DEMOS: dict[str, str] = {"digits-media": "Drawing, writing and sounding 1,797 digits (10-30 s, once)..."}
 
 left, right = st.columns([1, 1], gap="large")
 with left:
@@ -53,7 +51,8 @@ with left:
                 width="stretch",
             )
             if name == "digits-media":
-                st.caption(f"{DEMO_HELP[name]} {DIGITS_MEDIA_CEILING}")
+                st.caption(DEMO_HELP[name])
+                st.caption(DIGITS_MEDIA_CEILING)
             if clicked:
                 with st.spinner(SLOW_DEMOS.get(name, "Loading the demo...")):
                     dataset_id = DatasetRegistry().ensure_demo(name)

@@ -31,7 +31,7 @@ __all__ = [
 #: What a browser can upload for a raw modality: a folder cannot be uploaded, so a .zip of it.
 MEDIA_UPLOAD_TYPES: tuple[str, ...] = ("zip",)
 #: How many samples the Data page previews per kind: a grid of thumbnails, a few snippets, a few players.
-PREVIEW_COUNTS: dict[str, int] = {"image": 12, "text": 5, "audio": 3}
+PREVIEW_COUNTS: dict[str, int] = {"image": 8, "text": 5, "audio": 3}
 #: A previewed text is cut to this many characters (the whole text is in the dataset).
 SNIPPET_CHARS = 240
 #: Rows read to tell text columns from numeric ones (the loaders read and check every row).

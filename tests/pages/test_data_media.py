@@ -94,7 +94,7 @@ def test_images_captions_and_clips_pair_preview_and_save(app: Any, mmcorr_home: 
     images = list(app.get("image"))
     assert len(images) == 1
     shown = images[0].proto.imgs
-    assert [im.caption for im in shown] == [f"s{i:03d}" for i in range(12)]  # captions = sample ids
+    assert [im.caption for im in shown] == [f"s{i:03d}" for i in range(8)]  # captions = sample ids
     snippets = [m.value for m in app.markdown if m.value.startswith("**s0")]
     assert len(snippets) == 5
     assert "\\*\\*bold\\*\\*" in snippets[0] and "\\<b\\>" in snippets[0] and "\\!\\[x\\]" in snippets[0]
@@ -114,6 +114,18 @@ def test_images_captions_and_clips_pair_preview_and_save(app: Any, mmcorr_home: 
     }
     assert reg.preview(saved.id, "captions", "s003") == f"{CAPTION} 3"
     assert reg.preview(saved.id, "images", "s003") is not None
+
+
+def test_sample_ids_under_thumbnails_are_plain_text(app: Any) -> None:
+    # st.image renders captions as Markdown: a file named [l](http:x).png must not become a link
+    names = ["**b**", "_i_", "[l](http:x)", "<b>x"] + [f"s{i:03d}" for i in range(N)]
+    members = {f"{n}.png": _png(i) for i, n in enumerate(names)}
+    captions = "id,caption\n" + "".join(f"{n},text of {n}\n" for n in names)
+    _upload(app, ("odd.zip", _zip(members), "application/zip"), ("c.csv", captions.encode(), "text/csv"))
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    shown = [im.caption for im in app.get("image")[0].proto.imgs]
+    assert {"\\*\\*b\\*\\*", "\\_i\\_", "\\[l\\](http\\:x)", "\\<b\\>x"} <= set(shown)
 
 
 def test_a_numeric_table_with_a_text_column_stays_numeric_unless_chosen(app: Any) -> None:
