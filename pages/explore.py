@@ -37,6 +37,7 @@ from mmcorr.viz import (
     training_curves,
     umap_scatter,
 )
+from pages._inspector import TAB_LABEL, TABS, heatmap_chart, inspector, run_media, umap_chart
 from pages._ui import (
     LEGEND_BELOW,
     Key,
@@ -178,7 +179,7 @@ def _honesty(metrics: RunMetrics) -> None:
         )
 
 
-def _similarity(run: RunBundle) -> None:
+def _similarity(run: RunBundle, clickable: bool) -> None:
     st.markdown("#### Sample-by-sample similarity")
     if not run.has(BundleFile.SIMILARITY):
         st.info("This run has no similarity matrix (it needs two modalities).")
@@ -199,7 +200,13 @@ def _similarity(run: RunBundle) -> None:
     fig = similarity_heatmap(
         sim.matrix, sim.ids_a, sim.ids_b, max_rows=rows, name_a=sim.pair.a, name_b=sim.pair.b
     )
-    st.plotly_chart(fig, theme=None, key="similarity")
+    if clickable:  # a run with previews: a click on a cell inspects its row's sample
+        heatmap_chart(fig, "similarity")
+        st.caption(
+            f"Click a cell to see its {plain(sim.pair.a)} sample and its matches in the {TAB_LABEL} tab."
+        )
+    else:
+        st.plotly_chart(fig, theme=None, key="similarity")
 
 
 def _feature_map(run: RunBundle) -> None:
@@ -264,7 +271,7 @@ def _colour_by_feature(
     return frame.assign(**{color_by: frame[ID_COLUMN].map(values)}), color_by
 
 
-def _latent_space(run: RunBundle, dataset_id: str) -> None:
+def _latent_space(run: RunBundle, dataset_id: str, clickable: bool) -> None:
     if not run.has(BundleFile.UMAP):
         notes = load_metrics(str(run.path)).run.notes
         st.info(notes.get("umap", "This run has no UMAP embedding."))
@@ -290,7 +297,12 @@ def _latent_space(run: RunBundle, dataset_id: str) -> None:
     c[4].metric("Points", f"{len(frame):,}")
     fig = umap_scatter(frame, color_by=color_by, link=link)
     fig.update_layout(dragmode="lasso", height=650)
-    event = st.plotly_chart(fig, theme=None, key="umap", on_select="rerun", selection_mode=("lasso", "box"))
+    if clickable:  # a run with previews: a click on one point inspects that sample
+        event = umap_chart(fig, "umap")
+    else:
+        event = st.plotly_chart(
+            fig, theme=None, key="umap", on_select="rerun", selection_mode=("lasso", "box")
+        )
     points = event.selection.points if event is not None and hasattr(event, "selection") else []
     ids = sorted({str(p["customdata"][0]) for p in points if p.get("customdata")})
     if ids:
@@ -302,7 +314,8 @@ def _latent_space(run: RunBundle, dataset_id: str) -> None:
             icon=":material/download:",
         )
     else:
-        st.caption("Draw a lasso or box around points to export their sample ids.")
+        hint = f" Click one held-out point to inspect it in the {TAB_LABEL} tab." if clickable else ""
+        st.caption("Draw a lasso or box around points to export their sample ids." + hint)
 
 
 def _training(run: RunBundle) -> None:
@@ -354,15 +367,20 @@ with user_errors("Loading the run"):
         run = find_run(info.run_id)
         metrics = load_metrics(str(run.path))
         _headline(metrics)
-        heat, latent, training, downloads = st.tabs(
-            ["Correlation heatmaps", "Shared latent space", "Training", "Downloads"]
-        )
+        media = run_media(run)  # images / text / audio: the sample inspector comes first
+        labels = ["Correlation heatmaps", "Shared latent space", "Training", "Downloads"]
+        if media:
+            matches, heat, latent, training, downloads = st.tabs([TAB_LABEL, *labels], key=TABS)
+            with matches:
+                inspector(run, metrics)
+        else:
+            heat, latent, training, downloads = st.tabs(labels)
         with heat:
-            _similarity(run)
+            _similarity(run, bool(media))
             _feature_map(run)
             _canonical(metrics)
         with latent:
-            _latent_space(run, info.dataset_id)
+            _latent_space(run, info.dataset_id, bool(media))
         with training:
             _training(run)
         with downloads:

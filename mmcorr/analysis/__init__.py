@@ -4,6 +4,7 @@
   measured on test, with a shuffled-pairing permutation null.
 * :func:`similarity_matrix`, :func:`top_k_neighbours`, :func:`retrieval_metrics`: cosine similarity
   in the aligned space, blockwise, and cross-modal retrieval (Recall@k, MRR, median rank, FOSCTTM).
+* :func:`cross_modal_neighbours`: a held-out sample's top-k samples of another modality, true match marked.
 * :func:`prediction_r2`, :func:`linear_probe_accuracy`: cross-modal prediction and class separation.
 * :func:`feature_correlation_map`: feature x feature map through the latent space beside plain
   Pearson, with a permutation null and Benjamini-Hochberg FDR.
@@ -25,6 +26,7 @@ from mmcorr.analysis.feature_map import (
     benjamini_hochberg,
     feature_correlation_map,
 )
+from mmcorr.analysis.neighbours import Neighbours, cross_modal_neighbours
 from mmcorr.analysis.prediction import linear_probe_accuracy, prediction_r2
 from mmcorr.analysis.retrieval import (
     RetrievalMetric,
@@ -37,12 +39,14 @@ __all__ = [
     "ALIGN_FIT_ON",
     "MIN_FIT_ROWS_PER_DIM",
     "CanonicalResult",
+    "Neighbours",
     "FeatureMap",
     "FeatureMapColumn",
     "RetrievalMetric",
     "UmapColumn",
     "benjamini_hochberg",
     "canonical_correlation_test",
+    "cross_modal_neighbours",
     "feature_correlation_map",
     "linear_probe_accuracy",
     "prediction_r2",

@@ -4,7 +4,9 @@
 * :mod:`~mmcorr.runs.schema`, :mod:`~mmcorr.runs.summary`, :mod:`~mmcorr.runs.history`,
   :mod:`~mmcorr.runs.tables`: the typed results (``RunMetrics`` is metrics.json).
 * :mod:`~mmcorr.runs.bundle`: writers and torch-free readers; :mod:`~mmcorr.runs.catalog`: finding
-  and opening finished runs (``list_runs``, ``find_run``, ``open_run``).
+  and opening finished runs (``list_runs``, ``find_run``, ``open_run``, ``preview``, ``media``).
+* :mod:`~mmcorr.runs.previews`: the held-out samples' images / text / audio in the bundle;
+  :mod:`~mmcorr.runs.matches`: their top cross-modal neighbours, computed from latents.parquet.
 * :mod:`~mmcorr.runs.pipeline` (``run_spec``, ``train_and_bundle``) and
   :mod:`~mmcorr.runs.evaluate` (``evaluate_run``) fit or load models; :mod:`~mmcorr.runs.report`
   writes the HTML report.
@@ -34,7 +36,7 @@ from mmcorr.runs.bundle import (
     write_metrics,
     write_similarity,
 )
-from mmcorr.runs.catalog import RunBundle, RunInfo, find_run, list_runs, open_run
+from mmcorr.runs.catalog import RunBundle, RunInfo, find_run, list_runs, media, open_run, preview
 from mmcorr.runs.files import (
     BUNDLE_FORMAT,
     EVALUATION_FILE,
@@ -42,15 +44,19 @@ from mmcorr.runs.files import (
     JOINT,
     MODALITY_COLUMN,
     PAIR_COLUMN,
+    PREVIEWS_DIR,
     SPLIT_COLUMN,
     BundleFile,
     MetricsKey,
+    PreviewFile,
     SimilarityKey,
     SplitName,
     UmapColumn,
 )
 from mmcorr.runs.headlines import MEMORISATION_RATIO, FitGap, fit_gap, prediction_notes
 from mmcorr.runs.history import EpochRecord, TrainingHistory
+from mmcorr.runs.matches import NEIGHBOURS_K, HeldOutLatents, Neighbours, gallery_queries
+from mmcorr.runs.previews import PREVIEW_LIMIT, PreviewIndex, RunPreviews, preview_mime
 from mmcorr.runs.schema import (
     CanonicalCorrelations,
     Direction,
@@ -82,6 +88,18 @@ _LAZY = {
 __all__ = [
     "BUNDLE_FORMAT",
     "MEMORISATION_RATIO",
+    "NEIGHBOURS_K",
+    "PREVIEW_LIMIT",
+    "PREVIEWS_DIR",
+    "HeldOutLatents",
+    "Neighbours",
+    "PreviewFile",
+    "PreviewIndex",
+    "RunPreviews",
+    "gallery_queries",
+    "media",
+    "preview",
+    "preview_mime",
     "FitGap",
     "fit_gap",
     "prediction_notes",

@@ -20,11 +20,23 @@ from mmcorr.config import JobSpec
 from mmcorr.runs import bundle as _b
 from mmcorr.runs.files import BundleFile
 from mmcorr.runs.history import TrainingHistory
+from mmcorr.runs.matches import HeldOutLatents
+from mmcorr.runs.previews import Preview, RunPreviews
 from mmcorr.runs.schema import RunMetrics
 from mmcorr.runs.summary import RunSummary
 from mmcorr.runs.tables import FeatureMapTable, SimilarityData
 
-__all__ = ["RunBundle", "RunInfo", "open_run", "find_run", "list_runs", "runs_root", "RUN_ID_RE"]
+__all__ = [
+    "RunBundle",
+    "RunInfo",
+    "open_run",
+    "find_run",
+    "list_runs",
+    "runs_root",
+    "media",
+    "preview",
+    "RUN_ID_RE",
+]
 
 #: What a run id (a run folder's name under the runs root) may look like.
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,127}$")
@@ -76,6 +88,26 @@ class RunBundle:
     def similarity(self) -> SimilarityData:
         return _b.read_similarity(self.path)
 
+    def held_out(self) -> HeldOutLatents:
+        """The held-out samples' per-modality latents (latents.parquet rows of the held-out split)."""
+        metrics = self.metrics()
+        return HeldOutLatents.from_frame(self.latents(), metrics.modalities, metrics.run.held_out_split)
+
+    def previews(self) -> RunPreviews | None:
+        """The held-out samples' previews (images, text, audio), or None for a tables-only run."""
+        return RunPreviews.open(self.path)
+
+    def media(self) -> dict[str, str]:
+        """Raw modality name -> kind ("image", "text" or "audio"); {} for a tables-only run."""
+        shown = self.previews()
+        return {} if shown is None else dict(shown.media)
+
+    def preview(self, modality: str, sample_id: str) -> Preview:
+        """What a person looks at for one held-out sample: PNG bytes (image), str (text), the clip's
+        bytes (audio); None when the run has no preview of it."""
+        shown = self.previews()
+        return None if shown is None else shown.get(modality, str(sample_id))
+
     def file_bytes(self, file: BundleFile) -> bytes:
         """The raw bytes of one artifact (for a download); MmcorrError when the run lacks it."""
         return _b.bundle_file(self.path, file).read_bytes()
@@ -93,6 +125,26 @@ class RunBundle:
 def open_run(run_dir: str | Path) -> RunBundle:
     """The finished run in folder ``run_dir`` (MmcorrError if it is not one)."""
     return RunBundle(_b.require_run(run_dir))
+
+
+def _bundle(run: RunBundle | str | Path) -> RunBundle:
+    """A run given as a handle, a folder, or a run id under the runs root."""
+    if isinstance(run, RunBundle):
+        return run
+    if isinstance(run, str) and RUN_ID_RE.match(run) and not Path(run).is_dir():
+        return find_run(run)
+    return open_run(run)
+
+
+def preview(run: RunBundle | str | Path, modality: str, sample_id: str) -> Preview:
+    """The preview of held-out ``sample_id`` in raw ``modality`` of ``run`` (a handle, folder or id);
+    see :meth:`RunBundle.preview`."""
+    return _bundle(run).preview(modality, sample_id)
+
+
+def media(run: RunBundle | str | Path) -> dict[str, str]:
+    """Raw modality name -> kind of ``run`` (a handle, folder or id); {} for a tables-only run."""
+    return _bundle(run).media()
 
 
 def find_run(run_id: str, root: str | Path | None = None) -> RunBundle:

@@ -16,6 +16,8 @@ __all__ = [
     "BUNDLE_FORMAT",
     "BundleFile",
     "EVALUATION_FILE",
+    "PREVIEWS_DIR",
+    "PreviewFile",
     "MetricsKey",
     "RunKey",
     "SimilarityKey",
@@ -49,6 +51,20 @@ class BundleFile(StrEnum):
     SIMILARITY = "similarity.npz"  # see SimilarityKey
     PREDICTION_R2 = "prediction_r2.parquet"  # pair, feature, r2 (cross-modal prediction per feature)
     REPORT = "report.html"  # self-contained interactive report
+
+
+#: Folder of a run with raw modalities (images, text, audio): what a person looks at per held-out
+#: sample, see :class:`PreviewFile` and :mod:`mmcorr.runs.previews`. Absent for tables-only runs.
+PREVIEWS_DIR = "previews"
+
+
+class PreviewFile(StrEnum):
+    """Files inside ``previews/``: an index, the ids, and per raw modality a blob plus its offsets."""
+
+    INDEX = "index.json"  # format, the cap, and per modality its kind, file stem and count stored
+    IDS = "ids.npy"  # (n,) unicode: the held-out sample ids that have a preview row
+    BLOB_SUFFIX = ".bin"  # <stem>.bin: the previews back to back (PNG / UTF-8 text / audio file bytes)
+    OFFSETS_SUFFIX = ".offsets.npy"  # <stem>.offsets.npy: (n + 1,) int64; row i is bin[o[i]:o[i + 1]]
 
 
 class MetricsKey(StrEnum):

@@ -29,6 +29,7 @@ from mmcorr.runs.artifacts import latents_frame, umap_wanted
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
 from mmcorr.runs.files import BUNDLE_FORMAT, BundleFile, SplitName
 from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics, training_means
+from mmcorr.runs.previews import write_run_previews
 from mmcorr.runs.report import write_report
 from mmcorr.runs.schema import RunMetrics
 from mmcorr.runs.steps import Notify, Steps
@@ -300,6 +301,8 @@ def train_and_bundle(
         write_frame(tmp, BundleFile.FEATURE_CORR, out.feature_corr)
         write_frame(tmp, BundleFile.PREDICTION_R2, out.prediction)
         write_similarity(tmp, out.similarity)
+        # images / text / audio of the held-out samples: the dashboard's inspector, the report's gallery
+        write_run_previews(tmp, ds, splits[held_out_split(splits)])
         write_metrics(tmp, out.metrics)
         write_report(tmp)
     steps.end()

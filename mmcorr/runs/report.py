@@ -19,6 +19,7 @@ from mmcorr._version import __version__
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
 from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, BundleFile
+from mmcorr.runs.gallery import GALLERY_CSS, gallery_section
 from mmcorr.runs.headlines import fit_gap, prediction_notes
 from mmcorr.runs.schema import Pair, RunMetrics
 
@@ -183,6 +184,7 @@ def _umap(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
 def _sections(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
     return [
         *_headline(metrics),
+        *gallery_section(run_dir, metrics),
         *_canonical(metrics, render),
         *_similarity(run_dir, render),
         *_feature_map(run_dir, render),
@@ -212,7 +214,7 @@ def build_report(run_dir: str | Path) -> str:
     body = _sections(path, metrics, _Figures())
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<title>mmcorr report: {title}</title><style>{_CSS}</style></head><body>"
+        f"<title>mmcorr report: {title}</title><style>{_CSS}{GALLERY_CSS}</style></head><body>"
         f"<h1>mmcorr run: {title}</h1>"
         f"{_table([{'': k, 'value': v} for k, v in facts.items()])}"
         + "\n".join(body)

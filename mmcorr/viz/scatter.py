@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -84,6 +86,27 @@ def _category_traces(df: pd.DataFrame, color_by: str, marker_size: float) -> lis
     ]
 
 
+def _highlight_trace(df: pd.DataFrame, ids: Sequence[str], marker_size: float) -> go.Scattergl | None:
+    """Stars over the points of the samples ``ids`` (e.g. the one being inspected); clickable too."""
+    part = df[df["id"].astype(str).isin([str(i) for i in ids])]
+    if part.empty:
+        return None
+    return go.Scattergl(
+        x=part["x"].to_numpy(),
+        y=part["y"].to_numpy(),
+        mode="markers",
+        marker={
+            "size": 3 * marker_size,
+            "symbol": "star",
+            "color": "#ffd400",
+            "line": {"width": 1.5, "color": "#222"},
+        },
+        customdata=_customdata(part),
+        hovertemplate=_HOVER,
+        name="selected sample",
+    )
+
+
 def umap_scatter(
     df: pd.DataFrame,
     color_by: str = "modality",
@@ -92,6 +115,7 @@ def umap_scatter(
     max_links: int = 20000,
     marker_size: float = 4.0,
     title: str | None = None,
+    highlight: Sequence[str] = (),
 ) -> go.Figure:
     """WebGL scatter of a UMAP embedding of all modalities' latents.
 
@@ -102,6 +126,8 @@ def umap_scatter(
     link: draw a faint line between a sample's points from different modalities, showing how well
         the modalities are aligned (short lines = well aligned).
     max_links: at most this many link segments (each costs three vertices).
+    highlight: sample ids drawn as large stars on top (one per modality point), e.g. the sample a
+        person is inspecting.
     """
     required = {"id", "modality", "x", "y"}
     missing = sorted(required - set(df.columns))
@@ -123,6 +149,9 @@ def umap_scatter(
         fig.add_trace(_continuous_trace(df, color_by, marker_size))
     else:
         fig.add_traces(_category_traces(df, color_by, marker_size))
+    star = _highlight_trace(df, highlight, marker_size) if len(highlight) else None
+    if star is not None:
+        fig.add_trace(star)
     fig.update_layout(
         title=plotly_text(title or f"UMAP of the shared latent space, coloured by {color_by}"),
         xaxis={"title": "UMAP 1"},
