@@ -166,7 +166,13 @@ def _report(modalities: list[Modality], ds: PairedDataset, how: str, by: str) ->
                 notes=list(m.notes),
             )
         )
-        if n_paired < m.n_features:
+        if n_paired < m.n_features and m.media is not None:
+            warnings.append(
+                f"Modality {m.name!r} is {m.n_features} {m.media.kind} values per sample for {n_paired} "
+                "paired samples: linear CCA (cca) on it will overfit; the deep families read it with "
+                f"{'a convolutional' if m.media.kind != 'text' else 'an MLP'} encoder."
+            )
+        elif n_paired < m.n_features:
             warnings.append(
                 f"Modality {m.name!r} has {m.n_features} features but only {n_paired} paired samples: "
                 "linear CCA will overfit. Raise the regularisation (cca_reg), use a smaller latent "
