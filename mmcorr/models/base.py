@@ -60,7 +60,8 @@ class MultimodalModel(nn.Module):
     ``early_stop_on``: what the estimator's early stopping watches (:data:`EarlyStopOn`).
 
     Hooks a family may override: :meth:`check_dims` (constraints on k given the preprocessed
-    widths), :meth:`fit_closed_form`, :meth:`encode`, :meth:`encode_joint`, :meth:`decode`, and
+    widths), :meth:`initialise_from` / :meth:`use_linear_start` (a closed-form fallback fitted
+    before training), :meth:`fit_closed_form`, :meth:`encode`, :meth:`encode_joint`, :meth:`decode`, and
     :meth:`loss` (which every trained family defines).
     """
 
@@ -156,6 +157,21 @@ class MultimodalModel(nn.Module):
     def check_dims(cls, dims: Mapping[str, int], latent_dim: int) -> None:
         """Raise a MmcorrError when ``latent_dim`` does not suit the preprocessed feature counts
         ``dims`` (name -> d). The default accepts any k."""
+
+    def initialise_from(self, views: Sequence[np.ndarray]) -> str | None:
+        """Fit the family's closed-form fallback before gradient training, from the fully paired
+        training rows (one (n, d_m) float64 array per modality, in ``names`` order; an evenly
+        spaced subset of at most ~20k rows is enough). Returns a note for the run's history, or
+        None.
+        The default has no fallback; dccae keeps linear CCA (:mod:`mmcorr.models.linear_start`)."""
+        return None
+
+    def use_linear_start(self, on: bool) -> bool:
+        """Switch the latents to the fallback fitted by :meth:`initialise_from` (True) or back to
+        the trained network (False); returns False, changing nothing, when there is none. The
+        estimator keeps the fallback after training when it scores at least as high on the
+        validation pairs."""
+        return False
 
     def fit_closed_form(self, views: Sequence[np.ndarray]) -> CCAFit:
         """Fit in closed form on fully paired training views (one (n, d_m) float64 array per
