@@ -6,12 +6,17 @@ No torch here: the estimate is arithmetic on the shapes.
 
 The memory a fit allocates on top of the caller's data (all float32 unless said otherwise):
 
-* the preprocessed training + validation arrays, ``n x sum(d_out)``: the tensors share them;
+* the preprocessed data in flight: the trainer reads the caller's rows and preprocesses one batch
+  at a time (``mmcorr.estimator._batches``), so this is one validation chunk of ``EVAL_ROWS`` rows
+  x ``sum(d_out)`` and two float64 row chunks of ``CHUNK_BYTES``, whatever n is; a closed-form
+  family (``cca``) instead takes its training rows whole, ``n x sum(d_out)`` float64;
 * while fitting PCA on a modality wider than ``pca_dim``: a d x d float64 covariance (d <= 4096)
   or a float32 copy of the standardised rows (wider);
 * weights, gradients, AdamW's two moments and the best-epoch copy: 5 x the parameters;
 * the per-modality float64 latents of every training row and, for models without a
-  cross-decoder, the ridge heads' float64 row chunks of a target modality (two of ``CHUNK_BYTES``);
+  cross-decoder, the ridge heads' float64 row chunks of a target modality (two of ``CHUNK_BYTES``)
+  and the validation pairs that choose its strength (at most one chunk, ~4 copies at once);
+* the row indices of the split and of an epoch's order (int64) and the presence masks;
 * a fixed allowance for row chunks, batches and the allocator.
 
 What is available comes from psutil (Linux, macOS, Windows), lowered by a Linux cgroup's limit
@@ -29,7 +34,7 @@ from pathlib import Path
 import psutil
 
 from mmcorr._validation import MmcorrError
-from mmcorr.data._chunks import CHUNK_BYTES, PCA_COV_MAX_D
+from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS, PCA_COV_MAX_D
 
 __all__ = [
     "ENV_LIMIT",
@@ -49,13 +54,17 @@ _GIB = 2**30
 class FitMemory:
     """The estimate's parts in bytes (see the module docstring)."""
 
-    def __init__(self, data: int, pca: int, model: int, heads: int, copies: int = 0) -> None:
+    def __init__(
+        self, data: int, pca: int, model: int, heads: int, copies: int = 0, index: int = 0
+    ) -> None:
         self.data, self.pca, self.model, self.heads, self.copies = data, pca, model, heads, copies
+        self.index = index
 
     @property
     def total(self) -> int:
-        # PCA's transient is freed before the preprocessed arrays are made.
-        return self.copies + max(self.pca, self.data) + self.model + self.heads + _FIXED_BYTES
+        # PCA's transient is freed before the first batch is preprocessed.
+        parts = self.copies + max(self.pca, self.data) + self.model + self.heads + self.index
+        return parts + _FIXED_BYTES
 
 
 def estimate_fit_bytes(
@@ -67,13 +76,17 @@ def estimate_fit_bytes(
     latent_dim: int,
     ridge_heads: bool,
     copies: int = 0,
+    closed_form: bool = False,
 ) -> FitMemory:
     """Bytes a fit allocates beyond the caller's data, for ``n_samples`` (train + validation) rows
     and raw feature counts ``dims`` (name -> d); ``copies``: bytes the caller copies first (e.g.
-    the job pipeline's split subsets)."""
+    the job pipeline's split subsets); ``closed_form``: the family fits on its whole training set
+    (float64) instead of batches."""
     n = int(n_samples)
     out = {m: (min(d, pca_dim) if pca_dim is not None else d) for m, d in dims.items()}
-    data = 4 * n * sum(out.values())
+    data = 4 * min(n, EVAL_ROWS) * sum(out.values()) + 2 * CHUNK_BYTES
+    if closed_form:
+        data = max(data, 8 * n * sum(out.values()))
     pca = 0
     for d in dims.values():
         if pca_dim is not None and d > pca_dim:
@@ -85,9 +98,13 @@ def estimate_fit_bytes(
     model = 5 * 4 * params
     heads = 8 * n * latent_dim * 2 * len(dims)
     if ridge_heads:
-        # fit_ridge reads its target in float64 row chunks (mmcorr.data._chunks), two at a time.
-        heads += 2 * CHUNK_BYTES
-    return FitMemory(data, pca, model, heads, copies)
+        # fit_ridge reads its target in float64 row chunks (mmcorr.data._chunks), two at a time,
+        # and scores its strengths on at most one such chunk of validation pairs (~4 copies).
+        heads += 6 * CHUNK_BYTES
+    # The split's permutation, the sorted train / validation rows, an epoch's shuffled order (int64
+    # each) and the presence masks (one byte per row and modality).
+    index = n * (4 * 8 + len(dims))
+    return FitMemory(data, pca, model, heads, copies, index)
 
 
 def _read_int(path: Path) -> int | None:
@@ -143,6 +160,7 @@ def check_fit_memory(
     latent_dim: int,
     ridge_heads: bool,
     copies: int = 0,
+    closed_form: bool = False,
     available: int | None = None,
 ) -> FitMemory:
     """Raise a MmcorrError naming the sizes when the fit's estimate exceeds ``available`` bytes
@@ -156,6 +174,7 @@ def check_fit_memory(
         latent_dim=latent_dim,
         ridge_heads=ridge_heads,
         copies=copies,
+        closed_form=closed_form,
     )
     avail = available_bytes() if available is None else available
     if avail is None or est.total <= avail:
@@ -169,7 +188,7 @@ def check_fit_memory(
     )
     raise MmcorrError(
         f"Not enough memory to fit: {n_samples:,} samples x ({shape}) features needs about "
-        f"{est.total / _GIB:.1f} GiB on top of the loaded data ({copied}preprocessed float32 copy "
+        f"{est.total / _GIB:.1f} GiB on top of the loaded data ({copied}preprocessed data "
         f"{est.data / _GIB:.1f} GiB, model and optimizer {est.model / _GIB:.1f} GiB, latents and heads "
         f"{est.heads / _GIB:.1f} GiB), but only {avail / _GIB:.1f} GiB is available. "
         f"To fit, {hint}use fewer samples, or run on a machine with more memory "

@@ -2,8 +2,9 @@
 
 The trainer knows the :class:`~mmcorr.models.base.MultimodalModel` contract only (``loss(xs, mask)``
 returning a :class:`~mmcorr.losses.LossOutput`); it logs whatever loss parts a model reports.
-Data lives in tensors already on the device; a mini-batch is one index gather (no per-sample
-Python work). Everything stochastic comes from the seed: weights (seeded by the caller before the
+Data comes as :class:`Batches`: anything with ``n`` rows, their presence ``mask`` and
+``batch(idx)`` -> :class:`TensorData` on the device (tensors already there, or the estimator's raw
+rows preprocessed per batch); a mini-batch is one call (no per-sample Python work). Everything stochastic comes from the seed: weights (seeded by the caller before the
 model is built), batch order (a dedicated ``torch.Generator``) and dropout (torch's global RNG).
 """
 
@@ -24,11 +25,13 @@ from torch import Tensor, nn
 from mmcorr._io import atomic_write_bytes
 from mmcorr._validation import MmcorrError
 from mmcorr.config import TrainConfig
+from mmcorr.data._chunks import EVAL_ROWS
 from mmcorr.losses import LossPart
 from mmcorr.models.base import MultimodalModel
 
 __all__ = [
     "CHECKPOINT_FILE",
+    "Batches",
     "Callback",
     "TensorData",
     "Trainer",
@@ -42,7 +45,7 @@ CHECKPOINT_FILE = "checkpoint.pt"
 _CHECKPOINT_FORMAT = 1
 # Validation is evaluated in chunks of this many rows: bounded memory on big validation sets, while
 # chunks stay large enough for the covariance-based losses to be meaningful.
-_EVAL_CHUNK = 8192
+_EVAL_CHUNK = EVAL_ROWS
 
 
 class Callback(Protocol):
@@ -82,6 +85,24 @@ class TensorData:
     def take(self, idx: Tensor) -> TensorData:
         """Rows ``idx`` (int64 tensor on the same device), one gather per tensor."""
         return TensorData({k: v[idx] for k, v in self.xs.items()}, self.mask[idx])
+
+    def batch(self, idx: Tensor) -> TensorData:
+        """Rows ``idx`` (int64 tensor on any device): :meth:`take` on this data's device."""
+        return self.take(idx.to(self.mask.device))
+
+
+class Batches(Protocol):
+    """The data the trainer reads: ``n`` rows, their presence ``mask`` (bool (n, M) tensor on the
+    training device) and ``batch(idx)`` -> those rows (int64 tensor of positions, any device) as
+    :class:`TensorData` on the device. TensorData is one; the estimator's
+    ``RowBatches`` keeps the caller's raw rows and preprocesses each batch."""
+
+    mask: Tensor
+
+    @property
+    def n(self) -> int: ...
+
+    def batch(self, idx: Tensor) -> TensorData: ...
 
 
 def resolve_device(device: str) -> torch.device:
@@ -171,15 +192,14 @@ class Trainer:
 
     # -- helpers -----------------------------------------------------------------------------------
     @torch.no_grad()
-    def evaluate(self, model: MultimodalModel, data: TensorData) -> dict[str, float]:
+    def evaluate(self, model: MultimodalModel, data: Batches) -> dict[str, float]:
         """Mean loss parts over ``data`` in eval mode (chunked), as floats."""
         was_training = model.training
         model.eval()
         sums: dict[str, Tensor] = {}
         chunks = max(1, math.ceil(data.n / _EVAL_CHUNK))
-        idx_all = torch.arange(data.n, device=data.mask.device)
-        for idx in torch.tensor_split(idx_all, chunks):
-            out = model.loss(*_unpack(data.take(idx)))
+        for idx in torch.tensor_split(torch.arange(data.n), chunks):
+            out = model.loss(*_unpack(data.batch(idx)))
             for k, v in out.detached_parts().items():
                 sums[k] = sums.get(k, 0.0) + v * idx.numel()
         model.train(was_training)
@@ -247,17 +267,17 @@ class Trainer:
         self,
         model: MultimodalModel,
         opt: torch.optim.Optimizer,
-        train: TensorData,
+        train: Batches,
         gen: torch.Generator,
     ) -> dict[str, float]:
         """One pass over ``train`` in near-equal shuffled batches; the mean loss parts as floats."""
         cfg = self.config
         params = [p for p in model.parameters() if p.requires_grad]
         n_batches = max(1, train.n // cfg.batch_size)  # near-equal batches, none smaller than batch_size
-        perm = torch.randperm(train.n, generator=gen).to(train.mask.device)
+        perm = torch.randperm(train.n, generator=gen)  # on the CPU: the generator's order
         sums: dict[str, Tensor] = {}
         for idx in torch.tensor_split(perm, n_batches):
-            out = model.loss(*_unpack(train.take(idx)))
+            out = model.loss(*_unpack(train.batch(idx)))
             opt.zero_grad(set_to_none=True)
             out.total.backward()
             if cfg.grad_clip > 0:
@@ -268,9 +288,7 @@ class Trainer:
         # One device sync per epoch: parts stay on the device until here.
         return {k: float(v) / train.n for k, v in sums.items()}
 
-    def fit(
-        self, model: MultimodalModel, train: TensorData, val: TensorData | None = None
-    ) -> list[dict[str, Any]]:
+    def fit(self, model: MultimodalModel, train: Batches, val: Batches | None = None) -> list[dict[str, Any]]:
         """Train ``model`` in place on ``train`` (on the model's device); returns the history."""
         cfg = self.config
         if cfg.threads is not None:

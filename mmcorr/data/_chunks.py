@@ -11,13 +11,24 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["CHUNK_BYTES", "PCA_COV_MAX_D", "chunk_rows", "iter_chunks", "column_mean_var", "gram"]
+__all__ = [
+    "CHUNK_BYTES",
+    "EVAL_ROWS",
+    "PCA_COV_MAX_D",
+    "chunk_rows",
+    "iter_chunks",
+    "column_mean_var",
+    "gram",
+]
 
 #: Target size of one float64 chunk; a pass holds two or three of them at once.
 CHUNK_BYTES = 32 * 2**20
 #: Widest modality whose PCA uses a d x d float64 covariance (128 MiB at 4096); wider ones copy the
 #: standardised rows once as float32 and run a randomized SVD on that.
 PCA_COV_MAX_D = 4096
+#: Rows of one validation chunk of the trainer and of one forward pass when encoding: bounded
+#: memory on big data, while a chunk stays large enough for the covariance-based losses.
+EVAL_ROWS = 8192
 
 
 def chunk_rows(d: int) -> int:

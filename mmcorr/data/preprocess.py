@@ -204,16 +204,21 @@ class Preprocessor:
                 f"got shape {values.shape}."
             )
 
-    def transform_values(self, name: str, values: np.ndarray) -> np.ndarray:
-        """Apply the fitted steps of modality ``name`` to values (n, d_in) -> float32 (n, d_out)."""
+    def transform_values(
+        self, name: str, values: Any, rows: np.ndarray | None = None, features: list[str] | None = None
+    ) -> np.ndarray:
+        """Apply the fitted steps of modality ``name`` to ``values`` (n, d_in), dense or scipy.sparse
+        (CSR), or to its ``rows`` only (integer indices, e.g. one training batch) -> float32
+        (n or len(rows), d_out). Reads ~32 MiB float64 row chunks (a sparse modality is densified a
+        chunk at a time, never whole); ``values`` is never modified. ``features``: the names a log1p
+        error quotes."""
         self._check_fitted()
         if name not in self.params_:
             raise MmcorrError(f"Modality {name!r} was not seen in fit; known: {self.names_}.")
-        x = np.asarray(values)
+        x = values if hasattr(values, "tocsr") else np.asarray(values)
         self._check_width(name, x)
-        out = np.empty((x.shape[0], self.out_dims[name]), dtype=np.float32)
-        step = self._full(name)
-        for pos, chunk in iter_chunks(x, None, step):
+        out = np.empty((x.shape[0] if rows is None else len(rows), self.out_dims[name]), dtype=np.float32)
+        for pos, chunk in iter_chunks(x, rows, self._full(name, features)):
             out[pos] = chunk
         return out
 

@@ -20,9 +20,10 @@ from mmcorr._memory import FitMemory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import JOINT, SCVERSE_KEYS, MediaSpec, PairedDataset
+from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
-from mmcorr.estimator._data import conform, joint_latent, latents, to_tensors
+from mmcorr.estimator._data import conform, joint_latent, latents
 from mmcorr.estimator._fit import fit_closed_form, fit_heads, train_module
 from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
@@ -205,9 +206,10 @@ class CorrelationModel(BaseEstimator):
         _check_dataset(train, "train")
         if validation is not None:
             _check_dataset(validation, "validation")
-        pre, tr, va = _preprocess(train, validation, family, configs)
-        family.check_dims(pre.out_dims, mcfg.latent_dim)
         device = resolve_device(tcfg.device)
+        # The training data stays as given: each batch is preprocessed when the trainer reads it.
+        pre, tr, va = _preprocess(train, validation, family, configs, device)
+        family.check_dims(pre.out_dims, mcfg.latent_dim)
         custom = copy_encoders(self.encoders)
         media = {n: spec for n, spec in train.media.items() if n in train.names}
         shapes, kinds = architecture(media, pre.out_dims, custom)
@@ -226,16 +228,15 @@ class CorrelationModel(BaseEstimator):
         self.device_ = device
         self.heads_ = LinearHeads()
         self.history_: list[dict[str, Any]] = []
-        tr_t, va_t = to_tensors(tr, device), to_tensors(va, device)
         try:
             if family.fits_in_closed_form:
-                self.history_ = fit_closed_form(module, tr, va_t, callbacks)
+                self.history_ = fit_closed_form(module, tr, va, callbacks)
             else:
-                self.history_ = train_module(module, tcfg, tr_t, va_t, callbacks, checkpoint_dir, resume)
+                self.history_ = train_module(module, tcfg, tr, va, callbacks, checkpoint_dir, resume)
         except TrainingCancelled as exc:
             self.history_ = exc.history
             raise
-        self.heads_ = fit_heads(module, tr, tr_t, va, va_t)
+        self.heads_ = fit_heads(module, tr, va)
         return self
 
     # -- using a fitted model ----------------------------------------------------------------------
@@ -245,19 +246,17 @@ class CorrelationModel(BaseEstimator):
                 "This CorrelationModel is not fitted yet. Call fit(dataset) or load(dir) first."
             )
 
-    def _prepare(
-        self, ds: PairedDataset, modalities: Sequence[str] | None
-    ) -> tuple[list[str], PairedDataset]:
-        """Validate ``ds`` against the fitted modalities; return the used names and the preprocessed
-        full-width dataset (absent modalities as zero rows with mask False)."""
+    def _prepare(self, ds: PairedDataset, modalities: Sequence[str] | None) -> tuple[list[str], RowBatches]:
+        """Validate ``ds`` against the fitted modalities; return the used names and its rows of
+        every fitted modality (absent ones as zero rows with mask False), preprocessed per chunk
+        as they are encoded."""
         self._check_fitted()
         use, full = conform(ds, self.names_, self.dims_, self.features_, modalities)
-        return use, self.preprocessor_.transform(full)
+        return use, RowBatches(full, self.preprocessor_, self.device_)
 
-    def _encode(self, pre: PairedDataset) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    def _encode(self, data: RowBatches) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
         """Aligned per-modality latents (n, k) and, for models that fuse themselves, their joint
         latent (None where the joint latent is the mean of the aligned ones)."""
-        data = to_tensors(pre, self.device_)
         raw = latents(self.module_, data)
         aligned = {n: self.heads_.aligned(n, raw[n]) for n in self.names_}
         fuses = self.module_.cross_decoder and not self.module_.align_after_fit
@@ -267,7 +266,7 @@ class CorrelationModel(BaseEstimator):
         use, pre = self._prepare(ds, modalities)
         aligned, joint = self._encode(pre)
         cols = [self.names_.index(n) for n in use]
-        mask = pre.mask[:, cols]
+        mask = pre.present[:, cols]
         out: dict[str, np.ndarray] = {}
         for j, n in enumerate(use):
             z = aligned[n].astype(np.float32)
@@ -332,9 +331,9 @@ class CorrelationModel(BaseEstimator):
         if source == target:
             raise MmcorrError(f"The 'source' and 'target' modalities must differ. Got {source!r} for both.")
         _, pre = self._prepare(ds, [source])
-        present = pre.mask[:, self.names_.index(source)]
+        present = pre.present[:, self.names_.index(source)]
         if self.module_.cross_decoder:
-            z = latents(self.module_, to_tensors(pre, self.device_))[source]
+            z = latents(self.module_, pre)[source]
             with torch.no_grad():
                 zt = torch.as_tensor(z, dtype=torch.float32, device=self.device_)
                 y = self.module_.decode(zt, target).double().cpu().numpy() if len(z) else np.zeros((0, 1))

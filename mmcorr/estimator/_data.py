@@ -12,12 +12,14 @@ import numpy as np
 import torch
 
 from mmcorr._validation import MmcorrError, check_choice
+from mmcorr.data._chunks import EVAL_ROWS
 from mmcorr.data.types import PairedDataset
 from mmcorr.models import MultimodalModel
-from mmcorr.training import TensorData
+from mmcorr.training import Batches, TensorData
 
 __all__ = [
     "CHUNK",
+    "LATENT_BYTES",
     "check_dataset",
     "check_kind",
     "conform",
@@ -26,8 +28,10 @@ __all__ = [
     "to_tensors",
 ]
 
-#: Rows encoded per forward pass when computing latents (bounded memory on big data).
-CHUNK = 8192
+#: Most rows encoded per forward pass when computing latents (bounded memory on big data).
+CHUNK = EVAL_ROWS
+#: Target bytes of one latents chunk's float32 inputs (all modalities): wide data takes fewer rows.
+LATENT_BYTES = 64 * 2**20
 
 
 def check_kind(ds: Any, what: str) -> None:
@@ -171,7 +175,8 @@ def conform(
 
 
 def to_tensors(ds: PairedDataset, device: torch.device) -> TensorData:
-    """Preprocessed values and mask as float32 / bool tensors on ``device``."""
+    """Preprocessed values and mask as float32 / bool tensors on ``device`` (the whole-set form of
+    :class:`~mmcorr.estimator._batches.RowBatches`; shares memory with float32 arrays on the CPU)."""
     xs = {
         n: torch.as_tensor(np.ascontiguousarray(ds.values[n], dtype=np.float32), device=device)
         for n in ds.names
@@ -179,29 +184,38 @@ def to_tensors(ds: PairedDataset, device: torch.device) -> TensorData:
     return TensorData(xs, torch.as_tensor(ds.mask, dtype=torch.bool, device=device))
 
 
+def _chunks(module: MultimodalModel, data: Batches, rows: torch.Tensor | None) -> list[torch.Tensor]:
+    """Row positions to encode, split so that one chunk's float32 inputs stay near LATENT_BYTES
+    (at most CHUNK rows): a wide modality's 8192-row batch alone would be 312 MiB at 10,000 features."""
+    idx = torch.arange(data.n) if rows is None else rows
+    step = min(CHUNK, max(256, LATENT_BYTES // (4 * max(sum(module.dims.values()), 1))))
+    return list(torch.split(idx, step))
+
+
 @torch.no_grad()
-def latents(module: MultimodalModel, data: TensorData) -> dict[str, np.ndarray]:
-    """Each modality's raw model latent for every row, (n, k) float64, chunked."""
+def latents(
+    module: MultimodalModel, data: Batches, rows: torch.Tensor | None = None
+) -> dict[str, np.ndarray]:
+    """Each modality's raw model latent for every row of ``data`` (or its ``rows``, positions),
+    (n, k) float64, encoded in bounded chunks straight into the result (no concatenated copy)."""
     module.eval()
-    parts: dict[str, list[np.ndarray]] = {n: [] for n in module.names}
-    for start in range(0, data.n, CHUNK):
-        idx = torch.arange(start, min(start + CHUNK, data.n), device=data.mask.device)
-        for n, z in module.encode(data.take(idx).xs).items():
-            parts[n].append(z.double().cpu().numpy())
-    return {n: np.concatenate(p) if p else np.zeros((0, module.latent_dim)) for n, p in parts.items()}
+    n = data.n if rows is None else int(rows.numel())
+    out = {name: np.empty((n, module.latent_dim)) for name in module.names}
+    start = 0
+    for idx in _chunks(module, data, rows):
+        for name, z in module.encode(data.batch(idx).xs).items():
+            out[name][start : start + len(idx)] = z.double().cpu().numpy()
+        start += len(idx)
+    return out
 
 
 @torch.no_grad()
-def joint_latent(module: MultimodalModel, data: TensorData) -> np.ndarray:
+def joint_latent(module: MultimodalModel, data: Batches) -> np.ndarray:
     """The model's own fused latent (n, k) float64 (:meth:`MultimodalModel.encode_joint`), chunked."""
-    parts = [
-        module.encode_joint(
-            *_xs_mask(data.take(torch.arange(s, min(s + CHUNK, data.n), device=data.mask.device)))
-        )
-        for s in range(0, data.n, CHUNK)
-    ]
-    return torch.cat(parts).double().cpu().numpy() if parts else np.zeros((0, module.latent_dim))
-
-
-def _xs_mask(data: TensorData) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    return data.xs, data.mask
+    out = np.empty((data.n, module.latent_dim))
+    start = 0
+    for idx in _chunks(module, data, None):
+        part = data.batch(idx)
+        out[start : start + len(idx)] = module.encode_joint(part.xs, part.mask).double().cpu().numpy()
+        start += len(idx)
+    return out

@@ -6,14 +6,15 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 
 from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
 from mmcorr.config import TrainConfig
-from mmcorr.data.types import PairedDataset
+from mmcorr.data._chunks import chunk_rows
+from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
 from mmcorr.models import MultimodalModel
@@ -23,7 +24,7 @@ from mmcorr.models.heads import (
     fit_ridge_tuned,
     quick_cca,
 )
-from mmcorr.training import Callback, TensorData, Trainer, TrainingCancelled
+from mmcorr.training import Batches, Callback, Trainer, TrainingCancelled
 
 __all__ = ["VAL_CORR_MIN_DELTA", "fit_closed_form", "fit_heads", "train_module", "val_corr"]
 
@@ -39,12 +40,13 @@ VAL_CORR_MIN_DELTA = 2e-3
 
 
 def fit_closed_form(
-    module: MultimodalModel, tr: PairedDataset, va: TensorData, callbacks: Sequence[Callback]
+    module: MultimodalModel, tr: RowBatches, va: RowBatches, callbacks: Sequence[Callback]
 ) -> list[dict[str, Any]]:
-    """Fit a ``fits_in_closed_form`` family on the (preprocessed) training rows; return its one-record
-    history, which the callbacks see like an epoch (TrainingCancelled when one of them cancels)."""
+    """Fit a ``fits_in_closed_form`` family on the training rows (its one whole-set input: each
+    modality's preprocessed rows as float64, built in row chunks); return its one-record history,
+    which the callbacks see like an epoch (TrainingCancelled when one of them cancels)."""
     t0 = time.perf_counter()
-    fit = module.fit_closed_form([tr.values[n].astype(np.float64) for n in tr.names])
+    fit = module.fit_closed_form([tr.values[n].to_float64() for n in tr.names])
     zv = latents(module, va)
     a, b = tr.names[:2]
     val = canonical_correlations(zv[a], zv[b]) if va.n >= 2 else np.zeros(1)
@@ -65,28 +67,29 @@ def fit_closed_form(
 def train_module(
     module: MultimodalModel,
     tcfg: TrainConfig,
-    tr_t: TensorData,
-    va_t: TensorData,
+    tr: RowBatches,
+    va: RowBatches,
     callbacks: Sequence[Callback],
     checkpoint_dir: Path | None,
     resume: bool,
 ) -> list[dict[str, Any]]:
     """Train a gradient family with the :class:`~mmcorr.training.Trainer`, early stopping on what
-    its ``early_stop_on`` names; return the history (one record per epoch)."""
+    its ``early_stop_on`` names; return the history (one record per epoch). The trainer reads
+    ``tr`` / ``va`` batch by batch, preprocessed as it goes (no whole-set copy)."""
     on_corr = module.early_stop_on == "val_corr"
     trainer = Trainer(
         tcfg,
         callbacks=callbacks,
         checkpoint_dir=checkpoint_dir,
         resume=resume,
-        val_metric=lambda m: val_corr(m, tr_t, va_t),
+        val_metric=lambda m: val_corr(m, tr, va),
         monitor="metric" if on_corr else "loss",
         min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
     )
-    return trainer.fit(module, tr_t, va_t)
+    return trainer.fit(module, tr, va)
 
 
-def val_corr(module: MultimodalModel, tr: TensorData, va: TensorData) -> float:
+def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:
     """Mean held-out canonical correlation of the first two modalities: a linear CCA fitted on (a
     bounded, evenly spaced subset of) the training latents, applied to the validation latents."""
     a, b = module.names[:2]
@@ -97,18 +100,12 @@ def val_corr(module: MultimodalModel, tr: TensorData, va: TensorData) -> float:
     rows_va = (va.mask[:, 0] & va.mask[:, 1]).nonzero().flatten()
     if rows_tr.numel() < 3 or rows_va.numel() < 2:
         return float("nan")
-    zt, zv = latents(module, tr.take(rows_tr)), latents(module, va.take(rows_va))
+    zt, zv = latents(module, tr, rows_tr), latents(module, va, rows_va)
     ma, wa, mb, wb = quick_cca(zt[a], zt[b], reg=1e-3)
     return float(np.mean(canonical_correlations((zv[a] - ma) @ wa, (zv[b] - mb) @ wb)))
 
 
-def fit_heads(
-    module: MultimodalModel,
-    tr: PairedDataset,
-    tr_t: TensorData,
-    va: PairedDataset | None = None,
-    va_t: TensorData | None = None,
-) -> LinearHeads:
+def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = None) -> LinearHeads:
     """Alignment for ``align_after_fit`` families and, for families without a ``cross_decoder``,
     ridge maps source latent -> target.
 
@@ -123,8 +120,8 @@ def fit_heads(
     """
     heads = LinearHeads()
     names = module.names
-    raw = latents(module, tr_t)
-    raw_va = latents(module, va_t) if va is not None and va_t is not None and va.n_samples else None
+    raw = latents(module, tr)
+    raw_va = latents(module, va) if va is not None and va.n else None
     enough = MIN_FIT_ROWS_PER_DIM * module.latent_dim
     full = tr.fully_paired
     if module.align_after_fit and full.sum() >= 3:
@@ -139,11 +136,13 @@ def fit_heads(
         for j, s in enumerate(names):
             zs = heads.aligned(s, raw[s])
             for i, t in enumerate(names):
-                rows = tr.mask[:, j] & tr.mask[:, i]
+                rows = tr.present[:, j] & tr.present[:, i]
                 if s != t and rows.sum() >= 2:
-                    targets = None if rows.all() else np.flatnonzero(rows)  # read in place
+                    # The target's preprocessed rows, computed chunk by chunk as the ridge reads them.
+                    targets = None if rows.all() else np.flatnonzero(rows)
                     val = _val_pairs(heads, va, raw_va, s, t, enough)
-                    mz, coef, my, alpha = fit_ridge_tuned(zs[rows], tr.values[t], targets, val)
+                    y = cast(np.ndarray, tr.values[t])  # array-like: fit_ridge reads row chunks
+                    mz, coef, my, alpha = fit_ridge_tuned(zs[rows], y, targets, val)
                     heads.ridge[(s, t)] = (mz, coef, my)
                     heads.ridge_alpha[(s, t)] = alpha
     return heads
@@ -151,16 +150,23 @@ def fit_heads(
 
 def _val_pairs(
     heads: LinearHeads,
-    va: PairedDataset | None,
+    va: RowBatches | None,
     raw_va: dict[str, np.ndarray] | None,
     s: str,
     t: str,
     enough: int,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(aligned source latents, target features) of the validation rows with both, or None if few."""
+    """(aligned source latents, target features) of the validation rows with both, or None if few.
+
+    At most one float64 row chunk of the target (``chunk_rows``, evenly spaced): choosing a ridge
+    strength from a short grid needs no more, and the ridge's error terms hold ~4 such arrays at
+    once (0.9 GiB for 3,000 rows x 10,000 features before this bound)."""
     if va is None or raw_va is None:
         return None
-    rows = va.mask[:, va.names.index(s)] & va.mask[:, va.names.index(t)]
-    if int(rows.sum()) < max(enough, 3):
+    rows = np.flatnonzero(va.present[:, va.names.index(s)] & va.present[:, va.names.index(t)])
+    if len(rows) < max(enough, 3):
         return None
+    most = max(chunk_rows(va.values[t].shape[1]), enough)
+    if len(rows) > most:
+        rows = rows[np.linspace(0, len(rows) - 1, most).astype(np.int64)]
     return heads.aligned(s, raw_va[s][rows]), np.asarray(va.values[t][rows], dtype=np.float64)

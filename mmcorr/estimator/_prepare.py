@@ -13,10 +13,13 @@ from mmcorr._memory import FitMemory, check_fit_memory
 from mmcorr._validation import MmcorrError
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import MediaSpec, PairedDataset
+from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import training_rows
 from mmcorr.models import MultimodalModel, get_model_class
 
 if TYPE_CHECKING:
+    import torch
+
     from mmcorr.data.preprocess import Preprocessor
 
 __all__ = ["architecture", "check_memory", "copy_encoders", "preprocess"]
@@ -30,14 +33,16 @@ def check_memory(
     copies: int = 0,
 ) -> FitMemory:
     mcfg, _, dcfg = configs
+    family = get_model_class(mcfg.model)
     return check_fit_memory(
         n_samples,
         dims,
         pca_dim=dcfg.pca_dim,
         hidden=mcfg.hidden,
         latent_dim=mcfg.latent_dim,
-        ridge_heads=not get_model_class(mcfg.model).cross_decoder,
+        ridge_heads=not family.cross_decoder,
         copies=copies,
+        closed_form=family.fits_in_closed_form,
     )
 
 
@@ -46,11 +51,14 @@ def preprocess(
     validation: PairedDataset | None,
     family: type[MultimodalModel],
     configs: tuple[ModelConfig, TrainConfig, DataConfig],
-) -> tuple[Preprocessor, PairedDataset, PairedDataset]:
-    """Fit the preprocessing on the training rows; return it and the preprocessed train / validation.
+    device: torch.device,
+) -> tuple[Preprocessor, RowBatches, RowBatches]:
+    """Fit the preprocessing on the training rows; return it and the train / validation rows as
+    :class:`RowBatches` on ``device``.
 
     The splits are row indices into the caller's arrays: the preprocessor reads those rows in chunks
-    and writes the float32 results, so no raw copy of the data is ever made.
+    to fit, and each batch is preprocessed when it is read, so neither a raw nor a preprocessed copy
+    of the data is ever made.
     """
     from mmcorr.data.preprocess import Preprocessor
 
@@ -59,7 +67,7 @@ def preprocess(
         train, validation, family, k=mcfg.latent_dim, seed=tcfg.seed, val_fraction=dcfg.val_fraction
     )
     pre = Preprocessor.from_config(dcfg).fit(train, rows=tr_rows)
-    return pre, pre.transform(train, rows=tr_rows), pre.transform(va_src, rows=va_rows)
+    return pre, RowBatches(train, pre, device, tr_rows), RowBatches(va_src, pre, device, va_rows)
 
 
 def architecture(

@@ -12,7 +12,7 @@ from model_testdata import small_paired  # type: ignore[import-not-found]
 from mmcorr import CorrelationModel, MmcorrError
 from mmcorr._memory import ENV_LIMIT, available_bytes, check_fit_memory, estimate_fit_bytes
 from mmcorr.data import PairedDataset
-from mmcorr.data._chunks import CHUNK_BYTES
+from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS
 
 TINY = {"hidden": (16,), "epochs": 1, "batch_size": 32, "device": "cpu"}
 ARCH = {"pca_dim": None, "hidden": (256, 256), "latent_dim": 10, "ridge_heads": True}
@@ -30,22 +30,30 @@ def _broadcast(n: int, d: int) -> PairedDataset:
     )
 
 
-def test_estimate_counts_the_preprocessed_copy_model_and_heads() -> None:
-    est = estimate_fit_bytes(1_000_000, {"a": 100, "b": 100}, **ARCH)
-    assert est.data == 1_000_000 * 200 * 4
+def test_estimate_counts_the_batches_in_flight_model_heads_and_row_indices() -> None:
+    n = 1_000_000
+    est = estimate_fit_bytes(n, {"a": 100, "b": 100}, **ARCH)
+    # Batches are preprocessed as they are read: one validation chunk and two float64 row chunks,
+    # not a copy of the n rows.
+    assert est.data == EVAL_ROWS * 200 * 4 + 2 * CHUNK_BYTES
     # 2 modalities x (encoder + decoder) of 100 -> 256 -> 256 -> 20, weights + grad + AdamW + best copy
     per_mlp = 100 * 256 + 256 + 256 * 256 + 256 + 256 * 20 + 20
     assert est.model == 5 * 4 * 2 * 2 * per_mlp
-    # float64 latents per modality and two float64 row chunks of a ridge target
-    assert est.heads == 8 * 1_000_000 * 10 * 2 * 2 + 2 * CHUNK_BYTES
-    assert est.total == est.data + est.model + est.heads + 256 * 2**20
+    # float64 latents per modality, the ridge's row chunks and its validation pairs
+    assert est.heads == 8 * n * 10 * 2 * 2 + 6 * CHUNK_BYTES
+    assert est.index == n * (4 * 8 + 2)
+    assert est.total == est.data + est.model + est.heads + est.index + 256 * 2**20
+    # The data part does not grow with n; a closed-form family takes its training rows whole.
+    assert estimate_fit_bytes(10 * n, {"a": 100, "b": 100}, **ARCH).data == est.data
+    whole = estimate_fit_bytes(n, {"a": 100, "b": 100}, **ARCH, closed_form=True)
+    assert whole.data == 8 * n * 200
 
 
 def test_pca_shrinks_the_estimate_and_counts_its_fit() -> None:
     wide = {"a": 10_000, "b": 100}
     full = estimate_fit_bytes(20_000, wide, **ARCH)
     pca = estimate_fit_bytes(20_000, wide, **{**ARCH, "pca_dim": 50})
-    assert pca.data == 20_000 * (50 + 50) * 4 and pca.data < full.data / 50
+    assert pca.data == EVAL_ROWS * (50 + 50) * 4 + 2 * CHUNK_BYTES and pca.data < full.data / 5
     assert pca.pca == 20_000 * 10_000 * 4  # wider than the covariance limit: one float32 copy
     assert estimate_fit_bytes(20_000, {"a": 1000, "b": 10}, **{**ARCH, "pca_dim": 50}).pca == 8 * 1000**2
 
@@ -88,8 +96,11 @@ def test_fit_refuses_before_any_work_when_the_limit_is_low(monkeypatch: pytest.M
     assert CorrelationModel("dccae", 2, **TINY).fit(small_paired()).module_ is not None
 
 
-def test_a_huge_dataset_of_views_fails_fast_without_allocating() -> None:
-    ds = _broadcast(50_000_000, 1000)  # 400 GB as float32, 8 KB in memory
+def test_a_huge_dataset_of_views_fails_fast_without_allocating(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 400 GB as float32, 8 KB in memory. The fit never copies it (batches are preprocessed as they
+    # are read), but its latents and row indices alone need ~5 GiB: more than this limit.
+    monkeypatch.setenv(ENV_LIMIT, str(2 * 2**30))
+    ds = _broadcast(50_000_000, 1000)
     tracemalloc.start()
     try:
         with pytest.raises(
