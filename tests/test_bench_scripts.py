@@ -54,3 +54,15 @@ def test_speed_smoke_writes_every_section(mmcorr_home: Path) -> None:
     analyses = {r["analysis"] for r in out["analyses"]["rows"]}
     assert {"similarity_matrix", "top_k_neighbours k=10", "retrieval_metrics"} <= analyses
     assert "## Training throughput" in proc.stdout
+
+
+@pytest.mark.slow
+def test_frontier_quick_writes_medians_for_every_method(mmcorr_home: Path) -> None:
+    args = ["bench/frontier.py", "--quick", "--datasets", "sim", "small", "--methods", "cca", "dccae"]
+    proc = _run(args, mmcorr_home)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads((ROOT / "bench" / "out" / "frontier_quick.json").read_text())
+    got = {(r["dataset"], r["method"]) for r in out["medians"] if "error" not in r}
+    assert got == {(d, m) for d in ("sim", "small") for m in ("cca", "dccae")}
+    assert all(0 < r["frac_ceiling"] < 1.5 for r in out["medians"] if r["dataset"] == "sim")
+    assert "## Frontier" in proc.stdout
