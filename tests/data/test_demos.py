@@ -85,7 +85,8 @@ def test_digits_noisy_subset_and_seed() -> None:
 
 def test_unknown_demo() -> None:
     with pytest.raises(
-        MmcorrError, match=r"The 'name' parameter must be one of 'digits-media', 'digits-noisy', 'synthetic'\. Got 'mnist'"
+        MmcorrError,
+        match=r"The 'name' parameter must be one of 'digits-media', 'digits-noisy', 'synthetic'\. Got 'mnist'",
     ):
         make_demo("mnist")  # type: ignore[arg-type]
 

@@ -106,5 +106,7 @@ def test_empty_name(tmp_path: Path) -> None:
 
 
 def test_unknown_demo(tmp_path: Path) -> None:
-    with pytest.raises(MmcorrError, match=r"The 'name' parameter must be one of 'digits-media', 'digits-noisy', 'synthetic'"):
+    with pytest.raises(
+        MmcorrError, match=r"The 'name' parameter must be one of 'digits-media', 'digits-noisy', 'synthetic'"
+    ):
         DatasetRegistry(tmp_path).ensure_demo("mnist")
