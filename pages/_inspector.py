@@ -36,7 +36,7 @@ from mmcorr.runs import (
     open_run,
     preview_mime,
 )
-from mmcorr.viz import umap_scatter
+from mmcorr.viz import CLICK_MAX_CELLS, umap_scatter
 from pages._ui import load_latents, load_umap, plain
 
 #: Session key of the sample being inspected (an id).
@@ -47,6 +47,11 @@ REQUEST = "inspect_request"
 TABS = "explore_tab"
 #: The inspector's tab label.
 TAB_LABEL = "Matches"
+#: Under the Shared-latent-space UMAP of a run with previews.
+UMAP_HINT = (
+    f"Click a held-out point to inspect it in the {TAB_LABEL} tab; choose the lasso or box in the "
+    "chart's toolbar to select points and export their sample ids."
+)
 _THUMB = 72  # neighbour thumbnail width (px)
 
 
@@ -85,7 +90,8 @@ def pick_from_umap(chart_key: str) -> None:
 
 
 def umap_chart(fig: Any, key: str) -> Any:
-    """The Shared-latent-space UMAP: a click inspects a sample, a lasso / box selects ids to export."""
+    """The Shared-latent-space UMAP: a click inspects a sample, a lasso / box selects ids to export.
+    Leave its dragmode unset: Streamlit selects on click only outside lasso / box drag modes."""
     return st.plotly_chart(
         fig,
         theme=None,
@@ -95,18 +101,25 @@ def umap_chart(fig: Any, key: str) -> Any:
     )
 
 
-def heatmap_chart(fig: Any, key: str) -> None:
-    """The similarity heatmap: a click on a cell inspects its row's sample."""
+def heatmap_chart(fig: Any, key: str, rows_name: str) -> None:
+    """The similarity heatmap drawn ``clickable``: a click on a cell inspects its row's sample
+    (drawn without clicks when it shows too many cells for its click layer, with a hint)."""
+    what = f"its {plain(rows_name)} sample and its matches in the {TAB_LABEL} tab"
+    if len(fig.data) < 2:
+        st.plotly_chart(fig, theme=None, key=key)
+        st.caption(f"Show at most {int(CLICK_MAX_CELLS**0.5)} samples to click a cell and see {what}.")
+        return
     st.plotly_chart(
         fig, theme=None, key=key, on_select=functools.partial(pick_from_heatmap, key), selection_mode="points"
     )
+    st.caption(f"Click a cell to see {what}.")
 
 
 def pick_from_heatmap(chart_key: str) -> None:
     """on_select callback of the similarity heatmap: the clicked cell's row sample is inspected."""
     points = st.session_state[chart_key]["selection"]["points"]
-    if points and points[0].get("y") is not None:
-        _request(html.unescape(str(points[0]["y"])))  # the row label, escaped for plotly (viz)
+    if len(points) == 1 and points[0].get("y") is not None:
+        _request(html.unescape(str(points[0]["y"])))  # the row's id, escaped for plotly (viz)
 
 
 def _labels(run_dir: str, label: str | None) -> pd.Series | None:

@@ -31,13 +31,14 @@ from mmcorr.runs import (
     prediction_notes,
 )
 from mmcorr.viz import (
+    CLICK_MAX_CELLS,
     canonical_bars,
     feature_corr_heatmap,
     similarity_heatmap,
     training_curves,
     umap_scatter,
 )
-from pages._inspector import TAB_LABEL, TABS, heatmap_chart, inspector, run_media, umap_chart
+from pages._inspector import TAB_LABEL, TABS, UMAP_HINT, heatmap_chart, inspector, run_media, umap_chart
 from pages._ui import (
     LEGEND_BELOW,
     Key,
@@ -193,18 +194,21 @@ def _similarity(run: RunBundle, clickable: bool) -> None:
         "Samples shown",
         10,
         max(10, min(n, 1000)),
-        min(n, 300),
+        min(n, int(CLICK_MAX_CELLS**0.5) if clickable else 300),
         help="An evenly spaced, ordered sample of the test set; true pairs lie on the diagonal.",
         disabled=n <= 10,
     )
     fig = similarity_heatmap(
-        sim.matrix, sim.ids_a, sim.ids_b, max_rows=rows, name_a=sim.pair.a, name_b=sim.pair.b
+        sim.matrix,
+        sim.ids_a,
+        sim.ids_b,
+        max_rows=rows,
+        name_a=sim.pair.a,
+        name_b=sim.pair.b,
+        clickable=clickable,
     )
     if clickable:  # a run with previews: a click on a cell inspects its row's sample
-        heatmap_chart(fig, "similarity")
-        st.caption(
-            f"Click a cell to see its {plain(sim.pair.a)} sample and its matches in the {TAB_LABEL} tab."
-        )
+        heatmap_chart(fig, "similarity", sim.pair.a)
     else:
         st.plotly_chart(fig, theme=None, key="similarity")
 
@@ -296,10 +300,11 @@ def _latent_space(run: RunBundle, dataset_id: str, clickable: bool) -> None:
     link = c[3].toggle("Link points", key="umap_link", help="Join each sample's points across modalities.")
     c[4].metric("Points", f"{len(frame):,}")
     fig = umap_scatter(frame, color_by=color_by, link=link)
-    fig.update_layout(dragmode="lasso", height=650)
+    fig.update_layout(height=650)
     if clickable:  # a run with previews: a click on one point inspects that sample
         event = umap_chart(fig, "umap")
     else:
+        fig.update_layout(dragmode="lasso")
         event = st.plotly_chart(
             fig, theme=None, key="umap", on_select="rerun", selection_mode=("lasso", "box")
         )
@@ -314,8 +319,9 @@ def _latent_space(run: RunBundle, dataset_id: str, clickable: bool) -> None:
             icon=":material/download:",
         )
     else:
-        hint = f" Click one held-out point to inspect it in the {TAB_LABEL} tab." if clickable else ""
-        st.caption("Draw a lasso or box around points to export their sample ids." + hint)
+        st.caption(
+            UMAP_HINT if clickable else "Draw a lasso or box around points to export their sample ids."
+        )
 
 
 def _training(run: RunBundle) -> None:
@@ -370,7 +376,9 @@ with user_errors("Loading the run"):
         media = run_media(run)  # images / text / audio: the sample inspector comes first
         labels = ["Correlation heatmaps", "Shared latent space", "Training", "Downloads"]
         if media:
-            matches, heat, latent, training, downloads = st.tabs([TAB_LABEL, *labels], key=TABS)
+            matches, heat, latent, training, downloads = st.tabs(
+                [TAB_LABEL, *labels], key=TABS, on_change="rerun"
+            )
             with matches:
                 inspector(run, metrics)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from mmcorr.viz._layout import MAX_CATEGORIES
 from mmcorr.viz.charts import canonical_bars, leaderboard_bars, training_curves
-from mmcorr.viz.heatmaps import cluster_order, feature_corr_heatmap, similarity_heatmap
+from mmcorr.viz.heatmaps import CLICK_MAX_CELLS, cluster_order, feature_corr_heatmap, similarity_heatmap
 from mmcorr.viz.scatter import umap_scatter
 
 __all__ = [
@@ -21,4 +21,5 @@ __all__ = [
     "leaderboard_bars",
     "cluster_order",
     "MAX_CATEGORIES",
+    "CLICK_MAX_CELLS",
 ]

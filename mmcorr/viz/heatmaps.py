@@ -14,7 +14,11 @@ from mmcorr.viz._layout import LAYOUT as _LAYOUT
 from mmcorr.viz._layout import even_rows as _even_rows
 from mmcorr.viz._layout import plotly_text, plotly_texts
 
-__all__ = ["similarity_heatmap", "cluster_order", "feature_corr_heatmap"]
+__all__ = ["similarity_heatmap", "cluster_order", "feature_corr_heatmap", "CLICK_MAX_CELLS"]
+
+#: A clickable similarity heatmap draws its click layer up to this many cells (150 x 150): each cell
+#: sends its two labels to the browser.
+CLICK_MAX_CELLS = 22_500
 
 
 def similarity_heatmap(
@@ -26,6 +30,7 @@ def similarity_heatmap(
     name_a: str = "A",
     name_b: str = "B",
     title: str | None = None,
+    clickable: bool = False,
 ) -> go.Figure:
     """Heatmap of a cross-modal sample-by-sample cosine similarity matrix.
 
@@ -34,6 +39,9 @@ def similarity_heatmap(
     ids_a, ids_b: sample ids for the hover text (default: positions).
     max_rows: at most this many rows and columns are drawn (an evenly spaced, ordered subsample), so a
         5000 x 5000 matrix stays light in a browser; 100-1000 is sensible.
+    clickable: add an invisible marker on every drawn cell when there are at most
+        :data:`CLICK_MAX_CELLS` (plotly cannot select heatmap cells), so that a click selects one
+        point whose ``y`` is the row's id (escaped as the tick labels are).
     """
     sim = np.asarray(sim, dtype=np.float32)
     if sim.ndim != 2 or sim.size == 0:
@@ -43,18 +51,24 @@ def similarity_heatmap(
     lb = np.arange(sim.shape[1]) if ids_b is None else np.asarray(ids_b)
     shown = sim[np.ix_(rows, cols)]
     name_a, name_b = plotly_text(name_a), plotly_text(name_b)
+    x, y = plotly_texts(lb[cols]), plotly_texts(la[rows])
+    hover = f"{name_a} %{{y}}<br>{name_b} %{{x}}<br>similarity %{{z:.3f}}<extra></extra>"
+    click = clickable and shown.size <= CLICK_MAX_CELLS
     fig = go.Figure(
         go.Heatmap(
             z=shown,
-            x=plotly_texts(lb[cols]),
-            y=plotly_texts(la[rows]),
+            x=x,
+            y=y,
             colorscale="RdBu_r",
             zmin=-1.0,
             zmax=1.0,
             colorbar={"title": "cosine"},
-            hovertemplate=f"{name_a} %{{y}}<br>{name_b} %{{x}}<br>similarity %{{z:.3f}}<extra></extra>",
+            hovertemplate=hover,
+            hoverinfo="skip" if click else None,  # the click layer shows the same label
         )
     )
+    if click:
+        fig.add_trace(_click_layer(shown, x, y, hover))
     subsampled = " (subsampled)" if len(rows) < sim.shape[0] or len(cols) < sim.shape[1] else ""
     fig.update_layout(
         title=plotly_text(title) if title else f"Cross-modal similarity {name_a} x {name_b}{subsampled}",
@@ -63,6 +77,21 @@ def similarity_heatmap(
         **_LAYOUT,
     )
     return fig
+
+
+def _click_layer(shown: np.ndarray, x: list[str], y: list[str], hover: str) -> go.Scattergl:
+    """A transparent marker on every drawn cell, carrying the heatmap's hover: plotly cannot select a
+    heatmap cell (its click selects nothing), but it selects a marker, and reports its ``y`` label."""
+    return go.Scattergl(
+        x=np.tile(np.asarray(x, dtype=object), len(y)),
+        y=np.repeat(np.asarray(y, dtype=object), len(x)),
+        customdata=shown.ravel(),
+        mode="markers",
+        marker={"size": 8, "opacity": 0},
+        hovertemplate=hover.replace("%{z", "%{customdata"),
+        showlegend=False,
+        name="cells",
+    )
 
 
 def cluster_order(matrix: np.ndarray) -> np.ndarray:
