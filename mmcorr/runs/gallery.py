@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,19 +68,31 @@ def _shown(kind: str | None, data: Preview, sample_id: str, *, query: bool) -> s
     return "<span class='note'>&#9835; audio clip</span>"
 
 
-def _direction_row(
-    direction: Direction, nb: Neighbours, i: int, media: dict[str, str], looks: dict[str, dict[str, Preview]]
-) -> str:
-    kind = media.get(direction.target)
+@dataclass(frozen=True)
+class _Shown:
+    """What the gallery draws from: raw modality -> kind, modality -> id -> preview, the labels."""
+
+    media: dict[str, str]
+    looks: dict[str, dict[str, Preview]]
+    labels: pd.Series | None  # named by the label column, indexed by sample id
+
+    def label(self, sample_id: str) -> str:
+        if self.labels is None or sample_id not in self.labels.index:
+            return ""
+        return html.escape(f" · {self.labels.name} {self.labels.loc[sample_id]}")
+
+
+def _direction_row(direction: Direction, nb: Neighbours, i: int, ctx: _Shown) -> str:
+    kind = ctx.media.get(direction.target)
     cells = []
     for sid, score, ok in zip(nb.ids[i], nb.scores[i], nb.correct[i], strict=True):
         if not sid:
             continue
         mark = "<span class='ok-mark'>&#10003; match</span>" if ok else ""
-        shown = _shown(kind, looks.get(direction.target, {}).get(str(sid)), str(sid), query=False)
+        shown = _shown(kind, ctx.looks.get(direction.target, {}).get(str(sid)), str(sid), query=False)
         cells.append(
             f"<div class='nb{' ok' if ok else ''}'>{shown}<br><span class='score'>{score:.3f}</span> "
-            f"{mark}<br><span class='note'>{html.escape(str(sid))}</span></div>"
+            f"{mark}<br><span class='note'>{html.escape(str(sid))}{ctx.label(str(sid))}</span></div>"
         )
     rank = int(nb.match_rank[i])
     note = "" if 0 < rank <= nb.k else (f"true match at rank {rank}" if rank else "no true match here")
@@ -90,12 +103,6 @@ def _direction_row(
     )
 
 
-def _label(labels: pd.Series | None, column: str | None, sample_id: str) -> str:
-    if labels is None or sample_id not in labels.index:
-        return ""
-    return html.escape(f" · {column} {labels.loc[sample_id]}")
-
-
 def gallery_section(run_dir: Path, metrics: RunMetrics) -> list[str]:
     """The gallery's HTML parts, or [] for a run without previews (tables only, older bundles)."""
     shown = RunPreviews.open(run_dir)
@@ -104,7 +111,7 @@ def gallery_section(run_dir: Path, metrics: RunMetrics) -> list[str]:
     frame = read_latents(run_dir)
     held = HeldOutLatents.from_frame(frame, metrics.modalities, metrics.run.held_out_split)
     label = metrics.run.label_column
-    labels = frame.set_index(ID_COLUMN)[label] if label and label in frame.columns else None
+    labels = frame.set_index(ID_COLUMN)[label].rename(label) if label and label in frame.columns else None
     queries = gallery_queries(shown.ids[np.isin(shown.ids, held.ids)], GALLERY_QUERIES)
     out = [
         "<h2>Retrieval gallery (held-out samples)</h2>",
@@ -124,14 +131,15 @@ def gallery_section(run_dir: Path, metrics: RunMetrics) -> list[str]:
     looks = {
         m: dict(zip(sorted(ids), shown.get_many(m, sorted(ids)), strict=True)) for m, ids in needed.items()
     }
+    ctx = _Shown(media, looks, labels)
     for i, sid in enumerate(queries):
         head = "".join(
             f"<div>{_shown(media.get(m), looks.get(m, {}).get(sid), sid, query=True)}</div>"
             for m in held.names
         )
-        rows = "".join(_direction_row(d, nb, i, media, looks) for d, nb in found.items())
+        rows = "".join(_direction_row(d, nb, i, ctx) for d, nb in found.items())
         out.append(
-            f"<div class='query'><h3>Sample {html.escape(sid)}{_label(labels, label, sid)}</h3>"
+            f"<div class='query'><h3>Sample {html.escape(sid)}{ctx.label(sid)}</h3>"
             f"<div class='query-head'>{head}</div>{rows}</div>"
         )
     return out

@@ -76,6 +76,9 @@ def similarity_heatmap(
         yaxis={"title": f"{name_a} samples", "showticklabels": len(rows) <= 60, "autorange": "reversed"},
         **_LAYOUT,
     )
+    if click:  # the markers would pad the autorange: keep the axes on the cells, row 0 on top
+        fig.update_xaxes(range=[-0.5, len(cols) - 0.5], autorange=False)
+        fig.update_yaxes(range=[len(rows) - 0.5, -0.5], autorange=False)
     return fig
 
 
