@@ -125,7 +125,9 @@ def conform(
     modalities: Sequence[str] | None,
 ) -> tuple[list[str], PairedDataset]:
     """Check ``ds`` against the fitted modalities; return the used names and a raw dataset of every
-    fitted modality (``names`` order) where the unused or absent ones are zero rows, mask False."""
+    fitted modality (``names`` order) where the unused or absent ones have mask False (their rows
+    read as zeros once preprocessed, :class:`~mmcorr.estimator._batches.RowBatches`). Dense
+    float32 values are the caller's own arrays, not copies."""
     if not isinstance(ds, PairedDataset):
         raise MmcorrError(f"Expected a PairedDataset. Got {type(ds).__name__} instead.")
     use = list(modalities) if modalities is not None else [n for n in names if n in ds.names]
@@ -144,8 +146,8 @@ def conform(
     mask = np.zeros((n_rows, len(names)), dtype=bool)
     values: dict[str, np.ndarray] = {}
     for j, name in enumerate(names):
-        if name not in use:
-            values[name] = np.zeros((n_rows, dims[name]), dtype=np.float32)
+        if name not in use:  # never read (mask False): a view of one zero row
+            values[name] = np.broadcast_to(np.zeros((1, dims[name]), dtype=np.float32), (n_rows, dims[name]))
             continue
         mask[:, j] = ds.mask[:, ds.names.index(name)]
         raw: Any = ds.values[name]
@@ -159,10 +161,16 @@ def conform(
                 )
             values[name] = csr.tocsr()
             continue
+        # float32 as in training (no copy when it already is); absent rows are never read, so they
+        # need no zeroing copy, and the finiteness check reads row chunks of the present ones.
         vals = np.asarray(ds.values[name], dtype=np.float32)
-        if not np.isfinite(vals[mask[:, j]]).all():
-            raise MmcorrError(f"The modality '{name}' contains NaN or infinite values; impute or drop them.")
-        values[name] = np.where(mask[:, j : j + 1], vals, 0.0).astype(np.float32)
+        step = max(1, 2**25 // max(vals.shape[1], 1))
+        for s in range(0, n_rows, step):
+            if not np.isfinite(vals[s : s + step][mask[s : s + step, j]]).all():
+                raise MmcorrError(
+                    f"The modality '{name}' contains NaN or infinite values; impute or drop them."
+                )
+        values[name] = vals
     full = PairedDataset(
         names=list(names),
         values=values,

@@ -187,3 +187,16 @@ def test_a_closed_form_fit_on_batches_matches_the_dense_one() -> None:
     lazy = CorrelationModel("cca", 2, device="cpu", seed=0).fit(sparse)
     for name in ("a", "b", "joint"):
         np.testing.assert_allclose(lazy.transform(ds)[name], dense.transform(ds)[name], rtol=1e-5, atol=1e-5)
+
+
+def test_transform_encodes_the_callers_rows_without_copying_them() -> None:
+    from mmcorr.estimator._data import conform
+
+    ds = small_paired(missing_b=0.3)
+    ds.values["b"][:10] = np.nan  # absent rows: never read
+    model = CorrelationModel("dccae", 2, hidden=(16,), epochs=1, device="cpu", seed=0).fit(ds)
+    use, full = conform(ds, model.names_, model.dims_, model.features_, ["a"])
+    assert use == ["a"] and full.values["a"] is ds.values["a"]  # float32: the caller's array
+    assert full.values["b"].strides == (0, 4) and not full.mask[:, 1].any()  # unused: one zero row
+    z = model.transform(ds)
+    assert np.isnan(z["b"][:60]).all() and np.isfinite(z["b"][60:]).all() and np.isfinite(z["joint"]).all()
