@@ -54,9 +54,7 @@ _GIB = 2**30
 class FitMemory:
     """The estimate's parts in bytes (see the module docstring)."""
 
-    def __init__(
-        self, data: int, pca: int, model: int, heads: int, copies: int = 0, index: int = 0
-    ) -> None:
+    def __init__(self, data: int, pca: int, model: int, heads: int, copies: int = 0, index: int = 0) -> None:
         self.data, self.pca, self.model, self.heads, self.copies = data, pca, model, heads, copies
         self.index = index
 
