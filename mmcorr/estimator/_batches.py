@@ -53,6 +53,11 @@ class PreprocessedColumn:
     def __len__(self) -> int:
         return self.shape[0]
 
+    @property
+    def sparse(self) -> bool:
+        """Whether the raw values are a scipy.sparse matrix (densified only a batch at a time)."""
+        return hasattr(self._raw, "tocsr")
+
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, slice):
             pos: np.ndarray = np.arange(*key.indices(self.shape[0]))

@@ -13,7 +13,7 @@ import torch
 
 from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
 from mmcorr.config import TrainConfig
-from mmcorr.data._chunks import chunk_rows
+from mmcorr.data._chunks import PCA_COV_MAX_D, chunk_rows
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
@@ -86,7 +86,51 @@ def train_module(
         monitor="metric" if on_corr else "loss",
         min_delta=VAL_CORR_MIN_DELTA if on_corr else 0.0,
     )
-    return trainer.fit(module, tr, va)
+    note = _initialise(module, tr)
+    history = trainer.fit(module, tr, va)
+    kept = _keep_better_start(module, tr, va, history)
+    for record, text in ((history[0] if history else None, note), (history[-1] if history else None, kept)):
+        if record is not None and text:
+            record["note"] = f"{record['note']}; {text}" if record.get("note") else text
+    return history
+
+
+def _initialise(module: MultimodalModel, tr: RowBatches) -> str | None:
+    """Let the family fit its closed-form fallback (dccae: linear CCA) on an evenly spaced subset
+    of the fully paired training rows, bounded to :data:`_START_BYTES` of float64; skipped (None)
+    for modalities wider than a covariance can hold, sparse ones (never densified beyond a batch)
+    or too few rows."""
+    widths = [tr.values[n].shape[1] for n in tr.names]
+    full = np.flatnonzero(tr.fully_paired)
+    if max(widths) > PCA_COV_MAX_D or len(full) < 3 or any(tr.values[n].sparse for n in tr.names):
+        return None
+    most = max(3, min(_START_ROWS, _START_BYTES // (8 * sum(widths))))
+    if len(full) > most:
+        full = full[np.linspace(0, len(full) - 1, most).astype(np.int64)]
+    return module.initialise_from([np.asarray(tr.values[n][full], dtype=np.float64) for n in tr.names])
+
+
+def _keep_better_start(
+    module: MultimodalModel, tr: RowBatches, va: RowBatches, history: list[dict[str, Any]]
+) -> str | None:
+    """After training: keep the closed-form fallback when it scores at least the network's best
+    epoch on the validation pairs (so dccae never ends below linear CCA there); a note when kept."""
+    if not module.use_linear_start(True):
+        return None
+    best = max((float(r["val_corr"]) for r in history if r.get("val_corr") is not None), default=float("nan"))
+    linear = val_corr(module, tr, va)
+    if np.isfinite(linear) and (not np.isfinite(best) or linear >= best):
+        return (
+            f"kept linear CCA: its validation correlation {linear:.3f} is at least the network's "
+            f"best {best:.3f}"
+        )
+    module.use_linear_start(False)
+    return None
+
+
+#: The closed-form fallback is fitted on at most this many rows and this many bytes of float64.
+_START_ROWS = 20_000
+_START_BYTES = 256 << 20
 
 
 def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:

@@ -3,6 +3,8 @@ CCA exactly, switches on and off, and models saved before it existed load unchan
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from model_testdata import small_paired
@@ -72,3 +74,21 @@ def test_a_model_saved_with_its_fallback_in_use_restores_it() -> None:
     fresh = _model(DeepCCAE)
     fresh.load_state_dict(saved.state_dict())
     np.testing.assert_allclose(_encode(fresh, views)["b"], _encode(saved, views)["b"])
+
+
+def test_the_estimator_keeps_linear_cca_when_the_network_scores_lower_on_validation(tmp_path: Path) -> None:
+    """A network that could not learn (a learning rate of 1e-6 for one epoch) scores below linear
+    CCA on the validation pairs: the fitted dccae then answers with linear CCA, says so in its
+    history, and saves and loads that choice."""
+    from mmcorr.estimator import CorrelationModel
+
+    ds = small_paired(n=300, seed=1)
+    stuck = CorrelationModel("dccae", latent_dim=2, epochs=1, lr=1e-6, seed=0, hidden=(16,)).fit(ds)
+    assert any("kept linear CCA" in str(r.get("note", "")) for r in stuck.history_)
+    cca = CorrelationModel("cca", latent_dim=2, seed=0).fit(ds)
+    assert stuck.score(ds) >= cca.score(ds) - 0.05
+    again = CorrelationModel.load(stuck.save(tmp_path / "m"))
+    np.testing.assert_allclose(again.transform(ds)["a"], stuck.transform(ds)["a"], atol=1e-5)
+    learnt = CorrelationModel("dccae", latent_dim=2, epochs=30, seed=0, hidden=(16,)).fit(ds)
+    notes = " ".join(str(r.get("note", "")) for r in learnt.history_)
+    assert "kept linear CCA" not in notes or learnt.score(ds) >= cca.score(ds) - 0.05
