@@ -116,8 +116,18 @@ def test_the_uploader_offers_only_what_the_loaders_read(tmp_path: Path) -> None:
     for kind in types:
         if kind == "gz":
             continue  # .csv.gz / .tsv.gz: the full name is checked by the loaders
+        if kind == "zip":  # raw media: a zip of images, .txt files or audio clips
+            import zipfile
+
+            from mmcorr.data.media import detect_kind
+
+            with zipfile.ZipFile(tmp_path / "x.zip", "w") as zf:
+                zf.writestr("a.txt", "a caption")
+            assert detect_kind(tmp_path / "x.zip") == "text"
+            continue
         assert file_extension(tmp_path / f"x.{kind}") == f".{kind}"
     assert set(upload_types(tables_only=True)) <= set(types)
+    assert "zip" not in upload_types(tables_only=True)
 
 
 @pytest.mark.parametrize("demo", ["digits-noisy", "synthetic"])
