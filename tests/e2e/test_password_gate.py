@@ -67,8 +67,8 @@ def test_a_burst_of_wrong_guesses_meets_a_delay(tmp_path: Path) -> None:
         while not too_many.count() and wrong < 10:
             _sign_in(page, "guess")
             wrong += 1
-            if not too_many.count():
-                expect(page.get_by_text("Wrong password.")).to_be_visible()
+            # Either answer may come: on a busy machine the rerun that shows it can lag the click.
+            expect(page.get_by_text("Wrong password.").or_(too_many).first).to_be_visible()
         assert 4 <= wrong < 10, wrong  # three free guesses, then growing waits
         _sign_in(page, PASSWORD)  # even the right password waits now
         expect(too_many).to_be_visible()
