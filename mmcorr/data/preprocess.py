@@ -39,7 +39,7 @@ PREPROCESSING_JSON = "preprocessing.json"
 PREPROCESSING_NPZ = "preprocessing.npz"
 _FORMAT = 1
 # Array kinds stored per modality in preprocessing.npz as "<modality>__<kind>".
-_KINDS = ("mean", "scale", "pca_mean", "components", "idf")
+_KINDS = ("mean", "scale", "pca_mean", "components", "idf", "norm")
 
 
 class Preprocessor:
@@ -93,7 +93,7 @@ class Preprocessor:
             d = values.shape[1]
             p: dict[str, np.ndarray] = {"mean": np.zeros(d), "scale": np.ones(d)}
             if kind == "text":
-                p["idf"] = _idf(values, sel, m)
+                p["idf"], p["norm"] = _idf(values, sel, m)
             log = self._prep(name, p, ds.features[name])
             mu, var = column_mean_var(values, sel, log)
             if self.standardize:
@@ -274,7 +274,9 @@ class Preprocessor:
         x = x * p["scale"] + p["mean"]
         kind = self.kinds_.get(name, "")
         if kind == "text":  # normalised TF-IDF weights back to (relative) term counts
-            x = x / p["idf"]
+            # The rows were L2-normalised: scale back by the training rows' mean TF-IDF norm, so
+            # a prediction is in the units of term counts (a typical-length text), not of unit rows.
+            x = x * (p["norm"][0] if "norm" in p else 1.0) / p["idf"]
         elif self.log1p and not kind:
             x = np.expm1(x)
         return x
@@ -326,13 +328,19 @@ class Preprocessor:
         return pre
 
 
-def _idf(values: np.ndarray, rows: np.ndarray | None, m: int) -> np.ndarray:
+def _idf(values: np.ndarray, rows: np.ndarray | None, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Smoothed inverse document frequency of each term over ``values[rows]`` (m rows of term
-    counts): ln((1 + m) / (1 + df)) + 1, as scikit-learn's TfidfTransformer(smooth_idf=True)."""
+    counts): ln((1 + m) / (1 + df)) + 1, as scikit-learn's TfidfTransformer(smooth_idf=True); and,
+    as a (1,) array, the mean L2 norm of the rows' TF-IDF vectors (to map predictions back to
+    counts)."""
     df = np.zeros(values.shape[1])
     for _, x in iter_chunks(values, rows):
         df += (x > 0).sum(axis=0)
-    return np.asarray(np.log((1.0 + m) / (1.0 + df)) + 1.0)
+    idf = np.asarray(np.log((1.0 + m) / (1.0 + df)) + 1.0)
+    total = 0.0
+    for _, x in iter_chunks(values, rows):
+        total += float(np.linalg.norm(x * idf, axis=1).sum())
+    return idf, np.array([total / max(m, 1)])
 
 
 def _present(
