@@ -46,7 +46,7 @@ __all__ = [
     "UMAP_AUTO_MIN_SAMPLES",
 ]
 
-ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae"]
+ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae", "auto"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 Activation = Literal["relu", "gelu", "tanh", "leaky_relu", "elu"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
@@ -84,7 +84,7 @@ class ModelConfig:
     model: ModelName = option(  # noqa: RUF009 (option() is a dataclasses.field)
         "dccae", "Model", "cca: regularised linear CCA, closed form; ae: joint multimodal autoencoder; "
         "corrae: correlational autoencoder; dccae: deep CCA with autoencoders; mvae: multimodal VAE "
-        "(product of experts).", choices=MODEL_NAMES, advanced=False)  # fmt: skip
+        "(product of experts); auto: trains each, keeps the best on validation.", choices=MODEL_NAMES, advanced=False)  # fmt: skip
     latent_dim: int = option(
         10, "Latent size", "Size k of the shared latent space (2-50 typical); linear CCA allows at most "
         "the narrowest modality's feature count.", lo=1, hi=512, advanced=False)  # fmt: skip

@@ -20,6 +20,7 @@ from mmcorr._memory import FitMemory
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import JOINT, SCVERSE_KEYS, MediaSpec, PairedDataset
+from mmcorr.estimator._auto import AUTO, fit_auto
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
@@ -199,6 +200,8 @@ class CorrelationModel(BaseEstimator):
         if validation is not None:
             validation, _kind = as_dataset(validation, "validation", layers=layers)
             _check_kind(validation, "validation")
+        if mcfg.model == AUTO:  # the candidates' fits; then this estimator becomes the best one
+            return fit_auto(self, train, validation, callbacks, layers)
         family = get_model_class(mcfg.model)
         # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
         n_rows = train.n_samples + (0 if validation is None else validation.n_samples)

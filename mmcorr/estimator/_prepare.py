@@ -33,7 +33,8 @@ def check_memory(
     copies: int = 0,
 ) -> FitMemory:
     mcfg, _, dcfg = configs
-    family = get_model_class(mcfg.model)
+    # "auto" fits the candidates one at a time: the deep family with ridge heads needs the most.
+    family = get_model_class("dccae" if mcfg.model == "auto" else mcfg.model)
     return check_fit_memory(
         n_samples,
         dims,

@@ -163,6 +163,12 @@ class _Outputs:
     similarity: SimilarityData
 
 
+def _model_notes(history: list[dict[str, Any]]) -> dict[str, str]:
+    """What the fit itself noted (model "auto"'s choice, dccae keeping linear CCA), for the run."""
+    notes = [str(r["note"]) for r in history if r.get("note")]
+    return {"model": "; ".join(notes)} if notes else {}
+
+
 def _umap_note(spec: JobSpec, n_samples: int) -> dict[str, str]:
     """The run note saying why there is no UMAP embedding (empty when there is one)."""
     mode = spec.analysis.umap
@@ -215,7 +221,7 @@ def _analyse(
     details = RunDetails(
         name=spec.name or run_dir.name,
         dataset_id=spec.dataset_id,
-        model=spec.model.model,
+        model=model.configs_[0].model,  # the family "auto" chose, or the one asked for
         latent_dim=spec.model.latent_dim,
         label_column=ds.label_column,
         n_samples=ds.n_samples,
@@ -231,6 +237,7 @@ def _analyse(
             **results.notes,
             **{f"feature_correlation {k}": v for k, v in fc_notes.items()},
             **_umap_note(spec, ds.n_samples),
+            **_model_notes(model.history_),
         },
     )
     metrics = RunMetrics(
