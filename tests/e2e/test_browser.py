@@ -92,10 +92,11 @@ def test_upload_train_reload_explore(server: str, tmp_path: Path) -> None:
             uploads.nth(0).set_input_files(str(csv_a))
             expect(page.get_by_text("Upload 1 more file(s)")).to_be_visible()
             uploads.nth(1).set_input_files(str(csv_b))
-            expect(page.get_by_role("heading", name="Pairing report")).to_be_visible()
+            # Reading and pairing two uploads is a server round trip: allow a busy machine its time.
+            expect(page.get_by_role("heading", name="Pairing report")).to_be_visible(timeout=30_000)
             expect(page.get_by_text("150", exact=True).first).to_be_visible()
             page.get_by_role("button", name="Save dataset").click()
-            expect(page.get_by_text(re.compile(r"Saved as dataset"))).to_be_visible()
+            expect(page.get_by_text(re.compile(r"Saved as dataset"))).to_be_visible(timeout=30_000)
 
             # 2. Train: linear CCA (closed form: the journey tests the plumbing, not the model).
             page.get_by_role("link", name="Train a model on it").click()
