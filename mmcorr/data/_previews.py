@@ -1,6 +1,6 @@
 """Per-sample previews of a raw modality on disk: one blob file plus an offsets array.
 
-A preview is what a person looks at for one sample: PNG bytes of an image thumbnail, the text
+A preview is what a person looks at for one sample: PNG or JPEG bytes of an image thumbnail, the text
 itself, the bytes of an audio clip. ``<stem>.previews.bin`` holds them back to back and
 ``<stem>.previews.npy`` the (n + 1,) int64 offsets (row i is ``bin[off[i]:off[i + 1]]``; an absent
 sample has an empty slice). Plain bytes and an integer array: nothing is ever unpickled, and one

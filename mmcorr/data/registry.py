@@ -336,7 +336,7 @@ class DatasetRegistry:
         return {n: MediaSpec.from_json(v) for n, v in (meta.get("media") or {}).items()}
 
     def preview(self, dataset_id: str, modality: str, sample_id: str) -> bytes | str | None:
-        """What a person looks at for one sample of a raw modality: PNG bytes (image), the text
+        """What a person looks at for one sample of a raw modality: PNG or JPEG bytes (image), the text
         (str), the clip's bytes (audio); None when the sample lacks it or has no preview."""
         path, meta = self._modality_file(dataset_id, modality)
         kind = (meta.get("media") or {}).get(modality, {}).get("kind")

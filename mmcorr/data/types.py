@@ -67,7 +67,7 @@ class Modality:
     media: for a raw modality (images, text, audio), how its files became ``values``; None for a
         numeric table.
     previews: for a raw modality, object array (n,) of what a person looks at per sample: bytes of a
-        small PNG thumbnail (image), the text itself (str), bytes of the audio clip (audio).
+        small PNG (grey) or JPEG (colour) thumbnail (image), the text itself (str), bytes of the audio clip (audio).
     """
 
     name: str

@@ -210,7 +210,7 @@ def text_columns(path: str | Path) -> TextColumns:
 class MediaPreview:
     """A few samples of one raw modality, ready to show.
 
-    kind: "image" (items hold PNG thumbnail bytes), "text" (str, cut to SNIPPET_CHARS) or "audio"
+    kind: "image" (items hold PNG or JPEG thumbnail bytes), "text" (str, cut to SNIPPET_CHARS) or "audio"
         (the clip's bytes, of type ``mime``).
     items: (sample id, preview, mime type) for the first samples that have one.
     features: what the model sees of each sample, in words ("32x32 grey pixels").

@@ -103,7 +103,7 @@ class RunBundle:
         return {} if shown is None else dict(shown.media)
 
     def preview(self, modality: str, sample_id: str) -> Preview:
-        """What a person looks at for one held-out sample: PNG bytes (image), str (text), the clip's
+        """What a person looks at for one held-out sample: PNG or JPEG bytes (image), str (text), the clip's
         bytes (audio); None when the run has no preview of it."""
         shown = self.previews()
         return None if shown is None else shown.get(modality, str(sample_id))

@@ -200,7 +200,7 @@ class RunPreviews:
         return np.asarray(pd.Index(self.ids).get_indexer(np.asarray(sample_ids).astype(str)), dtype=np.int64)
 
     def get(self, modality: str, sample_id: str) -> Preview:
-        """The preview of ``sample_id`` in ``modality``: PNG bytes (image), str (text), the clip's
+        """The preview of ``sample_id`` in ``modality``: PNG or JPEG bytes (image), str (text), the clip's
         bytes (audio); None when the sample has none (not held out, past the cap, or absent)."""
         return self.get_many(modality, [sample_id])[0]
 

@@ -115,15 +115,17 @@ def test_different_sizes_resize_and_keep_content(tmp_path: Path) -> None:
     assert (grid[:, :, :, :12] < 0.1).all() and (grid[:, :, :, 20:] > 0.9).all()
 
 
-def test_previews_are_small_colour_pngs(tmp_path: Path) -> None:
+def test_previews_are_small_colour_jpegs_and_grey_pngs(tmp_path: Path) -> None:
     big = np.zeros((200, 400, 3), np.uint8)
     big[..., 0] = 200
     mod = load_media(_write(tmp_path / "a", {"big.jpg": _jpeg(big)}), "img", "image")
     assert mod.previews is not None
     thumb = Image.open(io.BytesIO(mod.previews[0]))
-    assert thumb.format == "PNG" and max(thumb.size) <= 96 and thumb.mode == "RGB"
+    assert thumb.format == "JPEG" and max(thumb.size) <= 96 and thumb.mode == "RGB"
     r, g, _ = np.asarray(thumb, dtype=float).mean(axis=(0, 1))
     assert r > 150 and g < 50
+    grey = load_media(_write(tmp_path / "g", {"g.png": _png(np.full((50, 50), 128, np.uint8))}), "g", "image")
+    assert grey.previews is not None and Image.open(io.BytesIO(grey.previews[0])).format == "PNG"
 
 
 def test_corrupt_png_is_named(tmp_path: Path) -> None:

@@ -133,7 +133,7 @@ def load_media(
     max_pixels: largest image (width x height) decoded.
 
     Returns a Modality: values float32 (n, prod(media.shape)), ids (n,) object, features, source
-    (the path), media (the MediaSpec used), previews (n,) object (PNG bytes / str / audio bytes).
+    (the path), media (the MediaSpec used), previews (n,) object (PNG or JPEG bytes / str / audio bytes).
     """
     check_choice("kind", kind, MEDIA_KINDS)
     if spec is not None and spec.kind != kind:
