@@ -193,7 +193,11 @@ BAD: list[tuple[str, Any, str]] = [
     ("val_fraction", 0.0, r"The 'val_fraction' parameter must be a number in \(0\.0, 0\.5\]\. Got 0\.0"),
     ("fdr", 0.0, r"The 'fdr' parameter must be a number in \(0\.0, 1\.0\]\. Got 0\.0 instead\."),
     ("permutations", 100001, r"The 'permutations' parameter must be an int in \[0, 100000\]\. Got 100001"),
-    ("model", "pca", r"The 'model' parameter must be one of 'cca', 'ae', 'corrae', 'dccae', 'mvae', 'auto'\."),
+    (
+        "model",
+        "pca",
+        r"The 'model' parameter must be one of 'cca', 'ae', 'corrae', 'dccae', 'mvae', 'auto'\.",
+    ),
     ("device", "tpu", r"The 'device' parameter must be one of 'auto', 'cpu', 'cuda', 'mps'\. Got 'tpu'"),
     ("standardize", "yes", r"The 'standardize' parameter must be True or False\. Got 'yes' instead\."),
     ("latent", 3, r"Unknown option\(s\) \['latent'\]\. Allowed: \['activation', 'batch_norm',"),
