@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmcorr._validation import MmcorrError
-from mmcorr.config import resolve_lr
+from mmcorr.config import ModelConfig, resolve_lr
 from mmcorr.data import PairedDataset
+from mmcorr.models import MODEL_REGISTRY
 from mmcorr.training import Callback, TrainingCancelled
 
 if TYPE_CHECKING:
@@ -28,8 +29,19 @@ __all__ = ["AUTO", "AUTO_BUDGET_S", "AUTO_CANDIDATES", "fit_auto"]
 
 #: The ``model`` value that asks for the automatic choice.
 AUTO = "auto"
-#: The families tried, in this order (cheapest and most often best first).
-AUTO_CANDIDATES: tuple[str, ...] = ("cca", "dccae", "corrae", "ae", "mvae")
+
+
+def _candidate_order() -> tuple[str, ...]:
+    """Every registered family, cheapest and most often best first: the closed-form ones, then the
+    configured default family, then the rest in registry order (no family named here)."""
+    names = list(MODEL_REGISTRY)
+    default = ModelConfig().model
+    key = {n: (0 if MODEL_REGISTRY[n].fits_in_closed_form else 1 if n == default else 2) for n in names}
+    return tuple(sorted(names, key=lambda n: (key[n], names.index(n))))
+
+
+#: The families tried, in this order.
+AUTO_CANDIDATES: tuple[str, ...] = _candidate_order()
 #: No further candidate starts once this many seconds of the choice have passed.
 AUTO_BUDGET_S = 600.0
 

@@ -13,9 +13,10 @@ from mmcorr._memory import FitMemory, check_fit_memory
 from mmcorr._validation import MmcorrError
 from mmcorr.config import DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import MediaSpec, PairedDataset
+from mmcorr.estimator._auto import AUTO
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import training_rows
-from mmcorr.models import MultimodalModel, get_model_class
+from mmcorr.models import MODEL_REGISTRY, MultimodalModel, get_model_class
 
 if TYPE_CHECKING:
     import torch
@@ -33,18 +34,22 @@ def check_memory(
     copies: int = 0,
 ) -> FitMemory:
     mcfg, _, dcfg = configs
-    # "auto" fits the candidates one at a time: the deep family with ridge heads needs the most.
-    family = get_model_class("dccae" if mcfg.model == "auto" else mcfg.model)
-    return check_fit_memory(
-        n_samples,
-        dims,
-        pca_dim=dcfg.pca_dim,
-        hidden=mcfg.hidden,
-        latent_dim=mcfg.latent_dim,
-        ridge_heads=not family.cross_decoder,
-        copies=copies,
-        closed_form=family.fits_in_closed_form,
-    )
+    # "auto" fits the candidates one at a time: the check is the most demanding family's.
+    families = MODEL_REGISTRY.values() if mcfg.model == AUTO else [get_model_class(mcfg.model)]
+    estimates = [
+        check_fit_memory(
+            n_samples,
+            dims,
+            pca_dim=dcfg.pca_dim,
+            hidden=mcfg.hidden,
+            latent_dim=mcfg.latent_dim,
+            ridge_heads=not family.cross_decoder,
+            copies=copies,
+            closed_form=family.fits_in_closed_form,
+        )
+        for family in families
+    ]
+    return max(estimates, key=lambda m: m.total)
 
 
 def preprocess(
