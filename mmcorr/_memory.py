@@ -8,8 +8,9 @@ The memory a fit allocates on top of the caller's data (all float32 unless said 
 
 * the preprocessed data in flight: the trainer reads the caller's rows and preprocesses one batch
   at a time (``mmcorr.estimator._batches``), so this is one validation chunk of ``EVAL_ROWS`` rows
-  x ``sum(d_out)`` and two float64 row chunks of ``CHUNK_BYTES``, whatever n is; a closed-form
-  family (``cca``) instead takes its training rows whole, ``n x sum(d_out)`` float64;
+  x ``sum(d_out)`` and two float64 row chunks of ``CHUNK_BYTES``, whatever n is (or, before
+  training, the bounded float64 subset dccae's closed-form start is fitted on, ``START_BYTES``);
+  a closed-form family (``cca``) instead takes its training rows whole, ``n x sum(d_out)`` float64;
 * while fitting PCA on a modality wider than ``pca_dim``: a d x d float64 covariance (d <= 4096)
   or a float32 copy of the standardised rows (wider);
 * weights, gradients, AdamW's two moments and the best-epoch copy: 5 x the parameters;
@@ -34,7 +35,7 @@ from pathlib import Path
 import psutil
 
 from mmcorr._validation import MmcorrError
-from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS, PCA_COV_MAX_D
+from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS, PCA_COV_MAX_D, START_BYTES, START_ROWS
 
 __all__ = [
     "ENV_LIMIT",
@@ -82,9 +83,13 @@ def estimate_fit_bytes(
     (float64) instead of batches."""
     n = int(n_samples)
     out = {m: (min(d, pca_dim) if pca_dim is not None else d) for m, d in dims.items()}
-    data = 4 * min(n, EVAL_ROWS) * sum(out.values()) + 2 * CHUNK_BYTES
+    width = sum(out.values())
+    data = 4 * min(n, EVAL_ROWS) * width + 2 * CHUNK_BYTES
     if closed_form:
-        data = max(data, 8 * n * sum(out.values()))
+        data = max(data, 8 * n * width)
+    elif max(out.values(), default=0) <= PCA_COV_MAX_D:
+        # Before training, dccae's closed-form start reads a bounded float64 subset (+ its float32 rows).
+        data = max(data, 3 * min(START_BYTES, 8 * min(n, START_ROWS) * width) // 2)
     pca = 0
     for d in dims.values():
         if pca_dim is not None and d > pca_dim:

@@ -14,6 +14,8 @@ import numpy as np
 __all__ = [
     "CHUNK_BYTES",
     "EVAL_ROWS",
+    "START_BYTES",
+    "START_ROWS",
     "PCA_COV_MAX_D",
     "chunk_rows",
     "iter_chunks",
@@ -29,6 +31,10 @@ PCA_COV_MAX_D = 4096
 #: Rows of one validation chunk of the trainer and of one forward pass when encoding: bounded
 #: memory on big data, while a chunk stays large enough for the covariance-based losses.
 EVAL_ROWS = 8192
+#: The closed-form start of a trained family (dccae's linear CCA, mmcorr.estimator._fit) is fitted
+#: on an evenly spaced subset of at most this many training rows and this many bytes of float64.
+START_ROWS = 20_000
+START_BYTES = 256 * 2**20
 
 
 def chunk_rows(d: int) -> int:

@@ -13,7 +13,7 @@ import torch
 
 from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
 from mmcorr.config import TrainConfig
-from mmcorr.data._chunks import PCA_COV_MAX_D, chunk_rows
+from mmcorr.data._chunks import PCA_COV_MAX_D, START_BYTES, START_ROWS, chunk_rows
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import latents
 from mmcorr.losses import LossPart
@@ -97,14 +97,14 @@ def train_module(
 
 def _initialise(module: MultimodalModel, tr: RowBatches) -> str | None:
     """Let the family fit its closed-form fallback (dccae: linear CCA) on an evenly spaced subset
-    of the fully paired training rows, bounded to :data:`_START_BYTES` of float64; skipped (None)
+    of the fully paired training rows, bounded to ``START_BYTES`` of float64; skipped (None)
     for modalities wider than a covariance can hold, sparse ones (never densified beyond a batch)
     or too few rows."""
     widths = [tr.values[n].shape[1] for n in tr.names]
     full = np.flatnonzero(tr.fully_paired)
     if max(widths) > PCA_COV_MAX_D or len(full) < 3 or any(tr.values[n].sparse for n in tr.names):
         return None
-    most = max(3, min(_START_ROWS, _START_BYTES // (8 * sum(widths))))
+    most = max(3, min(START_ROWS, START_BYTES // (8 * sum(widths))))
     if len(full) > most:
         full = full[np.linspace(0, len(full) - 1, most).astype(np.int64)]
     return module.initialise_from([np.asarray(tr.values[n][full], dtype=np.float64) for n in tr.names])
@@ -126,11 +126,6 @@ def _keep_better_start(
         )
     module.use_linear_start(False)
     return None
-
-
-#: The closed-form fallback is fitted on at most this many rows and this many bytes of float64.
-_START_ROWS = 20_000
-_START_BYTES = 256 << 20
 
 
 def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:
@@ -169,9 +164,9 @@ def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = N
     enough = MIN_FIT_ROWS_PER_DIM * module.latent_dim
     full = tr.fully_paired
     if module.align_after_fit and full.sum() >= 3:
-        views = [raw[n][full] for n in names]
+        views = [_kept(raw[n], full) for n in names]
         if va is not None and raw_va is not None:
-            val_views = [raw_va[n][va.fully_paired] for n in names]
+            val_views = [_kept(raw_va[n], va.fully_paired) for n in names]
             k = min(module.latent_dim, int(full.sum()) - 1)
             if validation_fit_wins(views, val_views, k, module.config.cca_reg):
                 views = val_views
@@ -186,10 +181,16 @@ def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = N
                     targets = None if rows.all() else np.flatnonzero(rows)
                     val = _val_pairs(heads, va, raw_va, s, t, enough)
                     y = cast(np.ndarray, tr.values[t])  # array-like: fit_ridge reads row chunks
-                    mz, coef, my, alpha = fit_ridge_tuned(zs[rows], y, targets, val)
+                    mz, coef, my, alpha = fit_ridge_tuned(_kept(zs, rows), y, targets, val)
                     heads.ridge[(s, t)] = (mz, coef, my)
                     heads.ridge_alpha[(s, t)] = alpha
     return heads
+
+
+def _kept(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The rows of ``x`` where ``keep`` (bool) is True; ``x`` itself, not a copy, when all are (the
+    readers never modify it), so fully paired data costs no second (n, k) latent array."""
+    return x if keep.all() else x[keep]
 
 
 def _val_pairs(

@@ -12,7 +12,7 @@ from model_testdata import small_paired  # type: ignore[import-not-found]
 from mmcorr import CorrelationModel, MmcorrError
 from mmcorr._memory import ENV_LIMIT, available_bytes, check_fit_memory, estimate_fit_bytes
 from mmcorr.data import PairedDataset
-from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS
+from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS, START_BYTES
 
 TINY = {"hidden": (16,), "epochs": 1, "batch_size": 32, "device": "cpu"}
 ARCH = {"pca_dim": None, "hidden": (256, 256), "latent_dim": 10, "ridge_heads": True}
@@ -47,6 +47,9 @@ def test_estimate_counts_the_batches_in_flight_model_heads_and_row_indices() -> 
     assert estimate_fit_bytes(10 * n, {"a": 100, "b": 100}, **ARCH).data == est.data
     whole = estimate_fit_bytes(n, {"a": 100, "b": 100}, **ARCH, closed_form=True)
     assert whole.data == 8 * n * 200
+    # Up to 4,096 features dccae first fits its linear start on a bounded float64 subset.
+    started = estimate_fit_bytes(n, {"a": 4000, "b": 4000}, **ARCH)
+    assert started.data == 3 * START_BYTES // 2 > EVAL_ROWS * 8000 * 4 + 2 * CHUNK_BYTES
 
 
 def test_pca_shrinks_the_estimate_and_counts_its_fit() -> None:
