@@ -85,10 +85,18 @@ def column_mean_var(
 def gram(
     values: np.ndarray, rows: np.ndarray | None, centre: np.ndarray, prep: Callable[[np.ndarray], np.ndarray]
 ) -> np.ndarray:
-    """(d, d) float64 sum over rows of (prep(x) - centre)^T (prep(x) - centre)."""
+    """(d, d) float64 sum over rows of (prep(x) - centre)^T (prep(x) - centre), Fortran-ordered,
+    in its **upper triangle** (the lower one is not filled).
+
+    BLAS's symmetric rank-k update (dsyrk) adds each chunk in place: no (d, d) temporary per chunk
+    beside the sum (``out += x.T @ x`` held two, 2 x 122 MiB at d = 4,000), and half the FLOPs.
+    """
+    from scipy.linalg.blas import dsyrk
+
     d = values.shape[1]
-    out = np.zeros((d, d))
+    out = np.zeros((d, d), order="F")
     for _, x in iter_chunks(values, rows, prep):
         x -= centre
-        out += x.T @ x
-    return out
+        # x.T is Fortran-contiguous (d, m): no copy; C := 1 * A A^T + 1 * C, upper triangle.
+        out = dsyrk(1.0, x.T, beta=1.0, c=out, trans=0, lower=0, overwrite_c=1)
+    return np.asarray(out)

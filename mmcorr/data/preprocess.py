@@ -207,11 +207,10 @@ class Preprocessor:
     def transform_values(
         self, name: str, values: Any, rows: np.ndarray | None = None, features: list[str] | None = None
     ) -> np.ndarray:
-        """Apply the fitted steps of modality ``name`` to ``values`` (n, d_in), dense or scipy.sparse
-        (CSR), or to its ``rows`` only (integer indices, e.g. one training batch) -> float32
-        (n or len(rows), d_out). Reads ~32 MiB float64 row chunks (a sparse modality is densified a
-        chunk at a time, never whole); ``values`` is never modified. ``features``: the names a log1p
-        error quotes."""
+        """Apply the fitted steps of modality ``name`` to ``values`` (n, d_in), dense or CSR, or to
+        its ``rows`` only (integer indices, e.g. a batch) -> float32 (n or len(rows), d_out), in
+        ~32 MiB float64 row chunks (CSR densified a chunk at a time); ``values`` is not modified.
+        ``features``: the names a log1p error quotes."""
         self._check_fitted()
         if name not in self.params_:
             raise MmcorrError(f"Modality {name!r} was not seen in fit; known: {self.names_}.")
@@ -370,14 +369,18 @@ def _pca(
     """Top ``k`` principal axes (k, d) of the m standardised rows ``scale(values[rows])`` centred
     on ``mean``; signs fixed for determinism.
 
-    Up to PCA_COV_MAX_D features: eigenvectors of the (d, d) float64 scatter matrix summed over row
-    chunks (exact, and no copy of the rows). Wider: one float32 copy of the standardised rows and
-    a randomized SVD (Halko et al. 2011) on it.
+    Up to PCA_COV_MAX_D features: the top k eigenvectors of the (d, d) float64 scatter matrix summed
+    over row chunks (exact, no copy of the rows; only those k and in place: a full ``eigh`` held the
+    matrix, a copy and ~2 d^2 of workspace, ~490 MiB at d = 4,000). Wider: one float32 copy of the
+    standardised rows and a randomized SVD (Halko et al. 2011) on it.
     """
     d = values.shape[1]
     if d <= PCA_COV_MAX_D:
-        _, vecs = np.linalg.eigh(gram(values, rows, mean, scale))
-        vt = vecs[:, ::-1][:, :k].T  # eigh sorts ascending
+        from scipy.linalg import eigh
+
+        g = gram(values, rows, mean, scale)  # upper triangle
+        _, vecs = eigh(g, lower=False, subset_by_index=[d - k, d - 1], overwrite_a=True, check_finite=False)
+        vt = vecs[:, ::-1].T  # ascending order
     else:
         xc = np.empty((m, d), dtype=np.float32)
         for pos, chunk in iter_chunks(values, rows, scale):
