@@ -3,8 +3,8 @@
     .venv/bin/python bench/memstages.py 500000 100           # 500k samples x 2 modalities x 100
     PYTHONPATH=/tmp/old .venv/bin/python bench/memstages.py ...  # an older mmcorr, side by side
 
-Each stage (the finiteness check, the preprocessor's fit and transform, training, the heads) is
-wrapped; for each it prints the memory held when it starts and its peak, as multiples of the data
+Each stage (the finiteness check, the preprocessor's fit, the train / validation row sets,
+training, the heads) is wrapped; for each it prints the memory held when it starts and its peak, as multiples of the data
 (tracemalloc sees numpy's buffers; torch tensors made with ``torch.as_tensor`` share them, but
 torch's own allocations are invisible to it), and the high-water RSS so far after the stage. Also
 prints the whole fit's peak RSS above the RSS before the data was made (what bench/speed.py's
@@ -74,9 +74,11 @@ def main() -> None:
 
     wrap(est_mod, "_check_dataset", "_check_dataset")
     wrap(Preprocessor, "fit", "Preprocessor.fit")
-    wrap(Preprocessor, "transform", "Preprocessor.transform")
+    # Since per-batch preprocessing the fit makes no whole-set transform: _preprocess returns the
+    # row sets (RowBatches) that the trainer reads batch by batch.
+    wrap(est_mod, "_preprocess", "_preprocess (fit + row sets)")
     wrap(Trainer, "fit", "Trainer.fit")
-    wrap(est_mod.CorrelationModel, "_fit_heads", "_fit_heads")
+    wrap(est_mod, "fit_heads", "fit_heads")
     model = est_mod.CorrelationModel(
         model=args.model,
         epochs=args.epochs,
