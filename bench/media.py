@@ -1,6 +1,6 @@
 """Raw modalities (issue 13): quality, training speed and loader memory on the digits-media demo.
 
-    .venv/bin/python bench/media.py            # full: seeds 0-2, every family, 2k / 20k (~15 min)
+    .venv/bin/python bench/media.py            # full: seeds 0-2, every family, 2k / 20k (15-20 min)
     .venv/bin/python bench/media.py --quick    # smoke: 200 samples, 1 epoch, tiny archives
 
 1. Quality: every model family (defaults but the epoch budget) and the issue's baseline, linear CCA
@@ -326,7 +326,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smoke run: 200 samples, 1 epoch, tiny archives")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="default 0 1 2 (quick: 0)")
-    p.add_argument("--epochs", type=int, default=None, help="epoch budget of every deep family (default 20)")
+    p.add_argument("--epochs", type=int, default=None, help="deep families' budget: 20 (ae / mvae want 60)")
     p.add_argument("--train-rows", type=int, nargs="+", default=None, help="dccae speed sizes (2000 20000)")
     p.add_argument("--train-epochs", type=int, default=None, help="epochs per speed fit (default 2)")
     p.add_argument("--images", type=int, nargs="+", default=None, help="loader archive sizes (2000 20000)")
@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(fn(args)))
         return 0
     info, t0 = common.machine_info(), time.perf_counter()
+    info["head"] = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     with tempfile.TemporaryDirectory(prefix="mmcorr-bench-media-") as tmp:
         results = run_all(args, Path(tmp))
     summary = summarise(results["quality_runs"])
@@ -381,7 +382,6 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "command": "bench/media.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "date": time.strftime("%Y-%m-%d"), "machine": info, "load_after": common.load_average(),
-        "head": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "wall_s": time.perf_counter() - t0, "config": config, "summary": summary,
         "goals": goal_lines(summary), **results,
     }  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -54,6 +55,25 @@ def test_speed_smoke_writes_every_section(mmcorr_home: Path) -> None:
     analyses = {r["analysis"] for r in out["analyses"]["rows"]}
     assert {"similarity_matrix", "top_k_neighbours k=10", "retrieval_metrics"} <= analyses
     assert "## Training throughput" in proc.stdout
+
+
+@pytest.mark.slow
+def test_media_quick_writes_every_section(mmcorr_home: Path) -> None:
+    proc = _run(["bench/media.py", "--quick"], mmcorr_home, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads((ROOT / "bench" / "out" / "media_quick.json").read_text())
+    assert [r.get("error") for r in out["quality_runs"]] == [None]
+    methods = {row["method"] for row in out["summary"]}
+    assert {"cca", "ae", "corrae", "dccae", "mvae"} < methods
+    base = next(row for row in out["summary"] if row["method"].startswith("baseline"))
+    for key in ("image->text recall@1", "audio->image class_precision@1", "cc image|text"):
+        assert math.isfinite(base[key]), key
+    assert len(out["goals"]) == 5
+    assert all("error" not in row and row["s_per_epoch"] > 0 for row in out["train"])
+    loads = out["loader"]
+    assert all("error" not in row for row in loads), loads
+    assert {row["format"] for row in loads} == {"jpeg", "png"}
+    assert all(row["grid"] == [3, 32, 32] and row["values_mib"] > 0 for row in loads)
 
 
 @pytest.mark.slow
