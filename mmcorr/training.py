@@ -14,7 +14,7 @@ import io
 import json
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -90,12 +90,18 @@ class TensorData:
         """Rows ``idx`` (int64 tensor on any device): :meth:`take` on this data's device."""
         return self.take(idx.to(self.mask.device))
 
+    def batches(self, order: Sequence[Tensor]) -> Iterator[TensorData]:
+        """:meth:`batch` of each index tensor of ``order`` in turn."""
+        return (self.batch(idx) for idx in order)
+
 
 class Batches(Protocol):
     """The data the trainer reads: ``n`` rows, their presence ``mask`` (bool (n, M) tensor on the
-    training device) and ``batch(idx)`` -> those rows (int64 tensor of positions, any device) as
-    :class:`TensorData` on the device. TensorData is one; the estimator's
-    ``RowBatches`` keeps the caller's raw rows and preprocesses each batch."""
+    training device), ``batch(idx)`` -> those rows (int64 tensor of positions, any device) as
+    :class:`TensorData` on the device, and ``batches(order)`` -> the batches of a sequence of
+    index tensors in that order (an implementation may prepare the next while the model trains on
+    this one). TensorData is one; the estimator's ``RowBatches`` keeps the caller's raw rows and
+    preprocesses each batch."""
 
     mask: Tensor
 
@@ -103,6 +109,8 @@ class Batches(Protocol):
     def n(self) -> int: ...
 
     def batch(self, idx: Tensor) -> TensorData: ...
+
+    def batches(self, order: Sequence[Tensor]) -> Iterator[TensorData]: ...
 
 
 def resolve_device(device: str) -> torch.device:
@@ -198,8 +206,9 @@ class Trainer:
         model.eval()
         sums: dict[str, Tensor] = {}
         chunks = max(1, math.ceil(data.n / _EVAL_CHUNK))
-        for idx in torch.tensor_split(torch.arange(data.n), chunks):
-            out = model.loss(*_unpack(data.batch(idx)))
+        order = torch.tensor_split(torch.arange(data.n), chunks)
+        for idx, part in zip(order, data.batches(order), strict=True):
+            out = model.loss(*_unpack(part))
             for k, v in out.detached_parts().items():
                 sums[k] = sums.get(k, 0.0) + v * idx.numel()
         model.train(was_training)
@@ -276,8 +285,9 @@ class Trainer:
         n_batches = max(1, train.n // cfg.batch_size)  # near-equal batches, none smaller than batch_size
         perm = torch.randperm(train.n, generator=gen)  # on the CPU: the generator's order
         sums: dict[str, Tensor] = {}
-        for idx in torch.tensor_split(perm, n_batches):
-            out = model.loss(*_unpack(train.batch(idx)))
+        order = torch.tensor_split(perm, n_batches)
+        for idx, batch in zip(order, train.batches(order), strict=True):
+            out = model.loss(*_unpack(batch))
             opt.zero_grad(set_to_none=True)
             out.total.backward()
             if cfg.grad_clip > 0:

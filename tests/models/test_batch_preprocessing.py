@@ -200,3 +200,17 @@ def test_transform_encodes_the_callers_rows_without_copying_them() -> None:
     assert full.values["b"].strides == (0, 4) and not full.mask[:, 1].any()  # unused: one zero row
     z = model.transform(ds)
     assert np.isnan(z["b"][:60]).all() and np.isfinite(z["b"][60:]).all() and np.isfinite(z["joint"]).all()
+
+
+def test_prefetched_batches_are_the_batches_in_order() -> None:
+    ds = _counts()
+    lazy = RowBatches(ds, _fitted(ds, None), CPU)
+    order = list(
+        torch.tensor_split(torch.randperm(ds.n_samples, generator=torch.Generator().manual_seed(0)), 7)
+    )
+    for idx, got in zip(order, lazy.batches(order), strict=True):
+        want = lazy.batch(idx)
+        for name in ds.names:
+            torch.testing.assert_close(got.xs[name], want.xs[name], rtol=0, atol=0)
+        assert torch.equal(got.mask, want.mask)
+    assert [b.n for b in lazy.batches(order[:1])] == [len(order[0])]
