@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import os
 import shutil
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_dir", "json_safe"]
+__all__ = ["atomic_write_bytes", "atomic_write_npy", "atomic_write_text", "atomic_dir", "json_safe"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -36,6 +37,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_npy(path: str | os.PathLike[str], array: np.ndarray) -> None:
+    """``array`` as an .npy file (never pickled: object arrays are refused), written atomically."""
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=False)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 @contextlib.contextmanager

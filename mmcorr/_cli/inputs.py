@@ -6,7 +6,6 @@ where ``encode`` writes its latents (a folder of .npy files, an .h5mu, or back i
 from __future__ import annotations
 
 import argparse
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmcorr._cli.common import modality_files, parse_assignment
-from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._io import atomic_write_npy, atomic_write_text
 from mmcorr._validation import MmcorrError
 from mmcorr.data import JOINT
 
@@ -211,21 +210,15 @@ def encode_inputs(
     return mods
 
 
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
-
-
 def write_npy_outputs(out: Path, mod: Modality, z: np.ndarray) -> str:
     """``out/NAME.npy`` (the latent, one row per sample of the file) and ``out/NAME_ids.txt``."""
-    atomic_write_bytes(out / f"{mod.name}.npy", _npy_bytes(np.asarray(z, dtype=np.float32)))
+    atomic_write_npy(out / f"{mod.name}.npy", np.asarray(z, dtype=np.float32))
     atomic_write_text(out / f"{mod.name}_ids.txt", "\n".join(map(str, mod.ids)) + "\n")
     return f"Wrote {out / (mod.name + '.npy')}  ({z.shape[0]} x {z.shape[1]}; row ids in {mod.name}_ids.txt)"
 
 
 def write_joint_npy(out: Path, joint: np.ndarray, ids: np.ndarray) -> str:
-    atomic_write_bytes(out / f"{JOINT}.npy", _npy_bytes(np.asarray(joint, dtype=np.float32)))
+    atomic_write_npy(out / f"{JOINT}.npy", np.asarray(joint, dtype=np.float32))
     atomic_write_text(out / f"{JOINT}_ids.txt", "\n".join(map(str, ids)) + "\n")
     return (
         f"Wrote {out / (JOINT + '.npy')}  ({joint.shape[0]} x {joint.shape[1]}; row ids in {JOINT}_ids.txt)"

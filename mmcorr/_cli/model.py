@@ -27,7 +27,7 @@ from mmcorr._cli.common import (
     summary_lines,
 )
 from mmcorr._cli.inputs import add_encode_output_args, add_label_column_arg, add_layer_arg, layer_map
-from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._io import atomic_write_bytes, atomic_write_npy, atomic_write_text
 from mmcorr._validation import MmcorrError, check_identifier
 from mmcorr.data import JOINT, csv_text
 from mmcorr.runs import EVALUATION_FILE, require_run
@@ -108,12 +108,6 @@ def _single(mod: Modality) -> PairedDataset:
         mask=np.ones((mod.n_samples, 1), dtype=bool),
         media={} if mod.media is None else {mod.name: mod.media},
     )
-
-
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
@@ -238,7 +232,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     pred = np.asarray(model.predict(ds, source=source, target=args.target), dtype=np.float32)
     ext = out.suffix.lower()
     if ext == ".npy":
-        atomic_write_bytes(out, _npy_bytes(pred))
+        atomic_write_npy(out, pred)
     else:
         frame = pd.DataFrame(pred, columns=ds.features[args.target])
         frame.insert(0, "id", mod.ids.astype(str))

@@ -59,12 +59,11 @@ PREVIEWS_DIR = "previews"
 
 
 class PreviewFile(StrEnum):
-    """Files inside ``previews/``: an index, the ids, and per raw modality a blob plus its offsets."""
+    """Files inside ``previews/``: an index, the ids, and per raw modality ``<stem>.previews.bin`` plus
+    ``<stem>.previews.npy`` offsets, the registry's format (:mod:`mmcorr.data._previews`)."""
 
     INDEX = "index.json"  # format, the cap, and per modality its kind, file stem and count stored
     IDS = "ids.npy"  # (n,) unicode: the held-out sample ids that have a preview row
-    BLOB_SUFFIX = ".bin"  # <stem>.bin: the previews back to back (PNG / UTF-8 text / audio file bytes)
-    OFFSETS_SUFFIX = ".offsets.npy"  # <stem>.offsets.npy: (n + 1,) int64; row i is bin[o[i]:o[i + 1]]
 
 
 class MetricsKey(StrEnum):

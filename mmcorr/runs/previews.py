@@ -10,7 +10,6 @@ reader that finds it finds every other file. Tables-only runs have no such folde
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmcorr._io import atomic_write_bytes, atomic_write_text
+from mmcorr._io import atomic_write_npy, atomic_write_text
 from mmcorr._validation import MmcorrError
 from mmcorr.data import MEDIA_KINDS, PairedDataset
+from mmcorr.data._previews import read_offsets, read_rows, write_previews
 from mmcorr.data.types import MediaKind
 from mmcorr.runs.files import PREVIEWS_DIR, PreviewFile
 
@@ -114,20 +114,6 @@ class PreviewIndex:
             raise MmcorrError(f"The run file {where} is malformed: {type(exc).__name__}: {exc}.") from exc
 
 
-def _as_bytes(item: object) -> bytes:
-    if item is None:
-        return b""
-    if isinstance(item, str):
-        return item.encode("utf-8")
-    return bytes(item)  # type: ignore[call-overload]
-
-
-def _save_npy(path: Path, array: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def write_run_previews(run_dir: Path, ds: PairedDataset, rows: np.ndarray) -> PreviewIndex | None:
     """Write previews/ for the raw modalities of ``ds`` at ``rows`` (the held-out samples).
 
@@ -141,20 +127,17 @@ def write_run_previews(run_dir: Path, ds: PairedDataset, rows: np.ndarray) -> Pr
     rows = np.asarray(rows, dtype=np.int64)[:PREVIEW_LIMIT]
     folder = Path(run_dir) / PREVIEWS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    _save_npy(folder / PreviewFile.IDS.value, ds.ids[rows].astype(str))
+    atomic_write_npy(folder / PreviewFile.IDS.value, ds.ids[rows].astype(str))
     mods = []
     for i, name in enumerate(raw):
         shown = ds.previews.get(name)
-        parts = [_as_bytes(p) for p in (shown[rows] if shown is not None else [None] * rows.size)]
-        sizes = np.fromiter((len(p) for p in parts), dtype=np.int64, count=len(parts))
-        fits = np.cumsum(sizes) <= PREVIEW_MAX_BYTES
-        sizes[~fits] = 0
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         stem = f"m{i}"
-        blob = b"".join(p for p, keep in zip(parts, fits, strict=True) if keep)
-        atomic_write_bytes(folder / f"{stem}{PreviewFile.BLOB_SUFFIX.value}", blob)
-        _save_npy(folder / f"{stem}{PreviewFile.OFFSETS_SUFFIX.value}", offsets)
-        mods.append(PreviewModality(name, ds.media[name].kind, stem, int(np.count_nonzero(sizes))))
+        kept = write_previews(
+            folder / stem,
+            shown[rows] if shown is not None else [None] * rows.size,
+            max_bytes=PREVIEW_MAX_BYTES,
+        )
+        mods.append(PreviewModality(name, ds.media[name].kind, stem, kept))
     index = PreviewIndex(tuple(mods), int(rows.size))
     atomic_write_text(folder / PreviewFile.INDEX.value, index.to_json())
     return index
@@ -180,10 +163,7 @@ class RunPreviews:
         index = PreviewIndex.from_json(path.read_text(encoding="utf-8"), str(path))
         try:
             ids = np.load(folder / PreviewFile.IDS.value, allow_pickle=False).astype(str)
-            offsets = {
-                m.name: np.load(folder / f"{m.stem}{PreviewFile.OFFSETS_SUFFIX.value}", allow_pickle=False)
-                for m in index.modalities
-            }
+            offsets = {m.name: read_offsets(folder / m.stem) for m in index.modalities}
         except (OSError, ValueError) as exc:
             raise MmcorrError(f"The run's {PREVIEWS_DIR}/ folder is incomplete or damaged: {exc}.") from exc
         bad = [n for n, o in offsets.items() if o.shape != (ids.size + 1,)]
@@ -207,17 +187,9 @@ class RunPreviews:
     def get_many(self, modality: str, sample_ids: Any) -> list[Preview]:
         """The previews of several samples of ``modality`` (see :meth:`get`), in that order."""
         mod = self.index.modality(modality)
-        rows = self.rows_of(sample_ids)
-        off = self.offsets[modality]
-        out: list[Preview] = [None] * rows.size
-        with (self.folder / f"{mod.stem}{PreviewFile.BLOB_SUFFIX.value}").open("rb") as fh:
-            for i in np.flatnonzero(rows >= 0):  # a handful of samples (a page, a gallery)
-                a, b = int(off[rows[i]]), int(off[rows[i] + 1])
-                if b > a:
-                    fh.seek(a)
-                    data = fh.read(b - a)
-                    out[i] = data.decode("utf-8") if mod.kind == "text" else data
-        return out
+        return read_rows(
+            self.folder / mod.stem, self.offsets[modality], self.rows_of(sample_ids), text=mod.kind == "text"
+        )
 
 
 _AUDIO_MAGIC = (
