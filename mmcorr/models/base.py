@@ -109,6 +109,11 @@ class MultimodalModel(nn.Module):
             )
         if self.builds_decoders:
             self.decoders = nn.ModuleDict({n: self._decoder(n, k) for n in self.names})
+        self.build_extra()
+
+    def build_extra(self) -> None:
+        """What a family adds after the encoders and decoders (buffers, an initialisation); called
+        last by ``__init__``, so the seeded draws of the layers above stay as they were."""
 
     def _encoder(self, name: str, out: int, custom: nn.Module | None) -> nn.Module:
         cfg = self.config

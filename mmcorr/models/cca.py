@@ -7,11 +7,10 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmcorr._cca import CCAFit, fit_cca
 from mmcorr._validation import MmcorrError
-from mmcorr.config import ModelConfig
 from mmcorr.models.base import MultimodalModel
 
 __all__ = ["LinearCCA"]
@@ -32,18 +31,8 @@ class LinearCCA(MultimodalModel):
     builds_decoders: ClassVar[bool] = False
     fits_in_closed_form: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        names: list[str],
-        dims: Mapping[str, int],
-        config: ModelConfig,
-        *,
-        shapes: Mapping[str, Sequence[int]] | None = None,
-        kinds: Mapping[str, str] | None = None,
-        encoders: Mapping[str, nn.Module] | None = None,
-    ) -> None:
+    def build_extra(self) -> None:
         # Image / audio rows are used as flat pixel vectors: ``shapes`` / ``kinds`` build nothing here.
-        super().__init__(names, dims, config, shapes=shapes, kinds=kinds, encoders=encoders)
         for i, n in enumerate(self.names):
             self.register_buffer(f"mean_{i}", torch.zeros(self.dims[n]))
             self.register_buffer(f"weight_{i}", torch.zeros(self.dims[n], self.latent_dim))

@@ -7,9 +7,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from mmcorr.config import ModelConfig
 from mmcorr.losses import LossOutput, LossPart, masked_mse, multiview_cca_correlation
 from mmcorr.models.base import EarlyStopOn, MultimodalModel
 from mmcorr.models.linear_start import LinearStart, fill_missing
@@ -41,17 +40,7 @@ class DeepCCAE(MultimodalModel):
     # levelled off; stopping on val_corr ended those fits 4x sooner at a higher test correlation.
     early_stop_on: ClassVar[EarlyStopOn] = "val_corr"
 
-    def __init__(
-        self,
-        names: list[str],
-        dims: Mapping[str, int],
-        config: ModelConfig,
-        *,
-        shapes: Mapping[str, Sequence[int]] | None = None,
-        kinds: Mapping[str, str] | None = None,
-        encoders: Mapping[str, nn.Module] | None = None,
-    ) -> None:
-        super().__init__(names, dims, config, shapes=shapes, kinds=kinds, encoders=encoders)
+    def build_extra(self) -> None:
         # Built after the encoders and decoders and without random draws: their seeded
         # initialisation is what it was before the linear fallback existed.
         self.start = LinearStart(self.dims, self.latent_dim)

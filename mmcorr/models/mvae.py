@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from mmcorr.config import ModelConfig
 from mmcorr.losses import LossOutput, LossPart, gaussian_nll, kl_standard_normal
 from mmcorr.models.base import MultimodalModel, drop_modalities
 
@@ -50,17 +48,7 @@ class MultimodalVAE(MultimodalModel):
     needs_full_pairs: ClassVar[bool] = False
     cross_decoder: ClassVar[bool] = True
 
-    def __init__(
-        self,
-        names: list[str],
-        dims: Mapping[str, int],
-        config: ModelConfig,
-        *,
-        shapes: Mapping[str, Sequence[int]] | None = None,
-        kinds: Mapping[str, str] | None = None,
-        encoders: Mapping[str, torch.nn.Module] | None = None,
-    ) -> None:
-        super().__init__(names, dims, config, shapes=shapes, kinds=kinds, encoders=encoders)
+    def build_extra(self) -> None:
         k = self.latent_dim
         # Start with confident experts (variance ~ e^-4): with unit initial variances the latent
         # samples are mostly noise, the decoders learn to ignore them and the posterior collapses
