@@ -19,6 +19,7 @@ import numpy as np
 from mmcorr._validation import MmcorrError
 from mmcorr.config import ModelConfig, resolve_lr
 from mmcorr.data import PairedDataset
+from mmcorr.estimator._data import holdout_rows
 from mmcorr.models import MODEL_REGISTRY
 from mmcorr.training import Callback, TrainingCancelled
 
@@ -44,20 +45,6 @@ def _candidate_order() -> tuple[str, ...]:
 AUTO_CANDIDATES: tuple[str, ...] = _candidate_order()
 #: No further candidate starts once this many seconds of the choice have passed.
 AUTO_BUDGET_S = 600.0
-
-
-def _split(
-    train: PairedDataset, val_fraction: float, k: int, seed: int
-) -> tuple[PairedDataset, PairedDataset]:
-    """The rows a plain fit with this seed holds out for validation, and the rest."""
-    order = np.random.default_rng(seed).permutation(train.n_samples)
-    n_val = max(round(val_fraction * train.n_samples), k + 2)
-    if train.n_samples - n_val < k + 2:
-        raise MmcorrError(
-            f"The training data has {train.n_samples} samples: too few to hold out a validation set "
-            f"and compare models with a {k}-dimensional latent. Give at least {2 * (k + 2)} samples."
-        )
-    return train.subset(np.sort(order[n_val:])), train.subset(np.sort(order[:n_val]))
 
 
 def fit_auto(
@@ -96,11 +83,12 @@ def _candidates(
     from sklearn.base import clone
 
     _, tcfg, dcfg = est.get_configs()
-    tr, va = (
-        (train, validation)
-        if validation is not None
-        else _split(train, dcfg.val_fraction, int(est.get_configs()[0].latent_dim), tcfg.seed)
-    )
+    if validation is not None:
+        tr, va = train, validation
+    else:  # the rows a plain fit with this seed holds out, so every candidate sees the same ones
+        k = int(est.get_configs()[0].latent_dim)
+        rows, val_rows = holdout_rows(train.n_samples, val_fraction=dcfg.val_fraction, k=k, seed=tcfg.seed)
+        tr, va = train.subset(rows), train.subset(val_rows)
     # A job spec carries the rate "auto" resolves to (no family's): give each family its tuned one.
     lr = None if est.lr is None or est.lr == resolve_lr(AUTO) else est.lr
     started = time.monotonic()

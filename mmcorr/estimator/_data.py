@@ -18,6 +18,7 @@ from mmcorr.models import MultimodalModel
 from mmcorr.training import Batches, TensorData
 
 __all__ = [
+    "holdout_rows",
     "CHUNK",
     "LATENT_BYTES",
     "check_dataset",
@@ -73,6 +74,19 @@ def _check_sparse(values: Any, ds: PairedDataset, j: int, name: str, what: str) 
         )
 
 
+def holdout_rows(n: int, *, val_fraction: float, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows), sorted: a ``val_fraction`` share of ``n`` rows (at least
+    k + 2) chosen with ``seed``, as every fit without a validation set holds out."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(round(val_fraction * n), k + 2)
+    if n - n_val < k + 2:
+        raise MmcorrError(
+            f"The training data has {n} samples: too few to hold out a validation set and fit a "
+            f"{k}-dimensional latent. Give at least {2 * (k + 2)} samples or lower 'latent_dim'."
+        )
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
 def training_rows(
     train: PairedDataset,
     validation: PairedDataset | None,
@@ -89,15 +103,7 @@ def training_rows(
     """
     tr_rows: np.ndarray = np.arange(train.n_samples)
     if validation is None:
-        order = np.random.default_rng(seed).permutation(train.n_samples)
-        n_val = max(round(val_fraction * train.n_samples), k + 2)
-        if train.n_samples - n_val < k + 2:
-            raise MmcorrError(
-                f"The training data has {train.n_samples} samples: too few to hold out a validation "
-                f"set and fit a {k}-dimensional latent. Give at least {2 * (k + 2)} samples or lower "
-                "'latent_dim'."
-            )
-        tr_rows, va_rows = np.sort(order[n_val:]), np.sort(order[:n_val])
+        tr_rows, va_rows = holdout_rows(train.n_samples, val_fraction=val_fraction, k=k, seed=seed)
         va_src = train
     else:
         va_src, va_rows = validation, np.arange(validation.n_samples)
