@@ -22,12 +22,12 @@ from pages._config_widgets import (
 )
 from pages._ui import (
     LEGEND_BELOW,
-    MODEL_HELP,
     Key,
     PagePath,
     Param,
     current_job_id,
     ensure_routed,
+    load_metrics,
     plain,
     user_errors,
 )
@@ -35,6 +35,13 @@ from pages._ui import (
 ensure_routed()
 
 POLL_SECONDS = 2.0
+#: What the figures in "Which model?" are (bench/RESULTS.md, sections "Frontier" and "Raw modalities").
+GUIDE_FIGURES = (
+    "Figures: held-out canonical correlation sums (higher is better) from bench/RESULTS.md: 'sim', "
+    "two views of 4 Gaussian factors behind monotone warps (2,000 samples); 'small', 40 samples of 120 "
+    "vs 21 features; 'three', digits split into three views; 'digits-noisy', the demo; images / text / "
+    "audio, the digits-media demo (image-text pair, 20 epochs unless said)."
+)
 
 
 def _state(job: Any) -> str:
@@ -73,8 +80,8 @@ def _form(dataset: Any) -> None:
 
     opts = form_options()
     c1, c2 = st.columns([1, 2])
-    model = str(render_option(c1, opts["model"], "dccae"))
-    c2.markdown(f"**{model}**: {MODEL_HELP.get(model, '')}")
+    model = str(render_option(c1, opts["model"], str(opts["model"].default)))
+    _model_guide(c2, model)
     # Default to a latent size that linear CCA can fit on this dataset (the estimator checks the
     # final size after preprocessing).
     limit = max_latent_dim("cca", dataset.modalities.values())
@@ -108,6 +115,31 @@ def _form(dataset: Any) -> None:
             st.session_state[Key.JOB.value] = job_id
             st.query_params[Param.JOB.value] = job_id
             st.rerun()
+
+
+def _model_guide(container: Any, model: str) -> None:
+    """What the chosen model is, and when each family is the right choice (from the measured figures)."""
+    from mmcorr.config import MODEL_GUIDE
+
+    container.markdown(f"**{model}**: {MODEL_GUIDE[model].summary}")
+    with container.expander("Which model?", icon=":material/help:"):
+        rows = "".join(f"| **{name}** | {guide.when} |\n" for name, guide in MODEL_GUIDE.items())
+        st.markdown("| model | when it is the right choice |\n|---|---|\n" + rows)
+        st.caption(GUIDE_FIGURES)
+
+
+def _auto_choice(run_dir: str) -> None:
+    """model=auto's choice and every candidate's validation score, from the finished run."""
+    from mmcorr.runs.choice import model_choice
+
+    run = load_metrics(run_dir).run
+    rows = model_choice(run)
+    if rows:
+        st.markdown(
+            f"**auto chose {plain(run.model)}**: the highest canonical correlation sum on the validation "
+            "rows among the candidate families, each trained on the same training rows."
+        )
+        st.dataframe(rows, hide_index=True)
 
 
 def _worker_health() -> None:
@@ -197,6 +229,8 @@ def _panel_body(job_id: str) -> None:
     st.progress(fraction, text=f"{fraction:.0%}")
     if state == JobState.SUCCEEDED.value:
         st.success("Training finished and every held-out analysis is saved.", icon=":material/check_circle:")
+        if job.run_dir:
+            _auto_choice(job.run_dir)
         st.session_state[Key.RUN.value] = job_id
         st.page_link(PagePath.EXPLORE.value, label="Explore this run", icon=":material/insights:")
     elif state == JobState.FAILED.value:

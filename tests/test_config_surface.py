@@ -73,7 +73,7 @@ def test_every_field_of_every_config_is_an_option_with_help_and_a_valid_default(
 
 def test_defaults_of_the_builder_are_the_dataclass_defaults() -> None:
     spec = build_job_spec("ds")
-    assert spec == JobSpec(dataset_id="ds", train=TrainConfig(lr=resolve_lr("dccae")))
+    assert spec == JobSpec(dataset_id="ds", train=TrainConfig(lr=resolve_lr(ModelConfig().model)))
 
 
 # -- the command line -------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ BAD: list[tuple[str, Any, str]] = [
     ),
     ("device", "tpu", r"The 'device' parameter must be one of 'auto', 'cpu', 'cuda', 'mps'\. Got 'tpu'"),
     ("standardize", "yes", r"The 'standardize' parameter must be True or False\. Got 'yes' instead\."),
-    ("latent", 3, r"Unknown option\(s\) \['latent'\]\. Allowed: \['activation', 'batch_norm',"),
+    ("latent", 3, r"Unknown option\(s\) \['latent'\]\. Allowed: \['activation', 'auto_budget_s',"),
 ]
 
 
@@ -269,7 +269,7 @@ def train_page(mmcorr_home: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return app
 
 
-def _widget(app: Any, opt: Option, model: str = "dccae") -> Any:
+def _widget(app: Any, opt: Option, model: str = ModelConfig().model) -> Any:
     key = f"{opt.name}_{model}" if opt.per_model_default else opt.name
     kind = {"choice": "selectbox", "bool": "checkbox", "sizes": "text_input"}.get(opt.kind)
     if kind is None:
@@ -292,7 +292,7 @@ def test_train_page_offers_every_option_with_the_same_default_and_bounds(train_p
         else:
             lo = opt.lo + (opt.step or 0) if opt.lo_open else opt.lo
             assert (w.min, w.max) == pytest.approx((lo, opt.hi)), opt.name
-            default = resolve_lr("dccae") if opt.per_model_default else opt.default
+            default = resolve_lr(ModelConfig().model) if opt.per_model_default else opt.default
             if opt.name == "latent_dim":
                 default = min(opt.default, narrowest)
             assert w.value == default, opt.name

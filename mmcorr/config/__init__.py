@@ -3,14 +3,12 @@
 Each field is made by :func:`option` with its default, type, range, choices, help text and how the
 command line and the Train page show it. :func:`options` lists them as :class:`Option` records, from
 which ``__post_init__`` validates, the ``mmcorr train`` / ``mmcorr jobs submit`` flags are generated
-(``mmcorr/_cli/options.py``) and the Train page's widgets are drawn (``pages/_config_widgets.py``);
-the :class:`Option` record itself lives in ``mmcorr/config/_option.py``.
-:func:`build_job_spec` is the one place a :class:`JobSpec` is built from those surfaces: its one
-``seed`` sets the split, the weights and the analyses alike.
-
+(``mmcorr/_cli/options.py``) and the Train page's widgets are drawn (``pages/_config_widgets.py``).
+The :class:`Option` record lives in ``_option.py``; model names, tuned rates and when each family is
+the right choice in ``_models.py``. :func:`build_job_spec` is the one place a :class:`JobSpec` is
+built from those surfaces: its one ``seed`` sets the split, the weights and the analyses alike.
 ``to_dict`` / ``from_dict`` round-trip through plain JSON types; ``from_dict`` rejects unknown keys
-and bad values with a :class:`MmcorrError` that names the field, so a hand-edited job spec fails
-clearly.
+and bad values with a :class:`MmcorrError` that names the field (a hand-edited job spec fails clearly).
 """
 
 from __future__ import annotations
@@ -22,10 +20,28 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, get_args
 
 from mmcorr._validation import MmcorrError
-from mmcorr.config._option import Option, OptionKind, option, parse_sizes
+from mmcorr.config._models import (
+    AUTO,
+    AUTO_BUDGET_S,
+    MODEL_GUIDE,
+    MODEL_NAMES,
+    PREFERRED_FAMILY,
+    RECOMMENDED_LR,
+    ModelGuide,
+    ModelName,
+    lr_text,
+    model_help,
+)
+from mmcorr.config._option import Option, OptionKind, document, option, parse_sizes
 
 __all__ = [
+    "AUTO",
+    "AUTO_BUDGET_S",
+    "MODEL_GUIDE",
     "MODEL_NAMES",
+    "PREFERRED_FAMILY",
+    "ModelGuide",
+    "model_help",
     "RECOMMENDED_LR",
     "SEED_MAX",
     "NAME_MAX",
@@ -46,24 +62,12 @@ __all__ = [
     "UMAP_AUTO_MIN_SAMPLES",
 ]
 
-ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae", "auto"]
-MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 Activation = Literal["relu", "gelu", "tanh", "leaky_relu", "elu"]
 Device = Literal["auto", "cpu", "cuda", "mps"]
-#: Each family's tuned AdamW learning rate, used by ``CorrelationModel(lr=None)`` (the default).
-#: dccae's correlation objective needs ~5x the autoencoders' rate: at 1e-3 it was still improving
-#: after 100 epochs and often left one canonical direction unlearned (test correlation < 0), while
-#: the VAE's KL term destabilises at 3e-3 (bench/RESULTS.md, Quality).
-RECOMMENDED_LR: dict[str, float] = {"cca": 1e-3, "ae": 1e-3, "corrae": 1e-3, "dccae": 5e-3, "mvae": 1e-3}
 #: Largest seed (numpy's SeedSequence takes any non-negative int; 2**32 - 1 keeps it portable).
 SEED_MAX = 2**32 - 1
 #: Longest run / job name (characters): a name is a label in tables and titles, not a description.
 NAME_MAX = 200
-_LR_COMMON = max(RECOMMENDED_LR.values(), key=list(RECOMMENDED_LR.values()).count)
-_LR_TEXT = ", ".join(
-    [f"{v:g} for {k}" for k, v in RECOMMENDED_LR.items() if v != _LR_COMMON]
-    + [f"{_LR_COMMON:g} for the others"]
-)
 
 
 def resolve_lr(model: str, lr: float | None = None) -> float:
@@ -82,9 +86,7 @@ class ModelConfig:
     """What model to build."""
 
     model: ModelName = option(  # noqa: RUF009 (option() is a dataclasses.field)
-        "dccae", "Model", "cca: regularised linear CCA, closed form; ae: joint multimodal autoencoder; "
-        "corrae: correlational autoencoder; dccae: deep CCA with autoencoders; mvae: multimodal VAE "
-        "(product of experts); auto: trains each, keeps the best on validation.", choices=MODEL_NAMES, advanced=False)  # fmt: skip
+        AUTO, "Model", model_help(), choices=MODEL_NAMES, advanced=False)  # fmt: skip
     latent_dim: int = option(
         10, "Latent size", "Size k of the shared latent space (2-50 typical); linear CCA allows at most "
         "the narrowest modality's feature count.", lo=1, hi=512, advanced=False)  # fmt: skip
@@ -131,7 +133,7 @@ class TrainConfig:
         "samples per batch than latent dimensions.", lo=2, hi=65536, advanced=False, deep_only=True)  # fmt: skip
     lr: float = option(
         1e-3, "Learning rate", f"AdamW learning rate (1e-4 to 1e-2 typical); by default the model "
-        f"family's tuned rate ({_LR_TEXT}).", lo=1e-6, hi=1.0, step=1e-4, fmt="%.1e",
+        f"family's tuned rate ({lr_text()}).", lo=1e-6, hi=1.0, step=1e-4, fmt="%.1e",
         per_model_default=True, advanced=False, deep_only=True)  # fmt: skip
     weight_decay: float = option(
         1e-4, "Weight decay", "AdamW decoupled weight decay.", lo=0.0, hi=1.0, step=1e-4, fmt="%.1e")  # fmt: skip
@@ -159,7 +161,8 @@ class TrainConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    """How to preprocess and split a dataset (preprocessing is fitted on the training split only)."""
+    """How to preprocess and split a dataset (preprocessing is fitted on the training split only), and
+    how long ``model="auto"`` may spend choosing a family on that split."""
 
     standardize: bool = option(True, "Standardize", "Scale every feature to zero mean and unit variance.")
     log1p: bool = option(False, "log1p", "Apply log(1 + x) first: for non-negative counts such as RNA.")
@@ -179,6 +182,12 @@ class DataConfig:
     stratify: bool = option(
         False, "Stratify by label", "Stratify the split by the dataset's label column (when it has one)."
     )
+    # A run setting like the split fields (not an estimator parameter): from_configs keeps it.
+    auto_budget_s: float = option(
+        AUTO_BUDGET_S, "Auto: time budget (s)", "For model auto only: seconds the choice may spend "
+        "training candidate families (60-3600 typical). A family starts only while the budget lasts "
+        "and when the slowest one so far would still fit in what is left; linear CCA always runs.",
+        lo=0.0, hi=86400.0, step=30.0)  # fmt: skip
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -387,14 +396,5 @@ def from_dict(cls: type[_T], d: Any) -> _T:
     return cls(**kwargs)
 
 
-def _document(cls: type) -> None:
-    """Append each field's help, range and default to the class docstring (declared once above)."""
-    lines = []
-    for opt in options(cls):
-        default = opt.none_means if opt.default is None else repr(opt.default)
-        lines.append(f"    {opt.name}: {opt.help} Allowed: {opt.range_text}; default {default}.")
-    cls.__doc__ = f"{cls.__doc__}\n\n" + "\n".join(lines) + "\n"
-
-
-for _cls in _NESTED.values():
-    _document(_cls)
+for _cls in _NESTED.values():  # each field's help, range and default in its class docstring
+    document(_cls, options(_cls))

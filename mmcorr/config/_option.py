@@ -6,12 +6,13 @@ range, choices, help text and how the command line and the Train page show it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from mmcorr._validation import MmcorrError, check_choice, check_float, check_int
 
-__all__ = ["Option", "OptionKind", "option", "parse_sizes"]
+__all__ = ["Option", "OptionKind", "document", "option", "parse_sizes"]
 
 OptionKind = Literal["int", "float", "choice", "bool", "sizes"]
 
@@ -123,3 +124,12 @@ def parse_sizes(name: str, text: str) -> tuple[int, ...]:
             f"Got {text!r} instead."
         )
     return sizes
+
+
+def document(cls: type, opts: Iterable[Option]) -> None:
+    """Append each option's help, range and default to ``cls``'s docstring (declared once, on the field)."""
+    lines = []
+    for opt in opts:
+        default = opt.none_means if opt.default is None else repr(opt.default)
+        lines.append(f"    {opt.name}: {opt.help} Allowed: {opt.range_text}; default {default}.")
+    cls.__doc__ = f"{cls.__doc__}\n\n" + "\n".join(lines) + "\n"

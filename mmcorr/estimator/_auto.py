@@ -3,9 +3,14 @@
 Every candidate sees the same training rows and is scored on the same validation rows (the ones a
 plain fit would hold out with this seed, or the validation set given), by the held-out canonical
 correlation sum (:meth:`CorrelationModel.score`), so the choice is never below the best single
-family on validation. Candidates run cheapest first (linear CCA, then the default dccae) and stop
-being added once one has a score and :data:`AUTO_BUDGET_S` seconds have passed; each candidate's row in the table says
-what it scored, how long it took, or why it did not run.
+family it tried, on validation. Candidates run cheapest first: the closed-form ones, then
+:data:`~mmcorr.config.PREFERRED_FAMILY`, then the rest. The time budget is
+``DataConfig.auto_budget_s`` (a run setting like the split, kept by ``from_configs``; default
+:data:`AUTO_BUDGET_S`): once a candidate has a score, the next one starts only while the budget
+lasts and, for an iterative family, when the slowest iterative family so far would still fit in
+what is left (they share the architecture and the epoch budget; mvae measured 2-3x dccae per epoch,
+so it is the one most often skipped). Each candidate's row in the table says what it scored, how
+long it took, or why it did not run.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mmcorr._validation import MmcorrError
-from mmcorr.config import ModelConfig, resolve_lr
+from mmcorr.config import AUTO, AUTO_BUDGET_S, PREFERRED_FAMILY, resolve_lr
+from mmcorr.config._models import describe_choice
 from mmcorr.data import PairedDataset
-from mmcorr.estimator._data import holdout_rows
+from mmcorr.estimator._data import check_dataset, holdout_rows
 from mmcorr.models import MODEL_REGISTRY
 from mmcorr.training import Callback, TrainingCancelled
 
@@ -28,23 +34,33 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO", "AUTO_BUDGET_S", "AUTO_CANDIDATES", "fit_auto"]
 
-#: The ``model`` value that asks for the automatic choice.
-AUTO = "auto"
-
 
 def _candidate_order() -> tuple[str, ...]:
     """Every registered family, cheapest and most often best first: the closed-form ones, then the
-    configured default family, then the rest in registry order (no family named here)."""
+    preferred family, then the rest in registry order (no family named here)."""
     names = list(MODEL_REGISTRY)
-    default = ModelConfig().model
-    key = {n: (0 if MODEL_REGISTRY[n].fits_in_closed_form else 1 if n == default else 2) for n in names}
+    key = {
+        n: (0 if MODEL_REGISTRY[n].fits_in_closed_form else 1 if n == PREFERRED_FAMILY else 2) for n in names
+    }
     return tuple(sorted(names, key=lambda n: (key[n], names.index(n))))
 
 
 #: The families tried, in this order.
 AUTO_CANDIDATES: tuple[str, ...] = _candidate_order()
-#: No further candidate starts once this many seconds of the choice have passed.
-AUTO_BUDGET_S = 600.0
+
+
+class _OneProgress:
+    """Passes each candidate's epoch records on as those of one fit: epochs counted across the
+    candidates (a closed-form one counts one), with the candidate's name under ``model``, so a
+    progress bar moves forward once instead of restarting per family, and a job store that keys
+    progress rows by epoch keeps every candidate's."""
+
+    def __init__(self, callbacks: Sequence[Callback], total: int) -> None:
+        self.callbacks, self.total, self.offset, self.model = callbacks, total, 0, ""
+
+    def on_epoch_end(self, record: dict[str, Any]) -> bool:
+        rec = {**record, "epoch": self.offset + int(record.get("epoch", 1)), "epochs": self.total}
+        return any([bool(cb.on_epoch_end({**rec, "model": self.model})) for cb in self.callbacks])
 
 
 def fit_auto(
@@ -53,13 +69,19 @@ def fit_auto(
     validation: PairedDataset | None,
     callbacks: Sequence[Callback],
     layers: Mapping[str, str] | None = None,
-    budget_s: float = AUTO_BUDGET_S,
+    budget_s: float | None = None,
 ) -> CorrelationModel:
-    """``model="auto"``: fit every candidate family within ``budget_s`` and make ``est`` the best on
-    validation (its learned attributes; ``model`` stays "auto", scikit-learn's contract, while
-    ``configs_`` are the chosen family's, so a saved model loads as that family). ``est.auto_``: one
-    dict per candidate (``model``, ``val_corr_sum`` or None, ``seconds``, ``chosen``, ``note``); the
-    history's first record notes the choice. Returns ``est``."""
+    """``model="auto"``: fit the candidate families within ``budget_s`` seconds (None: the
+    estimator's ``DataConfig.auto_budget_s``) and make ``est`` the best on validation (its learned
+    attributes; ``model`` stays "auto", scikit-learn's contract, while ``configs_`` are the chosen
+    family's, so a saved model loads as that family). ``est.auto_``: one dict per candidate
+    (``model``, ``val_corr_sum`` or None, ``seconds``, ``chosen``, ``note``); the history's first
+    record notes the choice (:func:`mmcorr.config._models.describe_choice`). Returns ``est``."""
+    check_dataset(train, "train")  # a data error is the data's, not one per candidate family
+    if validation is not None:
+        check_dataset(validation, "validation")
+    if budget_s is None:
+        budget_s = est.get_configs()[2].auto_budget_s
     best, table = _candidates(est, train, validation, callbacks, budget_s)
     for key, value in vars(best).items():
         if key.endswith("_") and not key.startswith("_"):
@@ -68,8 +90,18 @@ def fit_auto(
     est.auto_ = table
     if est.history_:
         first = est.history_[0]
-        first["note"] = f"{describe(table)}; {first['note']}" if first.get("note") else describe(table)
+        note = describe_choice(table)
+        first["note"] = f"{note}; {first['note']}" if first.get("note") else note
     return est
+
+
+def _skip(budget_s: float, left: float, slowest: float, closed_form: bool) -> str | None:
+    """Why the next candidate is not tried (None: try it)."""
+    if left <= 0:
+        return f"not tried: the {budget_s:g} s budget was spent"
+    if not closed_form and slowest > left:
+        return f"not tried: about {slowest:.0f} s needed (the slowest family so far), {left:.0f} s left"
+    return None
 
 
 def _candidates(
@@ -80,38 +112,36 @@ def _candidates(
     budget_s: float,
 ) -> tuple[CorrelationModel, list[dict[str, Any]]]:
     """Every candidate's fit and validation score: (the best, the table)."""
-    from sklearn.base import clone
-
-    _, tcfg, dcfg = est.get_configs()
+    mcfg, tcfg, dcfg = est.get_configs()
     if validation is not None:
         tr, va = train, validation
     else:  # the rows a plain fit with this seed holds out, so every candidate sees the same ones
-        k = int(est.get_configs()[0].latent_dim)
+        k = int(mcfg.latent_dim)
         rows, val_rows = holdout_rows(train.n_samples, val_fraction=dcfg.val_fraction, k=k, seed=tcfg.seed)
         tr, va = train.subset(rows), train.subset(val_rows)
     # A job spec carries the rate "auto" resolves to (no family's): give each family its tuned one.
     lr = None if est.lr is None or est.lr == resolve_lr(AUTO) else est.lr
-    started = time.monotonic()
+    span = {n: 1 if MODEL_REGISTRY[n].fits_in_closed_form else tcfg.epochs for n in AUTO_CANDIDATES}
+    progress = _OneProgress(callbacks, sum(span.values()))
+    started, slowest = time.monotonic(), 0.0
     table: list[dict[str, Any]] = []
     best: tuple[float, CorrelationModel] | None = None
     for family in AUTO_CANDIDATES:
-        row: dict[str, Any] = {"model": family, "val_corr_sum": None, "seconds": 0.0, "chosen": False}
-        if best is not None and time.monotonic() - started > budget_s:  # the first always runs
-            table.append({**row, "note": f"not tried: the {budget_s:g} s budget was spent"})
-            continue
-        t0 = time.monotonic()
-        candidate = clone(est).set_params(model=family, lr=lr)
-        try:
-            candidate.fit(tr, validation=va, callbacks=callbacks)
-            score = float(candidate.score(va))
-        except TrainingCancelled:
-            raise
-        except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
-            table.append({**row, "seconds": round(time.monotonic() - t0, 2), "note": f"not run: {exc}"})
-            continue
-        table.append({**row, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)})
-        if np.isfinite(score) and (best is None or score > best[0]):
-            best = (score, candidate)
+        left = budget_s - (time.monotonic() - started)
+        closed_form = MODEL_REGISTRY[family].fits_in_closed_form
+        why = None if best is None else _skip(budget_s, left, slowest, closed_form)  # the first runs
+        if why is not None:
+            row: dict[str, Any] = {"model": family, "val_corr_sum": None, "seconds": 0.0, "note": why}
+            fitted = None
+        else:
+            progress.model = family
+            fitted, row = _try(est, family, lr, tr, va, [progress] if callbacks else [])
+            slowest = slowest if closed_form or fitted is None else max(slowest, row["seconds"])
+        progress.offset += span[family]
+        table.append({**row, "chosen": False})
+        score = row["val_corr_sum"]
+        if fitted is not None and np.isfinite(score) and (best is None or score > best[0]):
+            best = (score, fitted)
     if best is None:
         reasons = "; ".join(f"{r['model']}: {r.get('note', 'no finite score')}" for r in table)
         raise MmcorrError(f"model='auto' could not fit any candidate family ({reasons}).")
@@ -121,12 +151,26 @@ def _candidates(
     return best[1], table
 
 
-def describe(table: list[dict[str, Any]]) -> str:
-    """One line for the run's notes: the choice and every candidate's validation score."""
-    chosen = next(r["model"] for r in table if r["chosen"])
-    parts = [
-        f"{r['model']} {r['val_corr_sum']:.3f} ({r['seconds']:.1f} s)" if r["val_corr_sum"] is not None
-        else f"{r['model']} {r.get('note', '')}"
-        for r in table
-    ]  # fmt: skip
-    return f"chose {chosen} by the validation canonical correlation sum: " + "; ".join(parts)
+def _try(
+    est: CorrelationModel,
+    family: str,
+    lr: float | None,
+    tr: PairedDataset,
+    va: PairedDataset,
+    callbacks: Sequence[Callback],
+) -> tuple[CorrelationModel | None, dict[str, Any]]:
+    """One candidate: (the fitted estimator or None, its table row without ``chosen``)."""
+    from sklearn.base import clone
+
+    t0 = time.monotonic()
+    candidate = clone(est).set_params(model=family, lr=lr)
+    try:
+        candidate.fit(tr, validation=va, callbacks=callbacks)
+        score = float(candidate.score(va))
+    except TrainingCancelled:
+        raise
+    except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
+        seconds = round(time.monotonic() - t0, 2)
+        return None, {"model": family, "val_corr_sum": None, "seconds": seconds, "note": f"not run: {exc}"}
+    row = {"model": family, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)}
+    return candidate, row

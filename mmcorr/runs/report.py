@@ -18,6 +18,7 @@ from mmcorr._io import atomic_write_text
 from mmcorr._version import __version__
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
+from mmcorr.runs.choice import model_choice
 from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, BundleFile
 from mmcorr.runs.gallery import GALLERY_CSS, gallery_section
 from mmcorr.runs.headlines import fit_gap, prediction_notes
@@ -112,6 +113,20 @@ def _headline(metrics: RunMetrics) -> list[str]:
     ]
 
 
+def _choice(metrics: RunMetrics) -> list[str]:
+    """model=auto's candidates with their validation scores (nothing for a family asked for by name)."""
+    rows = model_choice(metrics.run)
+    if not rows:
+        return []
+    return [
+        "<h2>Model choice</h2>",
+        f"<p>model=auto trained each candidate family on the same training rows and kept "
+        f"<b>{html.escape(metrics.run.model)}</b>, the highest canonical correlation sum on the "
+        "validation rows.</p>",
+        _table(rows),
+    ]
+
+
 def _canonical(metrics: RunMetrics, render: _Figures) -> list[str]:
     out = ["<h2>Canonical correlations</h2>"]
     for pair, c in metrics.results.canonical.items():
@@ -184,6 +199,7 @@ def _umap(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
 def _sections(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
     return [
         *_headline(metrics),
+        *_choice(metrics),
         *gallery_section(run_dir, metrics),
         *_canonical(metrics, render),
         *_similarity(run_dir, render),
@@ -201,7 +217,7 @@ def build_report(run_dir: str | Path) -> str:
     run = metrics.run
     title = html.escape(run.name or path.name)
     facts = {
-        "model": run.model,
+        "model": f"{run.model} (chosen by model=auto)" if model_choice(run) else run.model,
         "dataset": run.dataset_id,
         "modalities": ", ".join(metrics.modalities),
         "latent dim": run.latent_dim,

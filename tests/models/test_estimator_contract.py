@@ -14,7 +14,7 @@ from model_testdata import small_paired  # type: ignore[import-not-found]
 from sklearn.base import BaseEstimator, clone
 
 from mmcorr import CorrelationModel, MmcorrError
-from mmcorr.config import RECOMMENDED_LR, DataConfig, ModelConfig, TrainConfig
+from mmcorr.config import DataConfig, ModelConfig, TrainConfig, resolve_lr
 from mmcorr.estimator._params import DATA_PARAMS, OBJECT_PARAMS, configs_from_params, param_names
 
 # Written by mmcorr at commit e6f0b8e (estimator.py before it became a package), see README.md there.
@@ -35,7 +35,7 @@ def test_parameters_are_exactly_the_config_fields_and_default_to_none() -> None:
 def test_default_parameters_give_the_default_configs() -> None:
     mcfg, tcfg, dcfg = CorrelationModel().get_configs()
     assert mcfg == ModelConfig()
-    assert tcfg == TrainConfig(lr=RECOMMENDED_LR[ModelConfig().model])
+    assert tcfg == TrainConfig(lr=resolve_lr(ModelConfig().model))
     assert dcfg == DataConfig()
 
 

@@ -60,7 +60,7 @@ def test_learning_rate_follows_the_chosen_model(app: Any, dataset_id: str) -> No
 def test_closed_form_cca_disables_the_training_loop_options(app: Any, dataset_id: str) -> None:
     page(app, TRAIN)
     loop = ("epochs", "batch_size")
-    assert not any(app.number_input(key=k).disabled for k in (*loop, "lr_dccae"))
+    assert not any(app.number_input(key=k).disabled for k in (*loop, "lr_auto"))  # the default model
     app.selectbox(key="model").set_value("cca").run()
     no_exceptions(app)
     assert all(app.number_input(key=k).disabled for k in (*loop, "lr_cca"))

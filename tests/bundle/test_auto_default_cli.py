@@ -1,0 +1,68 @@
+"""``mmcorr train`` / ``mmcorr jobs submit`` without --model run ``model="auto"``; the run names the
+family chosen and keeps the candidate table, which the report shows (issue 15 goal 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mmcorr._cli.options import job_spec_from_args
+from mmcorr.cli import build_parser, main
+from mmcorr.config import AUTO
+from mmcorr.estimator._auto import AUTO_CANDIDATES
+from mmcorr.runs import read_metrics
+from mmcorr.runs.choice import CHOICE_COLUMNS, model_choice
+from mmcorr.runs.report import build_report
+
+FAST = ["--latent-dim", "2", "--epochs", "2", "--hidden", "16", "--permutations", "0", "--umap", "off"]
+
+
+@pytest.mark.parametrize("command", [["train", "--out", "r"], ["jobs", "submit"]])
+def test_no_model_flag_means_auto_and_the_budget_flag_reaches_the_spec(command: list[str]) -> None:
+    args = build_parser().parse_args([*command, "--dataset", "x"])
+    assert job_spec_from_args(args, "x", "r").model.model == AUTO
+    args = build_parser().parse_args([*command, "--dataset", "x", "--auto-budget-s", "30"])
+    assert job_spec_from_args(args, "x", "r").data.auto_budget_s == 30.0
+
+
+def test_train_without_model_runs_auto_and_the_run_names_the_choice(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    files = paired_files(tmp_path / "data")
+    out = tmp_path / "run"
+    modalities = ["--modality", f"a={files['a']}", "--modality", f"b={files['b']}"]
+    assert main(["train", *modalities, *FAST, "--out", str(out)]) == 0
+    run = read_metrics(out).run
+    assert run.model in AUTO_CANDIDATES  # the family chosen, not "auto"
+    assert run.notes["model"].startswith(f"chose {run.model} by the validation canonical correlation sum")
+    rows = model_choice(run)
+    family, score, chosen = CHOICE_COLUMNS["model"], CHOICE_COLUMNS["val_corr_sum"], CHOICE_COLUMNS["chosen"]
+    assert [r[family] for r in rows] == list(AUTO_CANDIDATES)
+    assert all(r[score] is not None for r in rows)  # the default budget holds every family here
+    assert [r[family] for r in rows if r[chosen]] == [run.model]
+    page = build_report(out)
+    assert "<h2>Model choice</h2>" in page and f"{run.model} (chosen by model=auto)" in page
+
+
+def test_a_bad_budget_is_one_line_naming_the_parameter(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    files = paired_files(tmp_path / "data")
+    args = ["train", "--modality", f"a={files['a']}", "--modality", f"b={files['b']}"]
+    assert main([*args, "--auto-budget-s", "-1", "--out", str(tmp_path / "never")]) != 0
+    err = capsys.readouterr().err
+    assert "auto_budget_s" in err and "-1" in err
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_run_asked_for_by_name_has_no_choice_table(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    files = paired_files(tmp_path / "data")
+    out = tmp_path / "run"
+    args = ["train", "--modality", f"a={files['a']}", "--modality", f"b={files['b']}", "--model", "cca"]
+    assert main([*args, *FAST, "--out", str(out)]) == 0
+    assert model_choice(read_metrics(out).run) == []
+    assert "Model choice" not in build_report(out)
