@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from dashboard_helpers import no_exceptions, page
+from test_dashboard_train import immediate  # noqa: F401 (a fixture: huey runs each job in submit())
 
 from mmcorr.config import AUTO, MODEL_GUIDE
 
@@ -41,3 +42,28 @@ def test_choosing_a_family_shows_what_it_is(app: Any, dataset_id: str) -> None:
     app.selectbox(key="model").set_value("mvae").run()
     no_exceptions(app)
     assert f"**mvae**: {MODEL_GUIDE['mvae'].summary}" in _markdown(app)
+
+
+@pytest.mark.slow  # the real pipeline through huey's immediate mode: torch import, five tiny fits
+@pytest.mark.usefixtures("immediate")
+def test_a_finished_auto_job_shows_the_choice_and_every_candidate(app: Any, dataset_id: str) -> None:
+    import torch
+
+    from mmcorr.estimator._auto import AUTO_CANDIDATES
+    from mmcorr.runs.choice import CHOICE_COLUMNS
+
+    torch.set_num_threads(1)
+    page(app, TRAIN)
+    app.number_input(key="latent_dim").set_value(2)
+    app.number_input(key="epochs").set_value(2)
+    app.text_input(key="hidden").set_value("16")
+    app.number_input(key="permutations").set_value(0)
+    app.selectbox(key="umap").set_value("off")
+    app.button(key="train").click().run(timeout=120)
+    no_exceptions(app)
+    assert [e.value for e in app.error] == []
+    assert {m.label: m.value for m in app.metric}["State"] == "succeeded"
+    assert any(m.value.startswith("**auto chose ") for m in app.markdown)
+    family, chosen = CHOICE_COLUMNS["model"], CHOICE_COLUMNS["chosen"]
+    table = next(d.value for d in app.dataframe if family in d.value.columns)
+    assert list(table[family]) == list(AUTO_CANDIDATES) and int(table[chosen].sum()) == 1
