@@ -13,12 +13,24 @@ and BLAS's one-off buffers (allocated by a process's first fit) are not counted.
 (``--model``), latent 10, ``pca_dim`` 50 (the usual setting for wide omics); the bound the sparse
 path aims at (issue 12) is the CSR arrays (a copy when pairing) + one 32 MiB float64 chunk + the
 (d, d) covariance of the PCA + the (n, 50) preprocessed output.
+
+    .venv/bin/python bench/sparse_memory.py --file          # mmcorr train's path from .h5ad files
+    .venv/bin/python bench/sparse_memory.py --file --old-tree /tmp/old   # + a `git archive` tree
+
+``--file`` writes rna.h5ad (CSR float32 in X) and prot.h5ad (dense) once, then in fresh processes
+runs what ``mmcorr train --modality rna=rna.h5ad --modality prot=prot.h5ad`` runs (``load_paired``
+then ``train_and_bundle``: split, fit, every analysis, the bundle; ``--umap off --permutations 0``):
+"file-sparse" as the reader gives it now (CSR), "file-densified" with rna densified right after
+loading, as the reader did before (every modality of a file was densified). Each child first runs
+the same path on tiny files (libraries and their one-off buffers loaded), then resets the mark
+before the file is read, so the peak counts the data read, the fit and the analyses.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from _common import MIB, OUT_DIR, load_average, rss_mib
+
+#: The --file cases: the reader's CSR as is, and densified after loading (the reader's old output).
+FILE_MODES = ("file-sparse", "file-densified")
 
 
 def _hwm_mib() -> float:
@@ -92,6 +107,88 @@ def child(n: int, d: int, density: float, mode: str, model: str, warm: bool, epo
     }
 
 
+def _write_files(folder: Path, n: int, d: int, density: float) -> dict[str, Path]:
+    """rna.h5ad (X: CSR float32 counts) and prot.h5ad (dense n x 20), paired by obs name."""
+    mdata, _ = _data(n, d, density, dense=False)
+    paths = {key: folder / f"{key}.h5ad" for key in ("rna", "prot")}
+    for key, path in paths.items():
+        mdata[key].write_h5ad(path)
+    return paths
+
+
+def file_child(folder: Path, n: int, d: int, mode: str, model: str, epochs: int) -> dict[str, Any]:
+    """Peak RSS of mmcorr train's path (load the .h5ad files, split, fit, analyses, bundle)."""
+    import tempfile
+
+    import torch
+
+    from mmcorr.config import build_job_spec
+    from mmcorr.data import load_paired
+    from mmcorr.runs.pipeline import train_and_bundle
+
+    torch.set_num_threads(1)
+    options = {"model": model, "latent_dim": 10, "pca_dim": 50, "epochs": epochs, "device": "cpu"}
+    spec = build_job_spec("files", **options, permutations=0, umap="off")
+
+    def run(where: Path, densify: bool) -> float:
+        ds, _ = load_paired({key: where / f"{key}.h5ad" for key in ("rna", "prot")})
+        rna = ds.values["rna"]
+        csr = (rna.data.nbytes + rna.indices.nbytes + rna.indptr.nbytes) / MIB if hasattr(rna, "tocsr") else 0
+        if densify:  # what the reader did before: every modality of a file dense
+            ds.values["rna"] = rna.toarray()
+        del rna
+        with tempfile.TemporaryDirectory() as out:
+            train_and_bundle(ds, spec, Path(out) / "run")
+        return csr
+
+    run(folder / "small", mode == "file-densified")  # libraries and their one-off buffers loaded
+    base = rss_mib()
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: the peak counts the read too
+    csr_mib = run(folder, mode == "file-densified")
+    peak = _hwm_mib() - base
+    return {
+        "mode": mode,
+        "model": model,
+        "n": n,
+        "d": d,
+        "csr_mib": round(csr_mib, 1),
+        "dense_float32_mib": round(n * d * 4 / MIB, 1),
+        "peak_above_baseline_mib": round(peak, 1),
+        "batch_mib": 32,
+        "bound_mib": round(2 * csr_mib + 32 + min(d, 4096) ** 2 * 8 / MIB + n * 50 * 4 / MIB, 1),
+    }
+
+
+def _run_file_cases(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_files(Path(tmp), args.n, args.d, args.density)
+        (Path(tmp) / "small").mkdir()
+        _write_files(Path(tmp) / "small", 200, 120, 0.1)
+        trees = [(mode, None) for mode in FILE_MODES] + [("file-sparse", t) for t in args.old_tree]
+        for mode, tree in trees:
+            cmd = [sys.executable, __file__, "--child", mode, "--folder", tmp, "--n", str(args.n)]
+            cmd += ["--d", str(args.d), "--model", args.model, "--epochs", str(args.epochs)]
+            env = {**os.environ, "PYTHONPATH": tree} if tree else None
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+            rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            if tree:  # mmcorr imported from an older tree (git archive): its reader as it was
+                rows[-1]["mode"] = f"file, tree {Path(tree).name}"
+    return rows
+
+
+def _print_file_rows(rows: list[dict[str, Any]]) -> None:
+    print("| input | n x d | CSR MiB | dense float32 MiB | peak above baseline MiB | bound MiB |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['mode']} | {r['n']:,} x {r['d']:,} | {r['csr_mib']} | {r['dense_float32_mib']} | "
+            f"{r['peak_above_baseline_mib']} | {r['bound_mib']} |"
+        )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=50_000)
@@ -101,12 +198,32 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=2, help="epochs of a trained family")
     p.add_argument("--warm", action="store_true", help="fit a tiny dataset first (libraries loaded)")
     p.add_argument("--smoke", action="store_true", help="tiny sizes (a few seconds)")
-    p.add_argument("--child", choices=("sparse", "dense"), help=argparse.SUPPRESS)
+    p.add_argument("--file", action="store_true", help="mmcorr train's path from .h5ad files")
+    p.add_argument(
+        "--old-tree",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="with --file: also run the file case importing mmcorr from DIR (e.g. a git archive)",
+    )
+    p.add_argument("--child", choices=("sparse", "dense", *FILE_MODES), help=argparse.SUPPRESS)
+    p.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.smoke:
         args.n, args.d = 600, 300
+    if args.child in FILE_MODES:
+        print(json.dumps(file_child(args.folder, args.n, args.d, args.child, args.model, args.epochs)))
+        return
     if args.child:
         print(json.dumps(child(args.n, args.d, args.density, args.child, args.model, args.warm, args.epochs)))
+        return
+    if args.file:
+        result = {"load_average": load_average(), "rows": _run_file_cases(args)}
+        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        variant = ("" if args.model == "cca" else f"_{args.model}") + ("_smoke" if args.smoke else "")
+        (OUT_DIR / f"sparse_memory_file{variant}.json").write_text(json.dumps(result, indent=2))
+        _print_file_rows(result["rows"])
+        print(f"load average {result['load_average']}")
         return
     rows = []
     for mode in ("sparse", "dense"):

@@ -282,13 +282,15 @@ with user_errors("Pairing the files"):
         st.warning(plain(warning), icon=":material/warning:")
 
     st.subheader("Preview")
+    from mmcorr.data import dense_rows
+
     tabs = st.tabs([plain(n) for n in dataset.names] + (["metadata"] if dataset.metadata is not None else []))
     for tab, mod in zip(tabs, dataset.names, strict=False):
         with tab:
             if _show_media(dataset, mod):
                 continue
             preview = pd.DataFrame(
-                dataset.values[mod][:10, :20],
+                dense_rows(dataset.values[mod], slice(0, 10), slice(0, 20)),
                 index=pd.Index(dataset.ids[:10], name="id"),
                 columns=dataset.features[mod][:20],
             )

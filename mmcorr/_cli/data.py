@@ -134,9 +134,10 @@ def _write_demo_tables(ds: Any, out: Path) -> None:
     import pandas as pd
 
     from mmcorr._io import atomic_write_text
+    from mmcorr.data import dense_rows
 
     for name in ds.names:
-        frame = pd.DataFrame(ds.values[name], columns=ds.features[name])
+        frame = pd.DataFrame(dense_rows(ds.values[name]), columns=ds.features[name])
         frame.insert(0, "sample_id", ds.ids)
         buf = io.StringIO()
         frame.to_csv(buf, index=False, float_format="%.6g")

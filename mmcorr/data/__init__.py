@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._chunks import dense_rows
 from .demos import DEMO_NAMES, DEMO_SPLIT_COLUMN, make_demo
 from .export import FORMULA_PREFIXES, csv_text, neutralise_text, spreadsheet_safe
 from .loaders import (
@@ -45,6 +46,7 @@ __all__ = [
     "Split",
     "add_latents",
     "csv_text",
+    "dense_rows",
     "file_extension",
     "file_layers",
     "load_file",

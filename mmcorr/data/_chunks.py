@@ -8,6 +8,7 @@ it ``chunk_rows`` rows at a time instead, so the extra memory is a few chunks wh
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +19,12 @@ __all__ = [
     "START_ROWS",
     "PCA_COV_MAX_D",
     "chunk_rows",
-    "iter_chunks",
     "column_mean_var",
+    "dense_rows",
     "gram",
+    "is_sparse",
+    "iter_chunks",
+    "rows_nbytes",
 ]
 
 #: Target size of one float64 chunk; a pass holds two or three of them at once.
@@ -40,6 +44,44 @@ START_BYTES = 256 * 2**20
 def chunk_rows(d: int) -> int:
     """Rows per chunk for d features (at least 1)."""
     return max(1, CHUNK_BYTES // (8 * max(d, 1)))
+
+
+def is_sparse(values: Any) -> bool:
+    """Whether a modality's values are a scipy.sparse matrix (CSR, from AnnData / MuData)."""
+    return hasattr(values, "tocsr")
+
+
+def dense_rows(values: Any, rows: Any = None, cols: Any = None) -> np.ndarray:
+    """``values[rows][:, cols]`` as a dense numpy array (None: every row / column).
+
+    values: a (n, d) numpy array or scipy.sparse CSR matrix. rows / cols: integer indices, a boolean
+    mask or a slice. A sparse matrix has its rows picked first (cheap on CSR), then its columns,
+    and only that block is densified: the memory is the (len(rows), len(cols)) result.
+    """
+    if not is_sparse(values):
+        if (
+            rows is not None
+            and cols is not None
+            and not isinstance(rows, slice)
+            and not isinstance(cols, slice)
+        ):
+            return np.asarray(values[np.ix_(np.asarray(rows), np.asarray(cols))])
+        x = values if rows is None else values[rows]
+        return np.asarray(x if cols is None else x[:, cols])
+    x = values if rows is None else values[rows]
+    if cols is not None:
+        x = x[:, cols]
+    return np.asarray(x.toarray())
+
+
+def rows_nbytes(values: Any, n_rows: int) -> int:
+    """Bytes of a copy of ``n_rows`` rows of ``values``: dense width x itemsize per row, or for a
+    sparse matrix its stored values + column indices per row on average, plus the row pointers."""
+    n, d = values.shape
+    if not is_sparse(values):
+        return int(n_rows * d * values.dtype.itemsize)
+    stored = values.data.nbytes + values.indices.nbytes
+    return int(n_rows * stored / max(n, 1) + (n_rows + 1) * values.indptr.itemsize)
 
 
 def iter_chunks(

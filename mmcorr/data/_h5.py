@@ -2,25 +2,35 @@
 
 Only what a modality needs is read: its matrix (``X`` or the chosen layer), ``var`` (feature names)
 and ``obs`` (sample ids and annotations), through ``anndata.io.read_elem``; the rest of the file
-(other layers, ``obsm``, ``uns``...) is never loaded. A sparse matrix is converted to float32
-before it is densified, so the peak is its CSR arrays plus the float32 result.
+(other layers, ``obsm``, ``uns``...) is never loaded. A sparse matrix stays a float32 CSR matrix
+(:func:`sparse_modality`; the fit densifies one batch at a time), so reading it costs its CSR
+arrays; only ``nan="impute"`` densifies it (converted to float32 first, then densified once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from mmcorr._validation import DataError
 
-from ._table import NanPolicy, finalize
+from ._table import NanPolicy, check_ids, check_unique_columns, finalize
 from .types import Modality
 
-__all__ = ["LAYER_X", "dense_float32", "merge_obs", "obs_frame", "read_h5ad", "read_h5mu"]
+__all__ = [
+    "LAYER_X",
+    "dense_float32",
+    "densified_note",
+    "merge_obs",
+    "obs_frame",
+    "read_h5ad",
+    "read_h5mu",
+    "sparse_modality",
+]
 
 #: The layer name that means the main matrix ``X`` (the default when no layer is chosen).
 LAYER_X = "X"
@@ -48,6 +58,61 @@ def dense_float32(x: Any, source: str) -> np.ndarray:
         if hasattr(x, "toarray"):  # sparse: cast the stored values first, then densify once
             return np.ascontiguousarray(x.astype(np.float32).toarray())
         return np.ascontiguousarray(np.asarray(x), dtype=np.float32)
+
+
+def sparse_modality(name: str, matrix: Any, ids: np.ndarray, features: list[str], source: str) -> Modality:
+    """A Modality whose values stay a float32 CSR matrix: the checks of ``finalize`` (ids, feature
+    names, no NaN / inf, constant features dropped) done on the stored values, never densified."""
+    import scipy.sparse as sp
+
+    if np.dtype(matrix.dtype).kind not in "biuf":
+        raise DataError(f"{source}: the matrix must be numeric; got dtype {matrix.dtype}.")
+    x = sp.csr_matrix(matrix, dtype=np.float32)
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise DataError(f"{source}: the matrix is empty (shape {x.shape}).")
+    check_unique_columns(features, source)
+    check_ids(ids, source)
+    dup = pd.Index(ids).duplicated()
+    if dup.any():
+        raise DataError(f"{source}: {int(dup.sum())} duplicate obs name(s), e.g. {list(ids[dup][:5])}.")
+    bad = ~np.isfinite(x.data)
+    if bad.any():
+        k = int(np.argmax(bad))
+        row = int(np.searchsorted(x.indptr, k, side="right")) - 1
+        raise DataError(
+            f"{source}: feature {features[int(x.indices[k])]!r} of obs {ids[row]!r} holds a NaN or infinite "
+            f"value ({int(bad.sum())} in all); fill them in (sparse matrices are not imputed)."
+        )
+    lo, hi = x.min(axis=0).toarray().ravel(), x.max(axis=0).toarray().ravel()
+    constant = lo == hi
+    dropped = {features[j]: f"constant (every value is {float(lo[j]):g})" for j in np.flatnonzero(constant)}
+    if constant.all():
+        raise DataError(f"{source}: no usable features: every feature is constant.")
+    if constant.any():
+        x = x[:, np.flatnonzero(~constant)]
+        features = [f for f, c in zip(features, constant, strict=True) if not c]
+    x.sort_indices()
+    # A CSR matrix where the type says ndarray: it supports what the estimator's path does with it
+    # (shape, row indexing, chunked densifying in mmcorr.data._chunks).
+    return Modality(
+        name=name,
+        values=cast(np.ndarray, x),
+        ids=ids,
+        features=features,
+        source=source,
+        id_column="obs_names",
+        dropped=dropped,
+    )
+
+
+def densified_note(shape: tuple[int, ...], nan: NanPolicy) -> str:
+    """The modality note of a sparse matrix densified because ``nan`` is not "error"."""
+    n, d = int(shape[0]), int(shape[1])
+    return (
+        f"sparse matrix densified ({n:,} x {d:,} float32, {n * d * 4 / 2**20:,.0f} MiB) because "
+        f"nan={nan!r} fills missing values on dense values only; with nan='error' it stays sparse "
+        "and is densified one batch at a time"
+    )
 
 
 def obs_frame(obs: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
@@ -93,13 +158,20 @@ def _read_group(
                 f"({LAYER_X!r} is the main matrix)."
             )
         matrix = aio.read_elem(group["layers"][layer])
-    values = dense_float32(matrix, source)
-    del matrix
     obs = aio.read_elem(group["obs"])
     var = aio.read_elem(group["var"])
     ids = np.asarray(obs.index, dtype=str).astype(object)
     features = [str(v) for v in var.index]
-    mod = finalize(name, values, ids, features, source, id_column="obs_names", nan=nan)
+    if hasattr(matrix, "tocsr") and nan == "error":  # stays CSR: densified one batch at a time
+        mod = sparse_modality(name, matrix, ids, features, source)
+    else:
+        shape = matrix.shape
+        sparse = hasattr(matrix, "tocsr")
+        values = dense_float32(matrix, source)
+        del matrix
+        mod = finalize(name, values, ids, features, source, id_column="obs_names", nan=nan)
+        if sparse:
+            mod.notes.append(densified_note(shape, nan))
     mod.obs = obs_frame(obs, ids)
     mod.key = key
     if layer != LAYER_X:

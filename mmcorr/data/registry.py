@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -37,6 +38,7 @@ import pandas as pd
 from mmcorr._io import atomic_dir
 from mmcorr._validation import DataError, MmcorrError, check_choice
 
+from ._chunks import dense_rows, is_sparse
 from ._previews import has_previews, read_preview, read_previews, write_previews
 from .report import PairingReport
 from .types import MediaSpec, PairedDataset
@@ -97,6 +99,28 @@ def fingerprint(ds: PairedDataset) -> str:
     return h.hexdigest()
 
 
+def _densified(
+    ds: PairedDataset, report: dict[str, Any] | None
+) -> tuple[PairedDataset, dict[str, Any] | None]:
+    """``ds`` with its sparse (CSR) modalities densified, as the registry stores them (one float32
+    parquet column per feature), and ``report`` with a note on each in its modality's notes."""
+    sparse = [n for n in ds.names if is_sparse(ds.values[n])]
+    if not sparse:
+        return ds, report
+    values = {n: dense_rows(v) if n in sparse else v for n, v in ds.values.items()}
+    if report is not None:
+        report = copy.deepcopy(report)  # the caller's report is left as it was
+        for mod in report.get("modalities", []):
+            if mod.get("name") in sparse:
+                n, d = ds.values[mod["name"]].shape
+                mod.setdefault("notes", []).append(
+                    f"sparse matrix densified to register it ({n:,} x {d:,} float32, "
+                    f"{n * d * 4 / 2**20:,.0f} MiB): a registered dataset is stored dense; train on "
+                    "the .h5ad / .h5mu file itself (mmcorr train --modality) to keep it sparse"
+                )
+    return dataclasses.replace(ds, values=values), report
+
+
 class DatasetRegistry:
     """Registered datasets under ``root`` (default: ``mmcorr.paths.datasets_dir()``).
 
@@ -134,12 +158,13 @@ class DatasetRegistry:
         for mod in ds.names:
             if ID_COLUMN in ds.features[mod]:
                 raise DataError(f"Modality {mod!r} has a feature named {ID_COLUMN!r}, which is reserved.")
+        report_dict = report.to_dict() if isinstance(report, PairingReport) else report
+        ds, report_dict = _densified(ds, report_dict)
         fp = fingerprint(ds)
         dataset_id = f"{_slug(name)}-{fp[:8]}"
         target = self.root / dataset_id
         if (target / DatasetFile.META.value).is_file():
             return dataset_id  # same content, same name: already saved
-        report_dict = report.to_dict() if isinstance(report, PairingReport) else report
         meta = {
             "format": _FORMAT,
             "id": dataset_id,

@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from mmcorr._validation import DataError, MmcorrError
 
-from ._h5 import LAYER_X, dense_float32, merge_obs, obs_frame
-from ._table import NanPolicy, check_ids, check_unique_columns, finalize
+from ._h5 import LAYER_X, dense_float32, densified_note, merge_obs, obs_frame, sparse_modality
+from ._table import NanPolicy, finalize
 from .metadata import check_shared_obs, obs_metadata
 from .pairing import pair_modalities
 from .types import JOINT, SCVERSE_KEYS, Modality, PairedDataset
@@ -80,54 +80,11 @@ def _anndata_modality(adata: Any, key: str, name: str, layer: str, nan: NanPolic
         mod = finalize(
             name, dense_float32(matrix, source), ids, features, source, id_column="obs_names", nan=nan
         )
+        if hasattr(matrix, "tocsr"):
+            mod.notes.append(densified_note(matrix.shape, nan))
     mod.obs = obs_frame(adata.obs, ids)
     mod.key = key
     return mod
-
-
-def sparse_modality(name: str, matrix: Any, ids: np.ndarray, features: list[str], source: str) -> Modality:
-    """A Modality whose values stay a float32 CSR matrix: the checks of ``finalize`` (ids, feature
-    names, no NaN / inf, constant features dropped) done on the stored values, never densified."""
-    import scipy.sparse as sp
-
-    if np.dtype(matrix.dtype).kind not in "biuf":
-        raise DataError(f"{source}: the matrix must be numeric; got dtype {matrix.dtype}.")
-    x = sp.csr_matrix(matrix, dtype=np.float32)
-    if x.shape[0] == 0 or x.shape[1] == 0:
-        raise DataError(f"{source}: the matrix is empty (shape {x.shape}).")
-    check_unique_columns(features, source)
-    check_ids(ids, source)
-    dup = pd.Index(ids).duplicated()
-    if dup.any():
-        raise DataError(f"{source}: {int(dup.sum())} duplicate obs name(s), e.g. {list(ids[dup][:5])}.")
-    bad = ~np.isfinite(x.data)
-    if bad.any():
-        k = int(np.argmax(bad))
-        row = int(np.searchsorted(x.indptr, k, side="right")) - 1
-        raise DataError(
-            f"{source}: feature {features[int(x.indices[k])]!r} of obs {ids[row]!r} holds a NaN or infinite "
-            f"value ({int(bad.sum())} in all); fill them in (sparse matrices are not imputed)."
-        )
-    lo, hi = x.min(axis=0).toarray().ravel(), x.max(axis=0).toarray().ravel()
-    constant = lo == hi
-    dropped = {features[j]: f"constant (every value is {float(lo[j]):g})" for j in np.flatnonzero(constant)}
-    if constant.all():
-        raise DataError(f"{source}: no usable features: every feature is constant.")
-    if constant.any():
-        x = x[:, np.flatnonzero(~constant)]
-        features = [f for f, c in zip(features, constant, strict=True) if not c]
-    x.sort_indices()
-    # A CSR matrix where the type says ndarray: it supports what the estimator's path does with it
-    # (shape, row indexing, chunked densifying in mmcorr.data._chunks).
-    return Modality(
-        name=name,
-        values=cast(np.ndarray, x),
-        ids=ids,
-        features=features,
-        source=source,
-        id_column="obs_names",
-        dropped=dropped,
-    )
 
 
 def paired_from_scverse(
@@ -144,8 +101,9 @@ def paired_from_scverse(
     how: "outer" (default, muon's convention) keeps every cell with a presence mask; "inner" keeps
         cells observed in every modality. Cells pair by obs name.
     label_column: an ``obs`` column (a MuData's global one, or ``"<key>:<col>"``) used as labels.
-    ``obs`` columns become ``metadata``, ``var_names`` the feature names; sparse matrices are
-    densified to float32 one modality at a time.
+    ``obs`` columns become ``metadata``, ``var_names`` the feature names; a sparse matrix stays a
+    float32 CSR matrix (densified one batch at a time by the fit) unless ``nan="impute"``, which
+    densifies it (a modality note says so).
     """
     if not is_scverse(obj):
         raise MmcorrError(

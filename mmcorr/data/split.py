@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
 from mmcorr._validation import DataError, MmcorrError, check_float, check_int
 
+from ._chunks import is_sparse
 from .types import MediaSpec, PairedDataset
 
 if TYPE_CHECKING:
@@ -174,6 +175,18 @@ def _check_like(train: PairedDataset, other: PairedDataset, flag: str) -> None:
     )
 
 
+def _stack_rows(blocks: list[Any]) -> np.ndarray:
+    """The rows of ``blocks`` one after another: a float32 CSR matrix when any block is sparse (an
+    .h5ad / .h5mu modality stays sparse; a dense block is converted, not the other way round)."""
+    if not any(is_sparse(b) for b in blocks):
+        return np.concatenate(blocks)
+    import scipy.sparse as sp
+
+    stacked = sp.vstack([sp.csr_matrix(b, dtype=np.float32) for b in blocks], format="csr")
+    stacked.sort_indices()
+    return cast(np.ndarray, stacked)  # CSR where the type says ndarray, as in sparse_modality
+
+
 def stack_given_splits(
     train: PairedDataset,
     val: PairedDataset | None,
@@ -224,7 +237,7 @@ def stack_given_splits(
     meta = [p.metadata for p in parts]
     stacked = PairedDataset(
         names=list(train.names),
-        values={n: np.concatenate([p.values[n] for p in parts]) for n in train.names},
+        values={n: _stack_rows([p.values[n] for p in parts]) for n in train.names},
         features={n: list(f) for n, f in train.features.items()},
         ids=np.concatenate([p.ids for p in parts]).astype(object),
         mask=np.concatenate([p.mask for p in parts]),

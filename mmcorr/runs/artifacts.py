@@ -16,7 +16,8 @@ from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec
-from mmcorr.data import JOINT, PairedDataset
+from mmcorr.data import JOINT, PairedDataset, dense_rows
+from mmcorr.data._chunks import column_mean_var
 from mmcorr.runs.files import ID_COLUMN, PAIR_COLUMN, SPLIT_COLUMN, SplitName, latent_columns
 from mmcorr.runs.schema import Pair, pairs_of
 from mmcorr.runs.tables import SimilarityData
@@ -85,8 +86,9 @@ def umap_frame(
 
 
 def _top_variance(x: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k columns of x with the highest variance over ``rows`` (the training split)."""
-    var = np.var(x[rows], axis=0) if rows.size > 1 else np.zeros(x.shape[1])
+    """Indices of the k columns of x with the highest variance over ``rows`` (the training split);
+    x may be a CSR matrix (read in row chunks, never densified whole)."""
+    var = column_mean_var(x, rows)[1] if rows.size > 1 else np.zeros(x.shape[1])
     return np.sort(np.argsort(-var, kind="stable")[:k])
 
 
@@ -105,8 +107,8 @@ def _pair_map(
     fa = _top_variance(ds.values[a], train, cfg.top_features)
     fb = _top_variance(ds.values[b], train, cfg.top_features)
     fmap = analysis.feature_correlation_map(
-        ds.values[a][np.ix_(test, fa)],
-        ds.values[b][np.ix_(test, fb)],
+        dense_rows(ds.values[a], test, fa),
+        dense_rows(ds.values[b], test, fb),
         latents[a][test],
         latents[b][test],
         features_a=[ds.features[a][j] for j in fa],

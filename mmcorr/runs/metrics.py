@@ -16,7 +16,8 @@ import pandas as pd
 from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AnalysisConfig
-from mmcorr.data import JOINT, PairedDataset
+from mmcorr.data import JOINT, PairedDataset, dense_rows
+from mmcorr.data._chunks import chunk_rows, column_mean_var
 from mmcorr.runs.files import FEATURE_COLUMN, PAIR_COLUMN, R2_COLUMN
 from mmcorr.runs.schema import (
     CanonicalCorrelations,
@@ -241,8 +242,53 @@ def training_means(train: PairedDataset) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for i, name in enumerate(train.names):
         rows = np.flatnonzero(train.mask[:, i])
-        out[name] = np.asarray(train.values[name][rows], dtype=np.float64).mean(axis=0)
+        out[name] = column_mean_var(train.values[name], rows)[0]  # chunked: a CSR modality stays sparse
     return out
+
+
+def _r2(ss_res: np.ndarray, ss_tot: np.ndarray, sq: np.ndarray) -> tuple[float, np.ndarray]:
+    """(variance-weighted R^2, per-feature R^2) from per-feature sums, as
+    :func:`mmcorr.analysis.prediction_r2` computes them (a constant target feature: 1.0 when
+    predicted exactly, else 0.0)."""
+    const = ss_tot <= 1e-12 * np.maximum(1.0, sq)
+    per = np.where(const, np.where(ss_res <= 1e-12, 1.0, 0.0), 1.0 - ss_res / np.where(const, 1.0, ss_tot))
+    total = float(1.0 - ss_res.sum() / ss_tot.sum()) if ss_tot.sum() > 0 else float(per.mean())
+    return total, per
+
+
+def _chunked_r2(
+    model: CorrelationModel,
+    test: PairedDataset,
+    rows: np.ndarray,
+    direction: Direction,
+    mean_b: np.ndarray | None,
+) -> tuple[float, np.ndarray, float | None]:
+    """R^2 of predicting ``b`` from ``a`` over ``rows`` of ``test`` (variance-weighted, per feature)
+    and of predicting the training mean ``mean_b`` (None without it).
+
+    The target is densified and predicted a row chunk at a time (~32 MiB of float64), so a wide or
+    sparse (CSR) target of many test rows is never held whole; the sums are those of
+    :func:`mmcorr.analysis.prediction_r2`, its mean from a first chunked pass.
+    """
+    a, b = direction
+    values = test.values[b]
+    mean, var = column_mean_var(values, rows)
+    n = rows.size
+    ss_tot = var * n
+    ss_res = np.zeros_like(ss_tot)
+    step = chunk_rows(values.shape[1])
+    for start in range(0, n, step):
+        part = rows[start : start + step]
+        pred = model.predict(test.subset(part), source=a, target=b)
+        resid = dense_rows(values, part).astype(np.float64) - pred
+        ss_res += np.einsum("ij,ij->j", resid, resid)
+    sq = ss_tot + n * mean**2  # sum of squares of the target, for the constant-feature test
+    total, per = _r2(ss_res, ss_tot, sq)
+    if mean_b is None:
+        return total, per, None
+    # predicting a constant m: sum (y - m)^2 = sum (y - mean)^2 + n (mean - m)^2
+    base_res = ss_tot + n * (mean - np.asarray(mean_b, dtype=np.float64)) ** 2
+    return total, per, _r2(base_res, ss_tot, sq)[0]
 
 
 def prediction_metrics(
@@ -251,7 +297,8 @@ def prediction_metrics(
     names: list[str] | None = None,
     baseline: dict[str, np.ndarray] | None = None,
 ) -> tuple[dict[Direction, float | None], pd.DataFrame, dict[Direction, float | None]]:
-    """Cross-modal prediction R^2 for every ordered pair on ``test`` (raw units).
+    """Cross-modal prediction R^2 for every ordered pair on ``test`` (raw units), predicted and
+    densified a row chunk at a time (a CSR target stays sparse).
 
     names: the modalities to predict between (default: all of ``test``).
     baseline: modality -> (d,) training mean (:func:`training_means`); given, the R^2 of predicting
@@ -271,13 +318,12 @@ def prediction_metrics(
         if rows.size < 2:
             overall[direction] = None
             continue
-        pred = model.predict(test.subset(rows), source=a, target=b)
-        y = test.values[b][rows]
-        total, per_feature = analysis.prediction_r2(y, pred, weighting="variance")
-        overall[direction] = float(total)
-        if baseline is not None and b in baseline:
-            mean = np.broadcast_to(baseline[b], pred.shape)
-            base[direction] = float(analysis.prediction_r2(y, mean, weighting="variance")[0])
+        total, per_feature, base_total = _chunked_r2(
+            model, test, rows, direction, None if baseline is None else baseline.get(b)
+        )
+        overall[direction] = total
+        if base_total is not None:
+            base[direction] = base_total
         parts.append(
             pd.DataFrame(
                 {

@@ -24,6 +24,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr._version import __version__
 from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec
 from mmcorr.data import PairedDataset, Split, split_indices
+from mmcorr.data._chunks import rows_nbytes
 from mmcorr.runs import artifacts
 from mmcorr.runs.artifacts import latents_frame, umap_wanted
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
@@ -138,7 +139,7 @@ def _fit(
     model.check_memory(
         rows,
         ds.dims,
-        copies=rows * sum(ds.values[n].shape[1] * ds.values[n].dtype.itemsize for n in ds.names),
+        copies=sum(rows_nbytes(ds.values[n], rows) for n in ds.names),
     )
     start = time.perf_counter()
     model.fit(
