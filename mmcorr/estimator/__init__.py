@@ -29,6 +29,7 @@ from mmcorr.estimator._fit import fit_closed_form, fit_heads, train_module
 from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
 from mmcorr.estimator._params import configs_from_params, params_from_configs
+from mmcorr.estimator._predict import choose_paths, predict_preprocessed, prediction_path
 from mmcorr.estimator._prepare import architecture, copy_encoders
 from mmcorr.estimator._prepare import check_memory as _check_memory
 from mmcorr.estimator._prepare import preprocess as _preprocess
@@ -83,7 +84,10 @@ class CorrelationModel(BaseEstimator):
     Learned attributes: ``names_`` (modality order), ``dims_`` (raw feature counts), ``features_``,
     ``configs_`` (the (ModelConfig, TrainConfig, DataConfig) fitted with), ``preprocessor_``,
     ``module_`` (the torch model), ``media_`` (name -> MediaSpec of the raw modalities), ``history_`` (one record per epoch, see
-    :class:`~mmcorr.training.Callback`), ``heads_`` (alignment and ridge maps), ``device_``.
+    :class:`~mmcorr.training.Callback`), ``heads_`` (alignment and ridge maps), ``device_``,
+    ``prediction_choice_`` ((source, target) -> :class:`~mmcorr.models.heads.PredictionChoice`:
+    ridge map or decoder, whichever had the higher validation R^2; see
+    :mod:`mmcorr.estimator._predict`).
 
     ``history_[i]["val_corr"]`` is the mean held-out canonical correlation of the first two
     modalities: a linear CCA fitted on a bounded, evenly spaced subset of that epoch's training
@@ -240,6 +244,8 @@ class CorrelationModel(BaseEstimator):
             self.history_ = exc.history
             raise
         self.heads_ = fit_heads(module, tr, va)
+        choose_paths(module, self.heads_, pre, va)
+        self.prediction_choice_ = dict(self.heads_.choice)
         return self
 
     # -- using a fitted model ----------------------------------------------------------------------
@@ -327,7 +333,8 @@ class CorrelationModel(BaseEstimator):
     def predict(self, ds: PairedDataset, source: str, target: str) -> np.ndarray:
         """Predict modality ``target`` from modality ``source`` alone: (n, d_target) in the target's
         original units (NaN rows where ``source`` is absent). Decoding models decode the source's
-        latent; ``cca`` / ``dccae`` use a ridge map from the aligned latent fitted on training data."""
+        latent or use a ridge map from the aligned latent fitted on training data, whichever
+        predicted the validation pairs better (``prediction_choice_``); ``cca`` has the ridge only."""
         self._check_fitted()
         check_choice("target", target, self.names_)
         check_choice("source", source, self.names_)
@@ -335,14 +342,8 @@ class CorrelationModel(BaseEstimator):
             raise MmcorrError(f"The 'source' and 'target' modalities must differ. Got {source!r} for both.")
         _, pre = self._prepare(ds, [source])
         present = pre.present[:, self.names_.index(source)]
-        if self.module_.cross_decoder:
-            z = latents(self.module_, pre)[source]
-            with torch.no_grad():
-                zt = torch.as_tensor(z, dtype=torch.float32, device=self.device_)
-                y = self.module_.decode(zt, target).double().cpu().numpy() if len(z) else np.zeros((0, 1))
-        else:
-            aligned, _ = self._encode(pre)
-            y = self.heads_.predict(source, target, aligned[source])
+        path = prediction_path(self.module_, self.heads_, source, target)
+        y = predict_preprocessed(self.module_, self.heads_, pre, source, target, path)
         y = np.asarray(self.preprocessor_.inverse_transform(target, y), dtype=np.float32)
         y[~present] = np.nan
         return y
@@ -387,4 +388,5 @@ class CorrelationModel(BaseEstimator):
         est.device_ = resolve_device(device)
         est.preprocessor_ = Preprocessor.load(src)
         est.module_, est.heads_, est.history_ = saved.module, saved.heads, saved.history
+        est.prediction_choice_ = dict(saved.heads.choice)
         return est

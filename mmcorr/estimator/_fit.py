@@ -26,7 +26,14 @@ from mmcorr.models.heads import (
 )
 from mmcorr.training import Batches, Callback, Trainer, TrainingCancelled
 
-__all__ = ["VAL_CORR_MIN_DELTA", "fit_closed_form", "fit_heads", "train_module", "val_corr"]
+__all__ = [
+    "VAL_CORR_MIN_DELTA",
+    "fit_closed_form",
+    "fit_heads",
+    "train_module",
+    "val_corr",
+    "validation_rows",
+]
 
 # Training rows the per-epoch validation correlation fits its CCA on: a k x k CCA is well estimated
 # from ~20k rows, and encoding fewer rows keeps this per-epoch work small next to the epoch's steps
@@ -145,8 +152,8 @@ def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:
 
 
 def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = None) -> LinearHeads:
-    """Alignment for ``align_after_fit`` families and, for families without a ``cross_decoder``,
-    ridge maps source latent -> target.
+    """Alignment for ``align_after_fit`` families and ridge maps source latent -> target (for a
+    family with decoders, a candidate beside them: :func:`mmcorr.estimator._predict.choose_paths`).
 
     The alignment is a linear CCA (ridge ``cca_reg``) of the validation latents when that scores
     higher on validation pairs out of sample than one of the training latents
@@ -171,19 +178,18 @@ def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = N
             if validation_fit_wins(views, val_views, k, module.config.cca_reg):
                 views = val_views
         heads.align = fit_alignment(names, views, module.latent_dim, module.config.cca_reg)
-    if not module.cross_decoder:
-        for j, s in enumerate(names):
-            zs = heads.aligned(s, raw.pop(s))  # the unaligned latents are not needed any more
-            for i, t in enumerate(names):
-                rows = tr.present[:, j] & tr.present[:, i]
-                if s != t and rows.sum() >= 2:
-                    # The target's preprocessed rows, computed chunk by chunk as the ridge reads them.
-                    targets = None if rows.all() else np.flatnonzero(rows)
-                    val = _val_pairs(heads, va, raw_va, s, t, enough)
-                    y = cast(np.ndarray, tr.values[t])  # array-like: fit_ridge reads row chunks
-                    mz, coef, my, alpha = fit_ridge_tuned(_kept(zs, rows), y, targets, val)
-                    heads.ridge[(s, t)] = (mz, coef, my)
-                    heads.ridge_alpha[(s, t)] = alpha
+    for j, s in enumerate(names):
+        zs = heads.aligned(s, raw.pop(s))  # the unaligned latents are not needed any more
+        for i, t in enumerate(names):
+            rows = tr.present[:, j] & tr.present[:, i]
+            if s != t and rows.sum() >= 2:
+                # The target's preprocessed rows, computed chunk by chunk as the ridge reads them.
+                targets = None if rows.all() else np.flatnonzero(rows)
+                val = _val_pairs(heads, va, raw_va, s, t, enough)
+                y = cast(np.ndarray, tr.values[t])  # array-like: fit_ridge reads row chunks
+                mz, coef, my, alpha = fit_ridge_tuned(_kept(zs, rows), y, targets, val)
+                heads.ridge[(s, t)] = (mz, coef, my)
+                heads.ridge_alpha[(s, t)] = alpha
     return heads
 
 
@@ -206,7 +212,17 @@ def _val_pairs(
     At most one float64 row chunk of the target (``chunk_rows``, evenly spaced): choosing a ridge
     strength from a short grid needs no more, and the ridge's error terms hold ~4 such arrays at
     once (0.9 GiB for 3,000 rows x 10,000 features before this bound)."""
-    if va is None or raw_va is None:
+    rows = validation_rows(va, s, t, enough)
+    if va is None or rows is None or raw_va is None:
+        return None
+    return heads.aligned(s, raw_va[s][rows]), np.asarray(va.values[t][rows], dtype=np.float64)
+
+
+def validation_rows(va: RowBatches | None, s: str, t: str, enough: int) -> np.ndarray | None:
+    """Positions in ``va`` of the validation rows with both ``s`` and ``t`` that a choice made on
+    them reads: evenly spaced, at most one float64 row chunk of the target (but at least
+    ``enough``); None when there are fewer than ``enough`` (or 3)."""
+    if va is None:
         return None
     rows = np.flatnonzero(va.present[:, va.names.index(s)] & va.present[:, va.names.index(t)])
     if len(rows) < max(enough, 3):
@@ -214,4 +230,4 @@ def _val_pairs(
     most = max(chunk_rows(va.values[t].shape[1]), enough)
     if len(rows) > most:
         rows = rows[np.linspace(0, len(rows) - 1, most).astype(np.int64)]
-    return heads.aligned(s, raw_va[s][rows]), np.asarray(va.values[t][rows], dtype=np.float64)
+    return rows

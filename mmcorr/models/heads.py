@@ -7,14 +7,20 @@ Numpy only, all (n, k) x (k, k) algebra. Stored in the model file as plain tenso
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 
 from mmcorr._cca import fit_cca
-from mmcorr.data._chunks import iter_chunks
+from mmcorr.data._chunks import chunk_rows, iter_chunks
 
 __all__ = [
+    "DECODER",
     "LinearHeads",
+    "PREDICTION_PATHS",
+    "PredictionChoice",
+    "PredictionPath",
+    "RIDGE",
     "fit_alignment",
     "fit_ridge",
     "fit_ridge_tuned",
@@ -32,24 +38,52 @@ RIDGE_ALPHA = 1e-2
 RIDGE_ALPHA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
+#: How cross-modal prediction maps a source to a target: the ridge map from the aligned source
+#: latent, or the target's decoder applied to the source's latent (families with decoders).
+PredictionPath = Literal["ridge", "decoder"]
+RIDGE: PredictionPath = "ridge"
+DECODER: PredictionPath = "decoder"
+PREDICTION_PATHS: tuple[PredictionPath, ...] = (RIDGE, DECODER)
+
+
+@dataclass(frozen=True)
+class PredictionChoice:
+    """The prediction path kept for one (source, target) direction and the validation R^2 (raw
+    units, variance weighted) of both candidates; NaN for a candidate that was not scored."""
+
+    path: PredictionPath
+    val_r2_ridge: float
+    val_r2_decoder: float
+
+    def to_json(self) -> dict[str, float | str]:
+        return {"path": self.path, "val_r2_ridge": self.val_r2_ridge, "val_r2_decoder": self.val_r2_decoder}
+
+
 @dataclass
 class LinearHeads:
     """align: name -> (mean (k,), weight (k, k)) turning a model latent into aligned canonical
     variates (empty when the model's latents are already in one space). ridge: (source, target) ->
     (mean_z (k,), coef (k, d_t), intercept (d_t,)) predicting target's preprocessed features.
     ridge_alpha: (source, target) -> the ridge strength used (relative to n; chosen on validation
-    pairs when there were enough, see :func:`fit_ridge_tuned`)."""
+    pairs when there were enough, see :func:`fit_ridge_tuned`). choice: (source, target) -> the
+    :class:`PredictionChoice` made on validation pairs (absent: the family's default path)."""
 
     align: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     ridge: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
     ridge_alpha: dict[tuple[str, str], float] = field(default_factory=dict)
+    choice: dict[tuple[str, str], PredictionChoice] = field(default_factory=dict)
 
     def aligned(self, name: str, z: np.ndarray) -> np.ndarray:
         """z (n, k) -> aligned (n, k) (unchanged when there is no alignment for ``name``)."""
         if name not in self.align:
             return z
         mean, weight = self.align[name]
-        return (z - mean) @ weight
+        # Row chunks into the result: no (n, k) centred temporary beside it (latents of 1M rows).
+        out = np.empty((z.shape[0], weight.shape[1]), dtype=np.result_type(z, weight))
+        step = chunk_rows(z.shape[1])
+        for start in range(0, z.shape[0], step):
+            out[start : start + step] = (z[start : start + step] - mean) @ weight
+        return out
 
     def predict(self, source: str, target: str, z: np.ndarray) -> np.ndarray:
         """Aligned latent of ``source`` (n, k) -> target's preprocessed features (n, d_t)."""
@@ -68,6 +102,9 @@ class LinearHeads:
             out[f"ridge.{src}.{tgt}.intercept"] = intercept
         for (src, tgt), alpha in self.ridge_alpha.items():
             out[f"ridge.{src}.{tgt}.alpha"] = np.array([alpha])
+        for (src, tgt), c in self.choice.items():
+            code = float(PREDICTION_PATHS.index(c.path))
+            out[f"choice.{src}.{tgt}"] = np.array([code, c.val_r2_ridge, c.val_r2_decoder])
         return out
 
     @classmethod
@@ -86,6 +123,11 @@ class LinearHeads:
                 )
                 if f"ridge.{src}.{tgt}.alpha" in flat:  # absent in models saved before it was chosen
                     heads.ridge_alpha[(src, tgt)] = float(np.ravel(flat[f"ridge.{src}.{tgt}.alpha"])[0])
+            elif parts[0] == "choice":  # absent in models saved before the decoder could be chosen
+                code, r2_ridge, r2_decoder = (float(v) for v in np.ravel(flat[key]))
+                heads.choice[(parts[1], parts[2])] = PredictionChoice(
+                    PREDICTION_PATHS[int(code)], r2_ridge, r2_decoder
+                )
         return heads
 
 
@@ -99,7 +141,7 @@ def fit_alignment(
     """
     n = latents[0].shape[0]
     comps = min(k, n - 1, *(z.shape[1] for z in latents))
-    fit = fit_cca([z.astype(np.float64) for z in latents], comps, reg=reg)
+    fit = fit_cca(list(latents), comps, reg=reg)  # (k, k) covariances over row chunks: no copy
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for i, name in enumerate(names):
         weight = np.zeros((latents[i].shape[1], k))
@@ -132,17 +174,19 @@ def fit_ridge_tuned(
     """
     n = z.shape[0]
     mz = z.mean(axis=0)
-    zc = z - mz
     my = np.zeros(y.shape[1])
     for _, x in iter_chunks(y, rows):
         my += x.sum(axis=0)
     my /= n
     zty = np.zeros((z.shape[1], y.shape[1]))
+    ztz = np.zeros((z.shape[1], z.shape[1]))
     for pos, x in iter_chunks(y, rows):
         x -= my
-        zty += zc[pos].T @ x
+        zc = z[pos] - mz  # centred per chunk: no (n, k) copy of the latents
+        zty += zc.T @ x
+        ztz += zc.T @ zc
     # One eigendecomposition of Z'Z serves every strength: coef(a) = V diag(1 / (s + a n)) V' Z'Y.
-    s, v = np.linalg.eigh(zc.T @ zc)
+    s, v = np.linalg.eigh(ztz)
     proj = v.T @ zty
     alpha = RIDGE_ALPHA
     if val is not None:
