@@ -25,6 +25,7 @@ from typing import Literal
 
 import numpy as np
 from scipy.linalg import block_diag
+from scipy.linalg.blas import dsyrk
 
 from mmcorr._validation import MmcorrError, check_choice, check_float, check_int
 from mmcorr.data._chunks import chunk_rows
@@ -148,8 +149,6 @@ def cca_moments(views: Sequence[np.ndarray]) -> tuple[list[np.ndarray], np.ndarr
             _check_finite(i, chunk[:, lo:hi])
         sums += chunk.sum(axis=0)
     mean = sums / max(n, 1)
-    from scipy.linalg.blas import dsyrk
-
     cov = np.zeros((total, total), order="F")
     for start in range(0, n, step):
         chunk = fill(start)
