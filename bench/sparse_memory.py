@@ -130,6 +130,16 @@ def file_child(folder: Path, n: int, d: int, mode: str, model: str, epochs: int)
     options = {"model": model, "latent_dim": 10, "pca_dim": 50, "epochs": epochs, "device": "cpu"}
     spec = build_job_spec("files", **options, permutations=0, umap="off")
 
+    stages: dict[str, float] = {}
+    step = ["read + pair"]
+    base = 0.0
+
+    def mark(text: str) -> None:  # each step's peak: record it, reset the mark, name the next one
+        stages[step[0]] = max(stages.get(step[0], 0.0), round(_hwm_mib() - base, 1))
+        Path("/proc/self/clear_refs").write_text("5")
+        name, _, state = text.rpartition(": ")
+        step[0] = name if state == "started" else "between steps"
+
     def run(where: Path, densify: bool) -> float:
         ds, _ = load_paired({key: where / f"{key}.h5ad" for key in ("rna", "prot")})
         rna = ds.values["rna"]
@@ -137,15 +147,19 @@ def file_child(folder: Path, n: int, d: int, mode: str, model: str, epochs: int)
         if densify:  # what the reader did before: every modality of a file dense
             ds.values["rna"] = rna.toarray()
         del rna
+        mark("split + fit: started")
         with tempfile.TemporaryDirectory() as out:
-            train_and_bundle(ds, spec, Path(out) / "run")
+            train_and_bundle(ds, spec, Path(out) / "run", notify=mark)
         return csr
 
     run(folder / "small", mode == "file-densified")  # libraries and their one-off buffers loaded
+    stages.clear()
+    step[0] = "read + pair"
     base = rss_mib()
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM: the peak counts the read too
     csr_mib = run(folder, mode == "file-densified")
-    peak = _hwm_mib() - base
+    mark("end: started")
+    stages.pop("between steps", None)
     return {
         "mode": mode,
         "model": model,
@@ -153,7 +167,8 @@ def file_child(folder: Path, n: int, d: int, mode: str, model: str, epochs: int)
         "d": d,
         "csr_mib": round(csr_mib, 1),
         "dense_float32_mib": round(n * d * 4 / MIB, 1),
-        "peak_above_baseline_mib": round(peak, 1),
+        "peak_above_baseline_mib": max(stages.values()),
+        "stage_peaks_mib": stages,
         "batch_mib": 32,
         "bound_mib": round(2 * csr_mib + 32 + min(d, 4096) ** 2 * 8 / MIB + n * 50 * 4 / MIB, 1),
     }
@@ -174,8 +189,10 @@ def _run_file_cases(args: argparse.Namespace) -> list[dict[str, Any]]:
             env = {**os.environ, "PYTHONPATH": tree} if tree else None
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            if tree:  # mmcorr imported from an older tree (git archive): its reader as it was
-                rows[-1]["mode"] = f"file, tree {Path(tree).name}"
+            if tree:  # mmcorr imported from an older tree (git archive): its reader densified rna,
+                # so its CSR size and bound are those the current reader measured
+                rows[-1].update(mode=f"file, tree {Path(tree).name}", csr_mib=rows[0]["csr_mib"])
+                rows[-1]["bound_mib"] = rows[0]["bound_mib"]
     return rows
 
 
@@ -187,6 +204,11 @@ def _print_file_rows(rows: list[dict[str, Any]]) -> None:
             f"| {r['mode']} | {r['n']:,} x {r['d']:,} | {r['csr_mib']} | {r['dense_float32_mib']} | "
             f"{r['peak_above_baseline_mib']} | {r['bound_mib']} |"
         )
+    steps = list(dict.fromkeys(k for r in rows for k in r["stage_peaks_mib"]))
+    print("\n| step: peak above baseline MiB | " + " | ".join(r["mode"] for r in rows) + " |")
+    print("|---|" + "---|" * len(rows))
+    for name in steps:
+        print(f"| {name} | " + " | ".join(str(r["stage_peaks_mib"].get(name, "")) for r in rows) + " |")
 
 
 def main() -> None:

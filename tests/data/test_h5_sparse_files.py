@@ -192,3 +192,21 @@ def test_evaluate_a_csr_h5ad_like_the_dense_file(
     assert set(r2) == {"prot->rna", "rna->prot"} and all(np.isfinite(v) for v in r2.values())
     for key, value in r2.items():
         assert value == pytest.approx(got["dense"]["prediction_r2"][key], abs=1e-5)
+
+
+def test_bench_file_case_runs_at_tiny_sizes(mmcorr_home: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "MMCORR_HOME": str(mmcorr_home), "MMCORR_AUTOSTART_WORKER": "0"}
+    proc = subprocess.run(
+        [sys.executable, "bench/sparse_memory.py", "--file", "--smoke"],
+        cwd=root, capture_output=True, text=True, timeout=300, env=env, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = json.loads((root / "bench" / "out" / "sparse_memory_file_smoke.json").read_text())["rows"]
+    assert [r["mode"] for r in rows] == ["file-sparse", "file-densified"]
+    assert all(r["peak_above_baseline_mib"] > 0 and "split + fit" in r["stage_peaks_mib"] for r in rows)
