@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8501
 
 .PHONY: run test lint typecheck pytest install install-dev bench bench-quality bench-speed bench-gpu \
-	bench-dashboard bench-load bench-cli clean
+	bench-dashboard bench-load bench-cli bench-cli-memory clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -67,6 +67,10 @@ bench-load: install
 
 bench-cli: install
 	$(BIN)/python bench/cli_latency.py $(ARGS)
+
+# cca-zoo's DCCA is the reference process: bench/.venv has it (the app's .venv never does)
+bench-cli-memory: $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/cli_memory.py $(ARGS)
 
 bench: bench-load bench-dashboard bench-speed bench-gpu bench-cli
 
