@@ -7,7 +7,10 @@ whole or not at all and survives restarts):
   modality names and shapes, label column, info, the pairing report.
 * ``ids.parquet``: column ``__id__`` (sample ids in dataset order) and one boolean presence column
   per modality (the mask).
-* ``<modality>.parquet``: column ``__id__`` plus one float32 column per feature, present rows only.
+* ``<modality>.parquet``: column ``__id__`` plus one float32 column per feature, present rows only;
+  a sparse modality (CSR, from AnnData / MuData) is ``<modality>.npz`` instead (its present rows as
+  CSR arrays, :mod:`mmcorr.data._sparse_store`; feature names in ``dataset.json``), and raw media
+  (images, text, audio) ``<modality>.npy``.
 * ``metadata.parquet`` (optional): ``__id__`` plus the per-sample metadata columns.
 
 The id is ``<slug of name>-<first 8 hex of the sha256 fingerprint of values, ids, features, mask
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import copy
 import dataclasses
 import datetime as dt
 import hashlib
@@ -38,8 +40,9 @@ import pandas as pd
 from mmcorr._io import atomic_dir
 from mmcorr._validation import DataError, MmcorrError, check_choice
 
-from ._chunks import dense_rows, is_sparse
+from ._chunks import is_sparse
 from ._previews import has_previews, read_preview, read_previews, write_previews
+from ._sparse_store import csr_digest, expand_rows, load_csr, save_csr
 from .report import PairingReport
 from .types import MediaSpec, PairedDataset
 
@@ -89,7 +92,10 @@ def fingerprint(ds: PairedDataset) -> str:
     h.update(np.ascontiguousarray(ds.mask, dtype=bool).tobytes())
     for name in ds.names:
         h.update(name.encode() + b"\x1e" + "\x1f".join(ds.features[name]).encode())
-        h.update(np.ascontiguousarray(ds.values[name], dtype=np.float32).tobytes())
+        if is_sparse(ds.values[name]):  # its CSR arrays: the content, never densified
+            csr_digest(h, ds.values[name])
+        else:
+            h.update(np.ascontiguousarray(ds.values[name], dtype=np.float32).tobytes())
     if ds.metadata is not None:
         h.update("\x1f".join(map(str, ds.metadata.columns)).encode())
         h.update(pd.util.hash_pandas_object(ds.metadata.astype(str), index=False).to_numpy().tobytes())
@@ -97,28 +103,6 @@ def fingerprint(ds: PairedDataset) -> str:
     if ds.media:  # raw modalities: the featuriser is part of the content (absent: tables only)
         h.update(json.dumps({n: m.to_json() for n, m in sorted(ds.media.items())}, sort_keys=True).encode())
     return h.hexdigest()
-
-
-def _densified(
-    ds: PairedDataset, report: dict[str, Any] | None
-) -> tuple[PairedDataset, dict[str, Any] | None]:
-    """``ds`` with its sparse (CSR) modalities densified, as the registry stores them (one float32
-    parquet column per feature), and ``report`` with a note on each in its modality's notes."""
-    sparse = [n for n in ds.names if is_sparse(ds.values[n])]
-    if not sparse:
-        return ds, report
-    values = {n: dense_rows(v) if n in sparse else v for n, v in ds.values.items()}
-    if report is not None:
-        report = copy.deepcopy(report)  # the caller's report is left as it was
-        for mod in report.get("modalities", []):
-            if mod.get("name") in sparse:
-                n, d = ds.values[mod["name"]].shape
-                mod.setdefault("notes", []).append(
-                    f"sparse matrix densified to register it ({n:,} x {d:,} float32, "
-                    f"{n * d * 4 / 2**20:,.0f} MiB): a registered dataset is stored dense; train on "
-                    "the .h5ad / .h5mu file itself (mmcorr train --modality) to keep it sparse"
-                )
-    return dataclasses.replace(ds, values=values), report
 
 
 class DatasetRegistry:
@@ -159,7 +143,6 @@ class DatasetRegistry:
             if ID_COLUMN in ds.features[mod]:
                 raise DataError(f"Modality {mod!r} has a feature named {ID_COLUMN!r}, which is reserved.")
         report_dict = report.to_dict() if isinstance(report, PairingReport) else report
-        ds, report_dict = _densified(ds, report_dict)
         fp = fingerprint(ds)
         dataset_id = f"{_slug(name)}-{fp[:8]}"
         target = self.root / dataset_id
@@ -181,6 +164,7 @@ class DatasetRegistry:
             "report": report_dict,
             "media": {n: spec.to_json() for n, spec in ds.media.items()},
             "media_features": {n: list(ds.features[n]) for n in ds.media},
+            "sparse_features": {n: list(ds.features[n]) for n in ds.names if is_sparse(ds.values[n])},
         }
         try:
             text = json.dumps(meta, indent=2, allow_nan=False)
@@ -207,6 +191,9 @@ class DatasetRegistry:
         pq.write_table(pa.table(cols), tmp / DatasetFile.IDS.value)
         for j, name in enumerate(ds.names):
             present = ds.mask[:, j]
+            if is_sparse(ds.values[name]):  # CSR arrays of the present rows, features in meta
+                save_csr(tmp / f"{name}.npz", ds.values[name][np.flatnonzero(present)])
+                continue
             vals = np.asarray(ds.values[name][present], dtype=np.float32)
             if name in ds.media:  # raw modalities are wide grids: one array file, features in meta
                 np.save(tmp / f"{name}.npy", vals, allow_pickle=False)
@@ -259,9 +246,14 @@ class DatasetRegistry:
         values: dict[str, np.ndarray] = {}
         features: dict[str, list[str]] = {}
         media = {n: MediaSpec.from_json(v) for n, v in (meta.get("media") or {}).items()}
+        sparse = dict(meta.get("sparse_features") or {})
         previews: dict[str, np.ndarray] = {}
         for j, name in enumerate(names):
             rows = np.flatnonzero(mask[:, j])
+            if name in sparse:  # stays CSR: empty rows where a sample lacks the modality
+                values[name] = expand_rows(load_csr(path / f"{name}.npz"), rows, len(ids))
+                features[name] = list(sparse[name])
+                continue
             if name in media:
                 block = np.load(path / f"{name}.npy", allow_pickle=False)
                 feats = list(meta["media_features"][name])
@@ -302,11 +294,13 @@ class DatasetRegistry:
         return ds
 
     def _modality_file(self, dataset_id: str, modality: str) -> tuple[Path, dict[str, Any]]:
-        """The file of one modality (``.parquet`` for tables, ``.npy`` for raw media) and dataset.json."""
+        """The file of one modality (``.parquet`` for tables, ``.npz`` for sparse ones, ``.npy`` for raw
+        media) and dataset.json."""
         folder = self._dir(dataset_id)
         meta = json.loads((folder / DatasetFile.META.value).read_text(encoding="utf-8"))
         names = meta["names"]
-        suffix = ".npy" if modality in (meta.get("media") or {}) else ".parquet"
+        kinds = ((".npy", "media"), (".npz", "sparse_features"))
+        suffix = next((sfx for sfx, key in kinds if modality in (meta.get(key) or {})), ".parquet")
         path = folder / f"{modality}{suffix}"
         if modality not in names or not path.is_file():
             raise DataError(
@@ -320,8 +314,8 @@ class DatasetRegistry:
         import pyarrow.parquet as pq
 
         path, meta = self._modality_file(dataset_id, modality)
-        if path.suffix == ".npy":
-            return list(meta["media_features"][modality])
+        if path.suffix in (".npy", ".npz"):
+            return list(meta["media_features" if path.suffix == ".npy" else "sparse_features"][modality])
         return [c for c in pq.read_schema(path).names if c != ID_COLUMN]
 
     def _present_ids(self, dataset_id: str, modality: str) -> pd.Index:
@@ -344,8 +338,12 @@ class DatasetRegistry:
             raise DataError(
                 f"The modality {modality!r} of dataset {dataset_id!r} has no feature {feature!r}."
             )
-        if path.suffix == ".npy":
-            column = np.load(path, mmap_mode="r", allow_pickle=False)[:, names.index(feature)]
+        if path.suffix in (".npy", ".npz"):
+            j = names.index(feature)
+            if path.suffix == ".npz":  # one column of the CSR arrays, densified alone
+                column = load_csr(path)[:, [j]].toarray().ravel()
+            else:
+                column = np.load(path, mmap_mode="r", allow_pickle=False)[:, j]
             return pd.Series(
                 np.asarray(column, dtype=np.float64), index=self._present_ids(dataset_id, modality)
             )

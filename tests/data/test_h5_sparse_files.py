@@ -13,6 +13,7 @@ anndata = pytest.importorskip("anndata")
 mudata = pytest.importorskip("mudata")
 sp = pytest.importorskip("scipy.sparse")
 
+from mmcorr import DataError  # noqa: E402
 from mmcorr.cli import main  # noqa: E402
 from mmcorr.data import DatasetRegistry, dense_rows, load_file, load_modality, load_paired  # noqa: E402
 from mmcorr.data.split import stack_given_splits  # noqa: E402
@@ -118,17 +119,44 @@ def test_given_validation_rows_stack_onto_a_csr_modality(files: dict[str, Path])
     np.testing.assert_array_equal(split.val, np.arange(100, N))
 
 
-def test_registering_a_csr_dataset_stores_it_dense_with_a_note(
+def test_a_registered_csr_dataset_stays_csr_on_disk_and_in_memory(
     files: dict[str, Path], mmcorr_home: Path
 ) -> None:
     ds, report = load_paired({"rna": files["sparse"], "prot": files["prot"]}, layers={"rna": "counts"})
     reg = DatasetRegistry()
-    back = reg.load(reg.save(ds, "sparse"))
-    np.testing.assert_array_equal(back.values["rna"], _data()[0])
-    assert sp.issparse(ds.values["rna"])  # the caller's dataset is left as it was
-    dataset_id = reg.save(ds, "sparse-report", report)
-    notes = next(m["notes"] for m in reg.info(dataset_id).report["modalities"] if m["name"] == "rna")
-    assert any("densified to register it" in n for n in notes)
+    dataset_id = reg.save(ds, "sparse", report)
+    folder = mmcorr_home / "datasets" / dataset_id
+    assert (folder / "rna.npz").is_file() and not (folder / "rna.parquet").exists()
+    back = reg.load(dataset_id)  # the fingerprint check passes on the CSR content
+    assert sp.issparse(back.values["rna"]) and back.values["rna"].shape == (N, GENES)
+    np.testing.assert_array_equal(back.values["rna"].toarray(), _data()[0])
+    assert back.features["rna"] == ds.features["rna"]
+    assert reg.feature_names(dataset_id, "rna") == ds.features["rna"]
+    gene = ds.features["rna"][3]
+    column = reg.feature_values(dataset_id, "rna", gene)
+    np.testing.assert_array_equal(column.to_numpy(), _data()[0][:, 3])
+    assert reg.save(ds, "sparse", report) == dataset_id  # same content: same id, nothing written
+
+
+def test_a_registered_csr_modality_keeps_absent_samples_empty(
+    files: dict[str, Path], mmcorr_home: Path
+) -> None:
+    ds, _ = load_paired({"rna": files["sparse"], "prot": files["prot"]}, layers={"rna": "counts"})
+    ds.mask[::3, ds.names.index("rna")] = False  # every third sample lacks rna
+    ds.values["rna"] = ds.values["rna"].multiply(ds.mask[:, [0]]).tocsr()
+    reg = DatasetRegistry()
+    back = reg.load(reg.save(ds, "partial"))
+    np.testing.assert_array_equal(back.mask, ds.mask)
+    np.testing.assert_array_equal(back.values["rna"].toarray(), ds.values["rna"].toarray())
+
+
+def test_a_damaged_sparse_modality_file_names_the_file(files: dict[str, Path], mmcorr_home: Path) -> None:
+    ds, _ = load_paired({"rna": files["sparse"], "prot": files["prot"]}, layers={"rna": "counts"})
+    reg = DatasetRegistry()
+    dataset_id = reg.save(ds, "damaged")
+    (mmcorr_home / "datasets" / dataset_id / "rna.npz").write_bytes(b"not an npz")
+    with pytest.raises(DataError, match=r"rna\.npz: not a readable sparse modality file"):
+        reg.load(dataset_id)
 
 
 def _train(rna: Path, prot: Path, out: Path, *extra: str) -> None:
@@ -154,6 +182,19 @@ def test_train_cca_on_a_csr_h5ad_matches_the_dense_file(cca_runs: dict[str, Path
     fa = pd.read_parquet(cca_runs["sparse"] / "feature_correlation.parquet")
     fb = pd.read_parquet(cca_runs["dense"] / "feature_correlation.parquet")
     assert len(fa) > 0 and fa.iloc[:, :3].equals(fb.iloc[:, :3])
+
+
+def test_a_job_on_a_registered_csr_dataset_matches_training_on_the_file(
+    files: dict[str, Path], cca_runs: dict[str, Path], mmcorr_home: Path, tmp_path: Path
+) -> None:
+    ds, _ = load_paired({"rna": files["sparse"], "prot": files["prot"]}, layers={"rna": "counts"})
+    dataset_id = DatasetRegistry().save(ds, "sparse-job")
+    args = ["train", "--dataset", dataset_id, "--model", "cca", "--latent-dim", "2", "--permutations", "0"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    a, b = read_latents(tmp_path / "run"), read_latents(cca_runs["sparse"])
+    cols = [c for c in a.columns if c.startswith(("rna_", "prot_", "joint_"))]
+    assert len(cols) == 6 and list(a["id"]) == list(b["id"])
+    np.testing.assert_allclose(a[cols].to_numpy(), b[cols].to_numpy(), atol=1e-5)
 
 
 def test_encode_a_csr_h5ad_with_a_run(
