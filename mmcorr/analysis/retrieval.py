@@ -18,7 +18,7 @@ from mmcorr.analysis._common import as_matrix, complete_rows
 __all__ = ["RetrievalMetric", "similarity_matrix", "top_k_neighbours", "retrieval_metrics"]
 
 # Largest temporary block (rows x n_b float64) one matrix product may allocate.
-_BLOCK_BYTES = 256 * 2**20
+_BLOCK_BYTES = 64 * 2**20
 # Up to this k, top-k uses repeated argmax instead of argpartition (see _block_top_k).
 _ARGMAX_K = 32
 

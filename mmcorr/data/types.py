@@ -101,7 +101,7 @@ class PairedDataset:
         lacks a modality (``mask[i, j]`` False) its row is all zeros and must be ignored. A CSR
         matrix from AnnData / MuData (objects and .h5ad / .h5mu files) stays sparse until the
         estimator's preprocessing densifies it one batch at a time; the analyses densify only the
-        rows they read (:func:`mmcorr.data.dense_rows`); the registry stores datasets dense.
+        rows they read (:func:`mmcorr.data.dense_rows`); the registry stores it as CSR.
     features: name -> the d_name feature names.
     ids: sample ids, shape (n,), dtype object (str), unique.
     mask: presence mask, shape (n, M) bool; all True for an inner join.
