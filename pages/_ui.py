@@ -68,14 +68,6 @@ class PagePath(StrEnum):
 #: Legend under the plot: on the right it covers the second (validation correlation) axis.
 LEGEND_BELOW: dict[str, Any] = {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0}
 
-MODEL_HELP: dict[str, str] = {
-    "cca": "Linear CCA (closed form, seconds): the honest baseline every deep model must beat.",
-    "ae": "Joint multimodal autoencoder: one shared code reconstructs every modality.",
-    "corrae": "Correlational autoencoder: reconstruction plus a term that pulls the views' codes together.",
-    "dccae": "Deep CCA with autoencoders: maximises canonical correlation of the codes, kept honest by reconstruction.",
-    "mvae": "Multimodal VAE (product of experts): a probabilistic shared space that handles missing modalities.",
-}
-
 
 def ensure_routed() -> None:
     """Make every page render inside app.py's router (page config, password gate, navigation).
@@ -217,3 +209,18 @@ def load_feature_values(dataset_id: str, modality: str, feature: str, root: str)
 def registry_root() -> str:
     """The registry folder, as a cache key for the loaders above."""
     return str(DatasetRegistry().root)
+
+
+def auto_choice(run_dir: str) -> None:
+    """model=auto's choice and every candidate's validation score, from the finished run (nothing
+    for a run whose family was asked for by name)."""
+    from mmcorr.runs.choice import model_choice
+
+    run = load_metrics(run_dir).run
+    rows = model_choice(run)
+    if rows:
+        st.markdown(
+            f"**auto chose {plain(run.model)}**: the highest canonical correlation sum on the validation "
+            "rows among the candidate families, each trained on the same training rows."
+        )
+        st.dataframe(rows, hide_index=True)

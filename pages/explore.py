@@ -44,6 +44,7 @@ from pages._ui import (
     Key,
     PagePath,
     Param,
+    auto_choice,
     ensure_routed,
     load_feature_map,
     load_feature_names,
@@ -325,6 +326,7 @@ def _latent_space(run: RunBundle, dataset_id: str, clickable: bool) -> None:
 
 
 def _training(run: RunBundle) -> None:
+    auto_choice(str(run.path))
     history = load_history(str(run.path))
     table = history.to_frame()
     if len(history) > 1:

@@ -25,9 +25,9 @@ from pages._ui import (
     Key,
     PagePath,
     Param,
+    auto_choice,
     current_job_id,
     ensure_routed,
-    load_metrics,
     plain,
     user_errors,
 )
@@ -128,20 +128,6 @@ def _model_guide(container: Any, model: str) -> None:
         st.caption(GUIDE_FIGURES)
 
 
-def _auto_choice(run_dir: str) -> None:
-    """model=auto's choice and every candidate's validation score, from the finished run."""
-    from mmcorr.runs.choice import model_choice
-
-    run = load_metrics(run_dir).run
-    rows = model_choice(run)
-    if rows:
-        st.markdown(
-            f"**auto chose {plain(run.model)}**: the highest canonical correlation sum on the validation "
-            "rows among the candidate families, each trained on the same training rows."
-        )
-        st.dataframe(rows, hide_index=True)
-
-
 def _worker_health() -> None:
     from mmcorr.jobs import ensure_worker, worker_status
 
@@ -230,7 +216,7 @@ def _panel_body(job_id: str) -> None:
     if state == JobState.SUCCEEDED.value:
         st.success("Training finished and every held-out analysis is saved.", icon=":material/check_circle:")
         if job.run_dir:
-            _auto_choice(job.run_dir)
+            auto_choice(job.run_dir)
         st.session_state[Key.RUN.value] = job_id
         st.page_link(PagePath.EXPLORE.value, label="Explore this run", icon=":material/insights:")
     elif state == JobState.FAILED.value:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mmcorr._cli.common import (
+    Output,
     add_data_args,
     add_output_args,
     labels_spec,
@@ -30,6 +31,7 @@ from mmcorr._cli.inputs import (
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
 from mmcorr.runs import fit_gap, prediction_notes, read_metrics
+from mmcorr.runs.choice import choice_line, model_choice
 
 __all__ = ["register"]
 
@@ -92,8 +94,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
     finally:
         progress.close()
+    _summarise(output, out)
+    return 0
+
+
+def _summarise(output: Output, out: Path) -> None:
+    """The run's headline figures, warnings and (model=auto) choice; the --json result."""
     metrics = read_metrics(out)
     output.line(f"Wrote run bundle {out}")
+    choice = model_choice(metrics.run)
+    if choice:
+        output.line(f"  model: {choice_line(metrics.run.model, choice)}")
     if metrics.run.held_out_note:
         output.line(f"  note: {metrics.run.held_out_note}")
     output.line(summary_lines(metrics.results.summary.labelled()))
@@ -105,9 +116,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for note in prediction_notes(metrics.results).values():
         output.line(f"  warning: {note}")
     output.result(
-        {"run_dir": str(out), "summary": metrics.results.summary.to_json(), "metrics": metrics.to_json()}
+        {
+            "run_dir": str(out),
+            "summary": metrics.results.summary.to_json(),
+            "metrics": metrics.to_json(),
+            "model_choice": choice,
+        }
     )
-    return 0
 
 
 def register(subparsers: Any) -> None:

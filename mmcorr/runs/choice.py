@@ -11,7 +11,7 @@ from typing import Any
 from mmcorr.config._models import parse_choice
 from mmcorr.runs.summary import RunDetails
 
-__all__ = ["CHOICE_COLUMNS", "model_choice"]
+__all__ = ["CHOICE_COLUMNS", "choice_line", "model_choice"]
 
 #: The table's columns: the candidate table's key -> the heading people read.
 CHOICE_COLUMNS: dict[str, str] = {
@@ -28,3 +28,11 @@ def model_choice(run: RunDetails) -> list[dict[str, Any]]:
     [] for a run whose family was asked for by name."""
     rows = parse_choice("; ".join(run.notes.values()))
     return [{heading: row[key] for key, heading in CHOICE_COLUMNS.items()} for row in rows]
+
+
+def choice_line(chosen: str, rows: list[dict[str, Any]]) -> str:
+    """One line for a terminal: the family chosen and each candidate's validation score (or why it
+    did not run), from :func:`model_choice`'s rows."""
+    name, score, note = (CHOICE_COLUMNS[k] for k in ("model", "val_corr_sum", "note"))
+    parts = [f"{r[name]} {r[score]:.3f}" if r[score] is not None else f"{r[name]} ({r[note]})" for r in rows]
+    return f"auto chose {chosen} (validation canonical correlation sum: {', '.join(parts)})"

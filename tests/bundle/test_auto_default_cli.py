@@ -28,13 +28,15 @@ def test_no_model_flag_means_auto_and_the_budget_flag_reaches_the_spec(command: 
 
 
 def test_train_without_model_runs_auto_and_the_run_names_the_choice(
-    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     files = paired_files(tmp_path / "data")
     out = tmp_path / "run"
     modalities = ["--modality", f"a={files['a']}", "--modality", f"b={files['b']}"]
     assert main(["train", *modalities, *FAST, "--out", str(out)]) == 0
     run = read_metrics(out).run
+    printed = capsys.readouterr().out  # the summary names the choice and every candidate's score
+    assert f"model: auto chose {run.model} (validation canonical correlation sum: cca " in printed
     assert run.model in AUTO_CANDIDATES  # the family chosen, not "auto"
     assert run.notes["model"].startswith(f"chose {run.model} by the validation canonical correlation sum")
     rows = model_choice(run)
@@ -66,3 +68,17 @@ def test_a_run_asked_for_by_name_has_no_choice_table(
     assert main([*args, *FAST, "--out", str(out)]) == 0
     assert model_choice(read_metrics(out).run) == []
     assert "Model choice" not in build_report(out)
+
+
+def test_train_json_carries_the_candidate_table(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    files = paired_files(tmp_path / "data")
+    args = ["train", "--modality", f"a={files['a']}", "--modality", f"b={files['b']}", "--json"]
+    assert main([*args, *FAST, "--out", str(tmp_path / "run")]) == 0
+    result = json.loads(capsys.readouterr().out)
+    rows = result["model_choice"]
+    assert [r[CHOICE_COLUMNS["model"]] for r in rows] == list(AUTO_CANDIDATES)
+    assert sum(r[CHOICE_COLUMNS["chosen"]] for r in rows) == 1

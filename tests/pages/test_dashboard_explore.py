@@ -129,3 +129,32 @@ def test_training_tab_draws_the_loss_parts_the_trainer_writes(app: Any, mmcorr_h
     history = [df.value for df in app.dataframe if "epoch" in df.value.columns]
     assert len(history) == 1 and list(history[0]["epoch"]) == [1, 2, 3]
     assert "train_loss" not in history[0].columns
+
+
+def test_training_tab_shows_auto_s_choice_and_its_candidates(app: Any, mmcorr_home: Path) -> None:
+    import dataclasses
+
+    from mmcorr.config._models import describe_choice
+    from mmcorr.runs import read_metrics, write_metrics
+
+    run_dir = write_run(mmcorr_home, "run-auto")
+    table = [
+        {"model": "cca", "val_corr_sum": 1.5, "seconds": 0.1, "chosen": False},
+        {"model": "dccae", "val_corr_sum": 2.5, "seconds": 3.0, "chosen": True},
+        {"model": "ae", "val_corr_sum": None, "seconds": 0.0, "chosen": False, "note": "not tried: budget"},
+    ]
+    metrics = read_metrics(run_dir)  # the note the fit writes, kept among the run's notes
+    run = dataclasses.replace(metrics.run, notes={"model": describe_choice(table)})
+    write_metrics(run_dir, dataclasses.replace(metrics, run=run))
+    page(app, EXPLORE)
+    no_exceptions(app)
+    assert any(m.value.startswith("**auto chose dccae**") for m in app.markdown)
+    choice = next(df.value for df in app.dataframe if "family" in df.value.columns)
+    assert list(choice["family"]) == ["cca", "dccae", "ae"] and list(choice["chosen"]) == [False, True, False]
+
+
+def test_training_tab_of_a_family_asked_for_by_name_has_no_choice(app: Any, mmcorr_home: Path) -> None:
+    write_run(mmcorr_home, "run-named")
+    page(app, EXPLORE)
+    no_exceptions(app)
+    assert not any(m.value.startswith("**auto chose") for m in app.markdown)
