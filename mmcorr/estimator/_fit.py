@@ -179,7 +179,7 @@ def fit_heads(module: MultimodalModel, tr: RowBatches, va: RowBatches | None = N
                 views = val_views
         heads.align = fit_alignment(names, views, module.latent_dim, module.config.cca_reg)
     for j, s in enumerate(names):
-        zs = heads.aligned(s, raw.pop(s))  # the unaligned latents are not needed any more
+        zs = heads.aligned(s, raw.pop(s), inplace=True)  # the unaligned latents are not needed any more
         for i, t in enumerate(names):
             rows = tr.present[:, j] & tr.present[:, i]
             if s != t and rows.sum() >= 2:

@@ -73,13 +73,18 @@ class LinearHeads:
     ridge_alpha: dict[tuple[str, str], float] = field(default_factory=dict)
     choice: dict[tuple[str, str], PredictionChoice] = field(default_factory=dict)
 
-    def aligned(self, name: str, z: np.ndarray) -> np.ndarray:
-        """z (n, k) -> aligned (n, k) (unchanged when there is no alignment for ``name``)."""
+    def aligned(self, name: str, z: np.ndarray, *, inplace: bool = False) -> np.ndarray:
+        """z (n, k) -> aligned (n, k) (unchanged when there is no alignment for ``name``).
+
+        inplace: overwrite ``z`` (float64, (n, k)) with the result, row chunk by row chunk, instead
+        of allocating a second (n, k) array (the latents of a million rows are 76 MiB each)."""
         if name not in self.align:
             return z
         mean, weight = self.align[name]
-        # Row chunks into the result: no (n, k) centred temporary beside it (latents of 1M rows).
-        out = np.empty((z.shape[0], weight.shape[1]), dtype=np.result_type(z, weight))
+        # Row chunks into the result: no (n, k) centred temporary beside it.
+        dtype = np.result_type(z, weight)
+        same = inplace and z.dtype == dtype and z.shape[1] == weight.shape[1] and z.flags.writeable
+        out = z if same else np.empty((z.shape[0], weight.shape[1]), dtype=dtype)
         step = chunk_rows(z.shape[1])
         for start in range(0, z.shape[0], step):
             out[start : start + step] = (z[start : start + step] - mean) @ weight
