@@ -35,6 +35,11 @@ from pages._ui import (
 ensure_routed()
 
 POLL_SECONDS = 2.0
+#: The learning rate under model=auto: left at its default, every candidate takes its own tuned rate.
+AUTO_LR_HELP = (
+    " With auto, leave it at its default and every candidate family trains at its own tuned rate; "
+    "any other value is used for every family."
+)
 #: What the figures in "Which model?" are (bench/RESULTS.md, sections "Frontier" and "Raw modalities").
 GUIDE_FIGURES = (
     "Figures: held-out canonical correlation sums (higher is better) from bench/RESULTS.md: 'sim', "
@@ -76,7 +81,7 @@ def _dataset_picker() -> Any | None:
 
 
 def _form(dataset: Any) -> None:
-    from mmcorr.config import NAME_MAX, build_job_spec, max_latent_dim
+    from mmcorr.config import AUTO, NAME_MAX, build_job_spec, max_latent_dim
 
     opts = form_options()
     c1, c2 = st.columns([1, 2])
@@ -90,7 +95,10 @@ def _form(dataset: Any) -> None:
         basic,
         model,
         defaults={"latent_dim": max(1, min(opts["latent_dim"].default, limit))},
-        extra_help={"latent_dim": f" Linear CCA allows at most {limit} here."},
+        extra_help={
+            "latent_dim": f" Linear CCA allows at most {limit} here.",
+            "lr": AUTO_LR_HELP if model == AUTO else "",
+        },
     )
     given: dict[str, str | None] = {}  # the user's own validation / test dataset, by JobSpec field
     with st.expander("Advanced options"):

@@ -67,3 +67,12 @@ def test_a_finished_auto_job_shows_the_choice_and_every_candidate(app: Any, data
     family, chosen = CHOICE_COLUMNS["model"], CHOICE_COLUMNS["chosen"]
     table = next(d.value for d in app.dataframe if family in d.value.columns)
     assert list(table[family]) == list(AUTO_CANDIDATES) and int(table[chosen].sum()) == 1
+
+
+def test_under_auto_the_learning_rate_says_each_family_keeps_its_tuned_rate(
+    app: Any, dataset_id: str
+) -> None:
+    page(app, TRAIN)
+    assert "own tuned rate" in app.number_input(key=f"lr_{AUTO}").help
+    app.selectbox(key="model").set_value("mvae").run()
+    assert "own tuned rate" not in app.number_input(key="lr_mvae").help
