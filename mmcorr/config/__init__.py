@@ -154,6 +154,11 @@ class TrainConfig:
     checkpoint_every: int = option(
         10, "Checkpoint every", "Save a resumable checkpoint every N epochs; 0 disables.", lo=0,
         hi=10000)  # fmt: skip
+    auto_budget_s: float = option(
+        AUTO_BUDGET_S, "Auto: time budget (s)", "For model auto only: seconds the choice may spend "
+        "training candidate families (60-3600 typical). A family starts only while the budget lasts "
+        "and when the slowest one so far would still fit in what is left; linear CCA always runs.",
+        lo=0.0, hi=86400.0, step=30.0)  # fmt: skip
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -182,12 +187,6 @@ class DataConfig:
     stratify: bool = option(
         False, "Stratify by label", "Stratify the split by the dataset's label column (when it has one)."
     )
-    # A run setting like the split fields (not an estimator parameter): from_configs keeps it.
-    auto_budget_s: float = option(
-        AUTO_BUDGET_S, "Auto: time budget (s)", "For model auto only: seconds the choice may spend "
-        "training candidate families (60-3600 typical). A family starts only while the budget lasts "
-        "and when the slowest one so far would still fit in what is left; linear CCA always runs.",
-        lo=0.0, hi=86400.0, step=30.0)  # fmt: skip
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -34,7 +34,7 @@ ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae", "auto"]
 MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 #: The ``model`` value that asks for the automatic choice among the families (the default).
 AUTO = "auto"
-#: Default seconds ``model="auto"`` may spend on its candidates (``DataConfig.auto_budget_s``).
+#: Default seconds ``model="auto"`` may spend on its candidates (``TrainConfig.auto_budget_s``).
 AUTO_BUDGET_S = 600.0
 #: The family ``model="auto"`` tries right after the closed-form ones: the best on every benchmark
 #: of bench/RESULTS.md, so a spent budget still leaves the most likely winner tried.

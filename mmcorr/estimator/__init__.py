@@ -57,10 +57,13 @@ __all__ = [
 class CorrelationModel(BaseEstimator):
     """Learn one shared latent space for two or more paired modalities.
 
-    model: ``cca`` (linear CCA / MCCA, closed form, the baseline), ``ae`` (joint multimodal
-        autoencoder), ``corrae`` (CorrNet), ``dccae`` (deep CCA + autoencoders, the default),
-        ``mvae`` (multimodal VAE, product of experts). ``cca``, ``corrae`` and ``dccae`` train on the
-        samples present in every modality; ``ae`` and ``mvae`` also learn from partially paired ones.
+    model: ``auto`` (the default: trains the families below on one split within ``auto_budget_s``
+        seconds and keeps the best by validation canonical correlation, :mod:`mmcorr.estimator._auto`),
+        ``cca`` (linear CCA / MCCA, closed form, the baseline), ``ae`` (joint multimodal
+        autoencoder), ``corrae`` (CorrNet), ``dccae`` (deep CCA + autoencoders, auto's first deep
+        candidate), ``mvae`` (multimodal VAE, product of experts). ``cca``, ``corrae`` and ``dccae``
+        train on the samples present in every modality; ``ae`` and ``mvae`` also learn from partially
+        paired ones. After an auto fit, ``auto_`` lists every candidate's validation score and time.
     latent_dim: size k of the shared space (2-50 typical; ``cca`` needs k <= the narrowest
         modality after preprocessing).
     The other parameters are those of :class:`~mmcorr.config.ModelConfig` (architecture and loss
@@ -118,6 +121,7 @@ class CorrelationModel(BaseEstimator):
         device: str | None = None,
         threads: int | None = None,
         checkpoint_every: int | None = None,
+        auto_budget_s: float | None = None,
         standardize: bool | None = None,
         log1p: bool | None = None,
         pca_dim: int | None = None,
@@ -144,6 +148,7 @@ class CorrelationModel(BaseEstimator):
         self.device = device
         self.threads = threads
         self.checkpoint_every = checkpoint_every
+        self.auto_budget_s = auto_budget_s
         self.standardize = standardize
         self.log1p = log1p
         self.pca_dim = pca_dim

@@ -5,7 +5,7 @@ plain fit would hold out with this seed, or the validation set given), by the he
 correlation sum (:meth:`CorrelationModel.score`), so the choice is never below the best single
 family it tried, on validation. Candidates run cheapest first: the closed-form ones, then
 :data:`~mmcorr.config.PREFERRED_FAMILY`, then the rest. The time budget is
-``DataConfig.auto_budget_s`` (a run setting like the split, kept by ``from_configs``; default
+the estimator's ``auto_budget_s`` parameter (``TrainConfig.auto_budget_s``; default
 :data:`AUTO_BUDGET_S`): once a candidate has a score, the next one starts only while the budget
 lasts and, for an iterative family, when the slowest iterative family so far would still fit in
 what is left (they share the architecture and the epoch budget; mvae measured 2-3x dccae per epoch,
@@ -72,7 +72,7 @@ def fit_auto(
     budget_s: float | None = None,
 ) -> CorrelationModel:
     """``model="auto"``: fit the candidate families within ``budget_s`` seconds (None: the
-    estimator's ``DataConfig.auto_budget_s``) and make ``est`` the best on validation (its learned
+    estimator's ``auto_budget_s``) and make ``est`` the best on validation (its learned
     attributes; ``model`` stays "auto", scikit-learn's contract, while ``configs_`` are the chosen
     family's, so a saved model loads as that family). ``est.auto_``: one dict per candidate
     (``model``, ``val_corr_sum`` or None, ``seconds``, ``chosen``, ``note``); the history's first
@@ -81,7 +81,7 @@ def fit_auto(
     if validation is not None:
         check_dataset(validation, "validation")
     if budget_s is None:
-        budget_s = est.get_configs()[2].auto_budget_s
+        budget_s = est.get_configs()[1].auto_budget_s
     best, table = _candidates(est, train, validation, callbacks, budget_s)
     for key, value in vars(best).items():
         if key.endswith("_") and not key.startswith("_"):

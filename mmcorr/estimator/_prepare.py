@@ -43,7 +43,7 @@ def check_memory(
             pca_dim=dcfg.pca_dim,
             hidden=mcfg.hidden,
             latent_dim=mcfg.latent_dim,
-            ridge_heads=not family.cross_decoder,
+            ridge_heads=True,  # every family fits the tuned ridge maps (decoders compete with them)
             copies=copies,
             closed_form=family.fits_in_closed_form,
         )

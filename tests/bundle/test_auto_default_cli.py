@@ -24,7 +24,7 @@ def test_no_model_flag_means_auto_and_the_budget_flag_reaches_the_spec(command: 
     args = build_parser().parse_args([*command, "--dataset", "x"])
     assert job_spec_from_args(args, "x", "r").model.model == AUTO
     args = build_parser().parse_args([*command, "--dataset", "x", "--auto-budget-s", "30"])
-    assert job_spec_from_args(args, "x", "r").data.auto_budget_s == 30.0
+    assert job_spec_from_args(args, "x", "r").train.auto_budget_s == 30.0
 
 
 def test_train_without_model_runs_auto_and_the_run_names_the_choice(

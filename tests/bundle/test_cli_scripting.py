@@ -63,7 +63,8 @@ def json_run(
 def test_train_json_is_one_object_on_stdout(json_run: tuple[Path, dict[str, Path], Ran]) -> None:
     run, _, ran = json_run
     payload = json.loads(ran.out)  # the whole of stdout is one JSON object
-    assert set(payload) == {"run_dir", "summary", "metrics"}
+    assert set(payload) == {"run_dir", "summary", "metrics", "model_choice"}
+    assert payload["model_choice"] == []  # a family asked for by name: no candidate table
     assert payload["run_dir"] == str(run)
     metrics = read_metrics(run)
     assert payload["summary"]["canonical_total"] == pytest.approx(metrics.results.summary.canonical_total)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from mmcorr import CorrelationModel, MmcorrError
-from mmcorr.config import AUTO, MODEL_GUIDE, MODEL_NAMES, PREFERRED_FAMILY, DataConfig, ModelConfig
+from mmcorr.config import AUTO, MODEL_GUIDE, MODEL_NAMES, PREFERRED_FAMILY, ModelConfig, TrainConfig
 from mmcorr.config._models import describe_choice, parse_choice
 from mmcorr.data import make_demo
 from mmcorr.estimator._auto import AUTO_CANDIDATES, _skip, fit_auto
@@ -35,7 +35,9 @@ def test_every_model_name_has_its_guidance() -> None:
 @pytest.mark.parametrize("bad", [-1.0, 1e9, "fast"])
 def test_a_bad_budget_names_the_parameter(bad: Any) -> None:
     with pytest.raises(MmcorrError, match=r"The 'auto_budget_s' parameter must be"):
-        DataConfig(auto_budget_s=bad)
+        TrainConfig(auto_budget_s=bad)
+    with pytest.raises(MmcorrError, match=r"The 'auto_budget_s' parameter must be"):
+        CorrelationModel(auto_budget_s=bad).get_configs()
 
 
 def test_a_candidate_is_skipped_when_the_budget_left_cannot_hold_it() -> None:
@@ -64,12 +66,13 @@ def test_progress_counts_epochs_once_across_the_candidates() -> None:
     assert est.history_[0]["epoch"] == 1  # the chosen fit's own history is untouched
 
 
-def test_the_budget_comes_from_the_run_settings() -> None:
-    from mmcorr.config import TrainConfig
+def test_the_budget_is_an_estimator_parameter_that_survives_clone() -> None:
+    from sklearn.base import clone
 
     data = make_demo("synthetic", n_samples=150, seed=0).select(["a", "b"])
-    model, train = ModelConfig(latent_dim=2, hidden=(16,)), TrainConfig(epochs=1)
-    est = CorrelationModel.from_configs(model, train, DataConfig(auto_budget_s=0.0)).fit(data)
+    est = clone(CorrelationModel(latent_dim=2, hidden=(16,), epochs=1, auto_budget_s=0.0))
+    assert est.get_params()["auto_budget_s"] == 0.0
+    est.fit(data)
     assert [r["model"] for r in est.auto_ if r["val_corr_sum"] is not None] == [AUTO_CANDIDATES[0]]
     assert all("budget was spent" in r["note"] for r in est.auto_[1:])
 

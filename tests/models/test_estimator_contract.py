@@ -108,13 +108,19 @@ def test_the_model_of_a_run_bundle_written_at_19e73bb_reproduces_its_saved_laten
         np.testing.assert_array_equal(out[name], saved[cols].to_numpy())
 
 
-def test_check_memory_uses_the_parameters_and_the_familys_heads(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mmcorr._memory import ENV_LIMIT
+def test_check_memory_uses_the_parameters_and_counts_every_familys_ridge_heads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mmcorr._memory import ENV_LIMIT, estimate_fit_bytes
 
     monkeypatch.setenv(ENV_LIMIT, str(2**40))
     wide = {"a": 5000, "b": 4000}
     decoding, ridge = CorrelationModel("ae"), CorrelationModel("dccae")
-    assert ridge.check_memory(10_000, wide).heads > decoding.check_memory(10_000, wide).heads
+    # every family fits the tuned ridge maps (a decoder family's decoders compete with them)
+    assert ridge.check_memory(10_000, wide).heads == decoding.check_memory(10_000, wide).heads
+    arch = {"pca_dim": None, "hidden": (256, 256), "latent_dim": 10}
+    without = estimate_fit_bytes(10_000, wide, ridge_heads=False, **arch)  # type: ignore[arg-type]
+    assert decoding.check_memory(10_000, wide).heads > without.heads
     fewer = CorrelationModel("ae", pca_dim=50).check_memory(10_000, wide)
     assert fewer.data < decoding.check_memory(10_000, wide).data
     assert decoding.check_memory(10_000, wide, copies=2**20).copies == 2**20
