@@ -198,3 +198,56 @@ def test_the_installed_app_renders_its_home_page(installed: Installed) -> None:
     assert Path(app).is_relative_to(installed.python.parents[1].resolve())
     assert Path(app).parent.name == "_dashboard"
     assert (errors, title) == ("0", "mmcorr")
+
+
+#: Issue 12's "done when", run by the installed copy: a grid search and clone over a list of arrays,
+#: then .h5ad files (a sparse counts layer) written for the CLI steps below.
+DONE_WHEN = """
+import numpy as np, scipy.sparse as sp, anndata as ad
+from sklearn.base import clone
+from mmcorr import CorrelationModel
+from mmcorr.estimator import GridSearchCV
+
+rng = np.random.default_rng(0)
+z = rng.standard_normal((120, 2))
+X1 = z @ rng.standard_normal((2, 8)) + 0.3 * rng.standard_normal((120, 8))
+X2 = z @ rng.standard_normal((2, 6)) + 0.3 * rng.standard_normal((120, 6))
+search = GridSearchCV(CorrelationModel("cca"), {"latent_dim": [2, 4]}, cv=3).fit([X1, X2])
+print("best", search.best_params_["latent_dim"])
+print("clone", clone(CorrelationModel(latent_dim=3)).get_params()["latent_dim"])
+names = [f"cell{i}" for i in range(120)]
+counts = sp.csr_matrix(np.round(np.exp(X1 / 2)).astype(np.float32))
+rna = ad.AnnData(X=np.log1p(counts.toarray()), layers={"counts": counts})
+rna.obs_names, rna.var_names = names, [f"gene{j}" for j in range(8)]
+rna.write_h5ad("rna.h5ad")
+prot = ad.AnnData(X=X2.astype(np.float32))
+prot.obs_names, prot.var_names = names, [f"prot{j}" for j in range(6)]
+prot.write_h5ad("prot.h5ad")
+"""
+
+#: What the installed copy reads back from the encode's .h5mu.
+READ_BACK = """
+import mudata
+m = mudata.read_h5mu("x.h5mu")
+print(m.obsm["X_mmcorr"].shape, m.mod["rna"].obsm["X_mmcorr"].shape, m.mod["prot"].obsm["X_mmcorr"].shape)
+"""
+
+
+def test_the_issues_done_when_from_the_installed_copy(installed: Installed) -> None:
+    work = installed.cwd / "done_when"
+    work.mkdir()
+
+    def run(*args: str) -> str:
+        proc = subprocess.run(
+            list(args), capture_output=True, text=True, env=installed.env, cwd=work, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    out = run(str(installed.python), "-c", DONE_WHEN)
+    assert "best " in out and "clone 3" in out
+    mods = ["--modality", "rna=rna.h5ad", "--modality", "prot=prot.h5ad", "--layer", "rna=counts"]
+    fast = ["--model", "cca", "--latent-dim", "2", "--permutations", "0", "--umap", "off"]
+    run(str(installed.mmcorr), "train", *mods, *fast, "--out", "run", "--quiet")
+    run(str(installed.mmcorr), "encode", "--run", "run", *mods, "--out", "x.h5mu", "--quiet")
+    assert run(str(installed.python), "-c", READ_BACK).split() == ["(120,", "2)"] * 3
