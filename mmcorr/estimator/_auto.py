@@ -10,7 +10,9 @@ the estimator's ``auto_budget_s`` parameter (``TrainConfig.auto_budget_s``; defa
 lasts and, for an iterative family, when the slowest iterative family so far would still fit in
 what is left (they share the architecture and the epoch budget; mvae measured 2-3x dccae per epoch,
 so it is the one most often skipped). Each candidate's row in the table says what it scored, how
-long it took, or why it did not run.
+long it took, or why it did not run. A validation set with fewer than ``MIN_FIT_ROWS_PER_DIM``
+fully paired samples per latent dimension cannot tell the families apart: the preferred family is
+then fitted alone, and the table says so.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mmcorr._cca import MIN_FIT_ROWS_PER_DIM
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AUTO, AUTO_BUDGET_S, PREFERRED_FAMILY, resolve_lr
 from mmcorr.config._models import describe_choice
@@ -104,6 +107,20 @@ def _skip(budget_s: float, left: float, slowest: float, closed_form: bool) -> st
     return None
 
 
+def _too_few(paired: int, k: int) -> str | None:
+    """Why families are not compared on a validation set of ``paired`` fully paired samples (None:
+    compare them): below ``MIN_FIT_ROWS_PER_DIM`` per latent dimension its canonical correlations
+    are mostly noise (at 40 samples auto then chose below dccae, bench/RESULTS.md "Frontier")."""
+    need = MIN_FIT_ROWS_PER_DIM * k
+    if paired >= need:
+        return None
+    return (
+        f"not compared: {paired} validation pairs, fewer than {need} ({MIN_FIT_ROWS_PER_DIM} per latent "
+        f"dimension) to compare families on, so {PREFERRED_FAMILY} (the best family on every benchmark) "
+        "was fitted alone"
+    )
+
+
 def _candidates(
     est: CorrelationModel,
     train: PairedDataset,
@@ -121,6 +138,7 @@ def _candidates(
         tr, va = train.subset(rows), train.subset(val_rows)
     # A job spec carries the rate "auto" resolves to (no family's): give each family its tuned one.
     lr = None if est.lr is None or est.lr == resolve_lr(AUTO) else est.lr
+    too_few = _too_few(int(va.fully_paired.sum()), int(mcfg.latent_dim))
     span = {n: 1 if MODEL_REGISTRY[n].fits_in_closed_form else tcfg.epochs for n in AUTO_CANDIDATES}
     progress = _OneProgress(callbacks, sum(span.values()))
     started, slowest = time.monotonic(), 0.0
@@ -129,7 +147,10 @@ def _candidates(
     for family in AUTO_CANDIDATES:
         left = budget_s - (time.monotonic() - started)
         closed_form = MODEL_REGISTRY[family].fits_in_closed_form
-        why = None if best is None else _skip(budget_s, left, slowest, closed_form)  # the first runs
+        if too_few is not None:  # no comparison: the preferred family alone
+            why = None if family == PREFERRED_FAMILY else too_few
+        else:
+            why = None if best is None else _skip(budget_s, left, slowest, closed_form)  # the first runs
         if why is not None:
             row: dict[str, Any] = {"model": family, "val_corr_sum": None, "seconds": 0.0, "note": why}
             fitted = None

@@ -99,3 +99,14 @@ def test_the_choice_note_reads_back_as_the_table() -> None:
     ]
     assert rows[0]["note"] == "not run: a, b / c" and rows[1]["seconds"] == 2.5
     assert parse_choice("dccae kept linear CCA") == []
+
+
+def test_a_validation_set_too_small_to_compare_on_keeps_the_preferred_family() -> None:
+    data = make_demo("synthetic", n_samples=60, seed=0).select(["a", "b"])
+    est = CorrelationModel(latent_dim=5, hidden=(16,), epochs=1).fit(data)  # ~9 validation pairs < 25
+    assert [r["model"] for r in est.auto_ if r["chosen"]] == [PREFERRED_FAMILY]
+    assert est.configs_[0].model == PREFERRED_FAMILY  # model stays "auto": the configs are the choice
+    others = [r for r in est.auto_ if not r["chosen"]]
+    assert len(others) == len(AUTO_CANDIDATES) - 1
+    assert all(r["val_corr_sum"] is None and r["note"].startswith("not compared: ") for r in others)
+    assert parse_choice(describe_choice(est.auto_))[0]["note"].startswith("not compared: ")
