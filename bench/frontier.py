@@ -36,7 +36,7 @@ import _frontier_data as fd  # noqa: E402
 from _common import machine_info, markdown_table, write_json  # noqa: E402
 
 DATASETS = ("sim", "small", "three", "digits-noisy")
-FAMILIES = ("cca", "ae", "corrae", "dccae", "mvae")
+FAMILIES = ("cca", "ae", "corrae", "dccae", "mvae", "auto")  # auto: the default, choosing among them
 REFERENCES = ("ccazoo:dmcca", "ccazoo:dgcca")  # three views only
 
 
