@@ -27,7 +27,7 @@ from mmcorr.analysis.feature_map import (
     feature_correlation_map,
 )
 from mmcorr.analysis.neighbours import Neighbours, cross_modal_neighbours
-from mmcorr.analysis.prediction import linear_probe_accuracy, prediction_r2
+from mmcorr.analysis.prediction import linear_probe_accuracy, prediction_r2, r2_from_sums
 from mmcorr.analysis.retrieval import (
     RetrievalMetric,
     retrieval_metrics,
@@ -50,6 +50,7 @@ __all__ = [
     "feature_correlation_map",
     "linear_probe_accuracy",
     "prediction_r2",
+    "r2_from_sums",
     "retrieval_metrics",
     "similarity_matrix",
     "top_k_neighbours",

@@ -39,7 +39,20 @@ def prediction_r2(
         raise MmcorrError(f"R-squared needs at least 2 complete samples. Got {t.shape[0]}.")
     ss_res = ((t - p) ** 2).sum(axis=0)
     ss_tot = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-    const = ss_tot <= 1e-12 * np.maximum(1.0, (t**2).sum(axis=0))
+    return r2_from_sums(ss_res, ss_tot, (t**2).sum(axis=0), weighting=weighting)
+
+
+def r2_from_sums(
+    ss_res: np.ndarray,
+    ss_tot: np.ndarray,
+    sq: np.ndarray,
+    *,
+    weighting: Literal["uniform", "variance"] = "uniform",
+) -> tuple[float, np.ndarray]:
+    """:func:`prediction_r2` from per-feature sums over the rows, for callers that accumulate them
+    in row chunks: ``ss_res`` (residual sum of squares), ``ss_tot`` (sum of squared deviations from
+    the target's mean) and ``sq`` (the target's sum of squares, for the constant-feature test)."""
+    const = ss_tot <= 1e-12 * np.maximum(1.0, sq)
     per = np.where(const, np.where(ss_res <= 1e-12, 1.0, 0.0), 1.0 - ss_res / np.where(const, 1.0, ss_tot))
     if weighting == "variance" and ss_tot.sum() > 0:
         return float(1.0 - ss_res.sum() / ss_tot.sum()), per

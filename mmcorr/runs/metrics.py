@@ -246,16 +246,6 @@ def training_means(train: PairedDataset) -> dict[str, np.ndarray]:
     return out
 
 
-def _r2(ss_res: np.ndarray, ss_tot: np.ndarray, sq: np.ndarray) -> tuple[float, np.ndarray]:
-    """(variance-weighted R^2, per-feature R^2) from per-feature sums, as
-    :func:`mmcorr.analysis.prediction_r2` computes them (a constant target feature: 1.0 when
-    predicted exactly, else 0.0)."""
-    const = ss_tot <= 1e-12 * np.maximum(1.0, sq)
-    per = np.where(const, np.where(ss_res <= 1e-12, 1.0, 0.0), 1.0 - ss_res / np.where(const, 1.0, ss_tot))
-    total = float(1.0 - ss_res.sum() / ss_tot.sum()) if ss_tot.sum() > 0 else float(per.mean())
-    return total, per
-
-
 def _chunked_r2(
     model: CorrelationModel,
     test: PairedDataset,
@@ -268,7 +258,7 @@ def _chunked_r2(
 
     The target is densified and predicted a row chunk at a time (~32 MiB of float64), so a wide or
     sparse (CSR) target of many test rows is never held whole; the sums are those of
-    :func:`mmcorr.analysis.prediction_r2`, its mean from a first chunked pass.
+    :func:`mmcorr.analysis.prediction_r2` (:func:`mmcorr.analysis.r2_from_sums`), its mean from a first chunked pass.
     """
     a, b = direction
     values = test.values[b]
@@ -283,12 +273,12 @@ def _chunked_r2(
         resid = dense_rows(values, part).astype(np.float64) - pred
         ss_res += np.einsum("ij,ij->j", resid, resid)
     sq = ss_tot + n * mean**2  # sum of squares of the target, for the constant-feature test
-    total, per = _r2(ss_res, ss_tot, sq)
+    total, per = analysis.r2_from_sums(ss_res, ss_tot, sq, weighting="variance")
     if mean_b is None:
         return total, per, None
     # predicting a constant m: sum (y - m)^2 = sum (y - mean)^2 + n (mean - m)^2
     base_res = ss_tot + n * (mean - np.asarray(mean_b, dtype=np.float64)) ** 2
-    return total, per, _r2(base_res, ss_tot, sq)[0]
+    return total, per, analysis.r2_from_sums(base_res, ss_tot, sq, weighting="variance")[0]
 
 
 def prediction_metrics(
