@@ -86,3 +86,37 @@ def test_frontier_quick_writes_medians_for_every_method(mmcorr_home: Path) -> No
     assert got == {(d, m) for d in ("sim", "small") for m in ("cca", "dccae")}
     assert all(0 < r["frac_ceiling"] < 1.5 for r in out["medians"] if r["dataset"] == "sim")
     assert "## Frontier" in proc.stdout
+
+
+@pytest.mark.slow
+def test_cli_latency_smoke_times_every_command(mmcorr_home: Path) -> None:
+    proc = _run(["bench/cli_latency.py", "--smoke"], mmcorr_home, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads((ROOT / "bench" / "out" / "cli_latency_smoke.json").read_text())
+    rows = {r["command"]: r for r in out["rows"]}
+    assert {"imports", "version", "train", "train --umap on"} <= set(rows)
+    for row in rows.values():
+        assert row["median_s"] > 0 and row["peak_rss_mib"] > 0 and row["min_s"] <= row["max_s"]
+    assert out["ratio_train_over_imports"] == pytest.approx(
+        rows["train"]["median_s"] / rows["imports"]["median_s"]
+    )
+    assert "train / imports =" in proc.stdout
+
+
+@pytest.mark.slow
+def test_cli_memory_smoke_measures_every_command_beside_the_reference(mmcorr_home: Path) -> None:
+    proc = _run(["bench/cli_memory.py", "--smoke"], mmcorr_home, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads((ROOT / "bench" / "out" / "cli_memory_smoke.json").read_text())
+    rows = {r["command"]: r for r in out["rows"]}
+    assert {"imports", "mmcorr train --model dccae --umap off", "mmcorr train --model cca"} <= set(rows)
+    for row in rows.values():
+        assert row["n"] == 1 and row["min_mib"] <= row["peak_rss_mib"] <= row["max_mib"]
+    # a torch CLI that trains holds more than the bare imports
+    assert rows["mmcorr train --model cca"]["peak_rss_mib"] > rows["imports"]["peak_rss_mib"]
+    if "ccazoo:dcca" in rows:  # the reference is installed: every ratio is against it
+        ref = rows["ccazoo:dcca"]["peak_rss_mib"]
+        assert rows["imports"]["x_ccazoo"] == pytest.approx(rows["imports"]["peak_rss_mib"] / ref)
+    else:
+        assert any("cca_zoo is not importable" in n for n in out["notes"])
+    assert "goal: mmcorr train within 1.3x" in proc.stdout
