@@ -22,7 +22,7 @@ from mmcorr._version import __version__
 __all__ = ["build_parser", "main", "system_error_line"]
 
 #: Command-group modules under mmcorr/_cli, each with register(subparsers).
-GROUPS: tuple[str, ...] = ("data", "train", "model", "jobs", "worker", "doctor", "dashboard")
+GROUPS: tuple[str, ...] = ("data", "train", "embed", "model", "jobs", "worker", "doctor", "dashboard")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,9 +59,17 @@ def system_error_line(exc: OSError | sqlite3.Error) -> str:
     return f"a database operation failed ({type(exc).__name__}: {text}). Run 'mmcorr doctor' to see which file or server."
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, standalone: bool | None = None) -> int:
+    """Run one command; returns its exit code.
+
+    standalone: this process is the ``mmcorr`` command itself (default: when ``argv`` is None, as
+    from the console script or ``python -m mmcorr``), so a command may hand its last step to a
+    fresh process (``mmcorr train``'s UMAP: :func:`mmcorr._cli.embed.hand_over_umap`). Called from
+    Python with a list of arguments, everything runs in the calling process.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.standalone = argv is None if standalone is None else standalone
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

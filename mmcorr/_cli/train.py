@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from mmcorr._cli.common import (
     Output,
@@ -33,10 +34,14 @@ from mmcorr._validation import MmcorrError
 from mmcorr.runs import fit_gap, prediction_notes, read_metrics
 from mmcorr.runs.choice import choice_line, model_choice
 
-__all__ = ["register"]
+__all__ = ["AFTER_TRAIN", "register", "summarise"]
+
+#: The hidden flag of ``mmcorr umap`` by which ``mmcorr train`` hands it its last step.
+AFTER_TRAIN = "--after-train"
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from mmcorr.runs.files import UMAP_NOTE, UMAP_PENDING
     from mmcorr.runs.pipeline import run_spec, train_and_bundle
 
     if args.dataset is None and not args.modality:
@@ -65,9 +70,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         spec = dataclasses.replace(spec, val_dataset_id=args.val_dataset, test_dataset_id=args.test_dataset)
     output = output_for(args)
     progress = output.progress()
+    # As the `mmcorr` command itself (not main() called from Python), the UMAP runs in a fresh
+    # process after the bundle is written: see hand_over_umap.
+    later = bool(getattr(args, "standalone", False))
     try:
         if args.dataset is not None:
-            run_spec(spec, out, callbacks=[progress], notify=progress.note)
+            run_spec(spec, out, callbacks=[progress], notify=progress.note, umap_later=later)
         else:
             from mmcorr.data import load_paired
 
@@ -90,15 +98,32 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 output.warn(warning)
             ds, split = given_splits(args, ds, spec)
             train_and_bundle(
-                ds, spec, out, callbacks=[progress], sources=files, split=split, notify=progress.note
-            )
+                ds, spec, out, callbacks=[progress], sources=files, split=split, notify=progress.note,
+                umap_later=later,
+            )  # fmt: skip
     finally:
         progress.close()
-    _summarise(output, out)
+    if later and read_metrics(out).run.notes.get(UMAP_NOTE) == UMAP_PENDING:
+        hand_over_umap(args, out)  # does not return: the new process ends with summarise(out)
+    summarise(output, out)
     return 0
 
 
-def _summarise(output: Output, out: Path) -> None:
+def hand_over_umap(args: argparse.Namespace, run_dir: Path) -> NoReturn:
+    """Replace this process (``os.execv``) with ``mmcorr umap --run run_dir``, which embeds the
+    run's latents and then prints what ``mmcorr train`` prints, with the same --json / --quiet.
+
+    A fresh process holds umap-learn's numba / LLVM memory without torch's, so the peak of the
+    whole command is that of training, not of both (bench/RESULTS.md, "CLI memory")."""
+    argv = [sys.executable, "-m", "mmcorr", "umap", "--run", str(run_dir), AFTER_TRAIN]
+    argv += [flag for flag, on in (("--json", args.json), ("--quiet", args.quiet)) if on]
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        if stream is not None:
+            stream.flush()
+    os.execv(sys.executable, argv)
+
+
+def summarise(output: Output, out: Path) -> None:
     """The run's headline figures, warnings and (model=auto) choice; the --json result."""
     metrics = read_metrics(out)
     output.line(f"Wrote run bundle {out}")

@@ -15,7 +15,7 @@ import pandas as pd
 from mmcorr import analysis
 from mmcorr._validation import MmcorrError
 from mmcorr.analysis.feature_map import FeatureMapColumn
-from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, JobSpec
+from mmcorr.config import UMAP_AUTO_MIN_SAMPLES, AnalysisConfig, JobSpec
 from mmcorr.data import JOINT, PairedDataset, dense_rows
 from mmcorr.data._chunks import column_mean_var
 from mmcorr.runs.files import ID_COLUMN, PAIR_COLUMN, SPLIT_COLUMN, SplitName, latent_columns
@@ -25,6 +25,7 @@ from mmcorr.runs.tables import SimilarityData
 __all__ = [
     "latents_frame",
     "umap_frame",
+    "umap_table",
     "umap_wanted",
     "feature_corr",
     "similarity",
@@ -68,16 +69,25 @@ def umap_wanted(mode: str, n_samples: int) -> bool:
 def umap_frame(
     ds: PairedDataset, latents: dict[str, np.ndarray], frame: pd.DataFrame, spec: JobSpec
 ) -> pd.DataFrame:
-    cfg = spec.analysis
+    """umap.parquet of a run being bundled: every modality's latents in one 2-D embedding."""
+    n_meta = 0 if ds.metadata is None else ds.metadata.shape[1]
+    return umap_table({name: latents[name] for name in ds.names}, frame, n_meta, spec.analysis)
+
+
+def umap_table(
+    latents: dict[str, np.ndarray], frame: pd.DataFrame, n_meta: int, cfg: AnalysisConfig
+) -> pd.DataFrame:
+    """The UMAP of ``latents`` (modality -> (n, k), rows in ``frame`` order) under ``cfg``'s
+    neighbours, min_dist, seed and point cap, with each sample's split and its ``n_meta`` metadata
+    columns (the last columns of ``frame``, the latents table) beside its points."""
     emb = analysis.umap_embedding(
-        {name: latents[name] for name in ds.names},
-        ds.ids.astype(str),
+        latents,
+        frame[ID_COLUMN].to_numpy().astype(str),
         n_neighbors=cfg.umap_neighbors,
         min_dist=cfg.umap_min_dist,
         seed=cfg.seed,
         max_points=cfg.max_umap_points,
     )
-    n_meta = 0 if ds.metadata is None else ds.metadata.shape[1]
     # latents_frame puts the metadata columns last
     keep = [ID_COLUMN, SPLIT_COLUMN, *frame.columns[frame.shape[1] - n_meta :]]
     extra = frame[keep].drop_duplicates(ID_COLUMN)

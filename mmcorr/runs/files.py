@@ -13,6 +13,8 @@ from mmcorr.analysis.embedding import UmapColumn
 from mmcorr.data import JOINT
 
 __all__ = [
+    "UMAP_NOTE",
+    "UMAP_PENDING",
     "BUNDLE_FORMAT",
     "BundleFile",
     "EVALUATION_FILE",
@@ -139,6 +141,13 @@ ID_COLUMN = UmapColumn.ID  # latents / umap tables: the sample id (as the UMAP e
 SPLIT_COLUMN = "split"
 MODALITY_COLUMN = UmapColumn.MODALITY  # umap table: which modality's latent a point is
 PAIR_COLUMN = "pair"  # feature_correlation / prediction_r2 tables: the pair's key
+#: The key of the run note (metrics.json ``run.notes``) that says why a run has no umap.parquet.
+UMAP_NOTE = "umap"
+#: That note while ``mmcorr train``'s second step (:mod:`mmcorr.runs.embed`) has not written it yet.
+UMAP_PENDING = (
+    "UMAP not computed yet: mmcorr train embeds the latents in a second step, after the other "
+    "results are written; `mmcorr umap --run RUN_DIR` computes it."
+)
 FEATURE_COLUMN = "feature"  # prediction_r2 table: the target feature
 R2_COLUMN = "r2"  # prediction_r2 table: R^2 of that feature on the test split
 PAIR_SEP = "|"  # key of an unordered modality pair: "a|b" (dataset order)

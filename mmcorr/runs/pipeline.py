@@ -28,7 +28,7 @@ from mmcorr.data._chunks import rows_nbytes
 from mmcorr.runs import artifacts
 from mmcorr.runs.artifacts import latents_frame, umap_wanted
 from mmcorr.runs.bundle import write_frame, write_metrics, write_similarity
-from mmcorr.runs.files import BUNDLE_FORMAT, BundleFile, SplitName
+from mmcorr.runs.files import BUNDLE_FORMAT, UMAP_NOTE, UMAP_PENDING, BundleFile, SplitName
 from mmcorr.runs.metrics import LatentSet, compute_metrics, prediction_metrics, training_means
 from mmcorr.runs.previews import write_run_previews
 from mmcorr.runs.report import write_report
@@ -53,6 +53,7 @@ def run_spec(
     resume: bool = False,
     registry: DatasetRegistry | None = None,
     notify: Notify | None = None,
+    umap_later: bool = False,
 ) -> Path:
     """Load the registered dataset ``spec.dataset_id``, train, analyse and write the bundle to run_dir.
 
@@ -62,6 +63,7 @@ def run_spec(
     callbacks: objects with ``on_epoch_end(record) -> bool | None`` (True cancels the fit).
     checkpoint_dir / resume: where the trainer keeps resumable checkpoints, and whether to resume.
     notify: told each analysis step as it starts and ends (:class:`mmcorr.runs.steps.Steps`).
+    umap_later: as :func:`train_and_bundle`.
     Returns ``run_dir``. Raises MmcorrError for bad specs or data, TrainingCancelled on cancel.
     """
     if registry is None:
@@ -85,6 +87,7 @@ def run_spec(
         checkpoint_dir=checkpoint_dir,
         resume=resume,
         notify=notify,
+        umap_later=umap_later,
         split=split,
     )
 
@@ -170,18 +173,28 @@ def _model_notes(history: list[dict[str, Any]]) -> dict[str, str]:
     return {"model": "; ".join(notes)} if notes else {}
 
 
-def _umap_note(spec: JobSpec, n_samples: int) -> dict[str, str]:
+def _umap_note(spec: JobSpec, n_samples: int, later: bool) -> dict[str, str]:
     """The run note saying why there is no UMAP embedding (empty when there is one)."""
     mode = spec.analysis.umap
     if umap_wanted(mode, n_samples):
-        return {}
+        return {UMAP_NOTE: UMAP_PENDING} if later else {}
     if mode == "off":
-        return {"umap": "UMAP skipped: the run was trained with umap=off."}
+        return {UMAP_NOTE: "UMAP skipped: the run was trained with umap=off."}
     return {
-        "umap": f"UMAP skipped: {n_samples} samples, fewer than the {UMAP_AUTO_MIN_SAMPLES} from "
+        UMAP_NOTE: f"UMAP skipped: {n_samples} samples, fewer than the {UMAP_AUTO_MIN_SAMPLES} from "
         "which umap=auto embeds (its neighbour graph would span a third or more of them); train with "
         "--umap on to embed anyway."
     }
+
+
+def _embed(
+    ds: PairedDataset, latents: dict[str, np.ndarray], frame: pd.DataFrame, spec: JobSpec, steps: Steps
+) -> pd.DataFrame | None:
+    """umap.parquet's table, or None when the run's umap option and size skip it (see _umap_note)."""
+    if not umap_wanted(spec.analysis.umap, ds.n_samples):
+        return None
+    steps.start("analysis UMAP")
+    return artifacts.umap_frame(ds, latents, frame, spec)
 
 
 def _analyse(
@@ -193,6 +206,7 @@ def _analyse(
     seconds: float,
     sources: dict[str, str] | None,
     steps: Steps,
+    umap_later: bool,
 ) -> _Outputs:
     steps.start("encoding every sample")
     latents = model.transform(ds)
@@ -237,7 +251,7 @@ def _analyse(
         notes={
             **results.notes,
             **{f"feature_correlation {k}": v for k, v in fc_notes.items()},
-            **_umap_note(spec, ds.n_samples),
+            **_umap_note(spec, ds.n_samples, umap_later),
             **_model_notes(model.history_),
         },
     )
@@ -249,10 +263,7 @@ def _analyse(
         mmcorr_version=__version__,
         bundle_format=BUNDLE_FORMAT,
     )
-    umap = None
-    if umap_wanted(spec.analysis.umap, ds.n_samples):
-        steps.start("analysis UMAP")
-        umap = artifacts.umap_frame(ds, latents, frame, spec)
+    umap = None if umap_later else _embed(ds, latents, frame, spec, steps)
     steps.start("analysis sample similarity")
     similarity = artifacts.similarity(ds, latents, splits[SplitName.TEST])
     steps.end()
@@ -277,6 +288,7 @@ def train_and_bundle(
     sources: dict[str, str] | None = None,
     notify: Notify | None = None,
     split: Split | None = None,
+    umap_later: bool = False,
 ) -> Path:
     """Split ``ds`` (spec.data), fit the estimator, run every held-out analysis, write the bundle.
 
@@ -287,6 +299,8 @@ def train_and_bundle(
     notify: told each step after the fit (every analysis, the bundle) as it starts and ends.
     split: the train / validation / test rows the user chose (e.g. from
     :func:`mmcorr.data.split.stack_given_splits`), instead of splitting by ``spec.data``.
+    umap_later: write the bundle without the UMAP it would embed, noted as pending
+    (:data:`mmcorr.runs.files.UMAP_PENDING`), for :func:`mmcorr.runs.embed.embed_run` to add.
     Returns ``run_dir``.
     """
     run_dir = Path(run_dir)
@@ -296,7 +310,7 @@ def train_and_bundle(
     splits = split_dataset(ds, spec) if split is None else _named(split)
     model, seconds = _fit(ds, spec, splits, callbacks, checkpoint_dir, resume)
     steps = Steps(notify)
-    out = _analyse(ds, spec, run_dir, model, splits, seconds, sources, steps)
+    out = _analyse(ds, spec, run_dir, model, splits, seconds, sources, steps, umap_later)
     steps.start("writing the run bundle")
     with atomic_dir(run_dir) as tmp:
         model.save(tmp)

@@ -19,7 +19,7 @@ from mmcorr._version import __version__
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
 from mmcorr.runs.choice import model_choice
-from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, BundleFile
+from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, UMAP_NOTE, BundleFile
 from mmcorr.runs.gallery import GALLERY_CSS, gallery_section
 from mmcorr.runs.headlines import fit_gap, prediction_notes
 from mmcorr.runs.schema import Pair, RunMetrics
@@ -181,7 +181,7 @@ def _feature_map(run_dir: Path, render: _Figures) -> list[str]:
 def _umap(run_dir: Path, metrics: RunMetrics, render: _Figures) -> list[str]:
     out = ["<h2>UMAP of the shared latent space</h2>"]
     if not (run_dir / BundleFile.UMAP.value).is_file():
-        why = metrics.run.notes.get("umap", "This run has no UMAP embedding.")
+        why = metrics.run.notes.get(UMAP_NOTE, "This run has no UMAP embedding.")
         return [*out, f"<p>{html.escape(why)}</p>"]
     um = read_umap(run_dir)
     if len(um) > REPORT_MAX_UMAP_POINTS:

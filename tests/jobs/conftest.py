@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from jobs_helpers import Processes
-
-
-@pytest.fixture(scope="session")
-def numba_cache() -> Path:
-    """One numba cache shared by every worker the tests start (and by later sessions): UMAP's JIT
-    compiles once, not once per worker. Compiled code is keyed by source and signature, so sharing is
-    safe."""
-    path = Path(os.environ.get("NUMBA_CACHE_DIR") or Path(tempfile.gettempdir()) / "mmcorr-test-numba-cache")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture
