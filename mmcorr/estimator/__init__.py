@@ -210,7 +210,7 @@ class CorrelationModel(BaseEstimator):
             validation, _kind = as_dataset(validation, "validation", layers=layers)
             _check_kind(validation, "validation")
         if mcfg.model == AUTO:  # the candidates' fits; then this estimator becomes the best one
-            return fit_auto(self, train, validation, callbacks, layers)
+            return fit_auto(self, train, validation, callbacks, layers, None, checkpoint_dir, resume)
         family = get_model_class(mcfg.model)
         # Before any copy: fail now, with the sizes, rather than be killed by the OS mid-fit.
         n_rows = train.n_samples + (0 if validation is None else validation.n_samples)

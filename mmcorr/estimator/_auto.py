@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,19 +74,24 @@ def fit_auto(
     callbacks: Sequence[Callback],
     layers: Mapping[str, str] | None = None,
     budget_s: float | None = None,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
 ) -> CorrelationModel:
     """``model="auto"``: fit the candidate families within ``budget_s`` seconds (None: the
     estimator's ``auto_budget_s``) and make ``est`` the best on validation (its learned
     attributes; ``model`` stays "auto", scikit-learn's contract, while ``configs_`` are the chosen
     family's, so a saved model loads as that family). ``est.auto_``: one dict per candidate
     (``model``, ``val_corr_sum`` or None, ``seconds``, ``chosen``, ``note``); the history's first
-    record notes the choice (:func:`mmcorr.config._models.describe_choice`). Returns ``est``."""
+    record notes the choice (:func:`mmcorr.config._models.describe_choice`).
+    checkpoint_dir / resume: each gradient-trained candidate checkpoints into (and, resuming,
+    continues from) ``checkpoint_dir/<family>``, so an interrupted auto job resumes every
+    candidate where it stopped instead of starting them all again. Returns ``est``."""
     check_dataset(train, "train")  # a data error is the data's, not one per candidate family
     if validation is not None:
         check_dataset(validation, "validation")
     if budget_s is None:
         budget_s = est.get_configs()[1].auto_budget_s
-    best, table = _candidates(est, train, validation, callbacks, budget_s)
+    best, table = _candidates(est, train, validation, callbacks, budget_s, (checkpoint_dir, resume))
     for key, value in vars(best).items():
         if key.endswith("_") and not key.startswith("_"):
             setattr(est, key, value)
@@ -127,6 +133,7 @@ def _candidates(
     validation: PairedDataset | None,
     callbacks: Sequence[Callback],
     budget_s: float,
+    checkpoints: tuple[Path | None, bool],
 ) -> tuple[CorrelationModel, list[dict[str, Any]]]:
     """Every candidate's fit and validation score: (the best, the table)."""
     mcfg, tcfg, dcfg = est.get_configs()
@@ -156,7 +163,7 @@ def _candidates(
             fitted = None
         else:
             progress.model = family
-            fitted, row = _try(est, family, lr, tr, va, [progress] if callbacks else [])
+            fitted, row = _try(est, family, lr, tr, va, [progress] if callbacks else [], checkpoints)
             slowest = slowest if closed_form or fitted is None else max(slowest, row["seconds"])
         progress.offset += span[family]
         table.append({**row, "chosen": False})
@@ -179,6 +186,7 @@ def _try(
     tr: PairedDataset,
     va: PairedDataset,
     callbacks: Sequence[Callback],
+    checkpoints: tuple[Path | None, bool],
 ) -> tuple[CorrelationModel | None, dict[str, Any]]:
     """One candidate: (the fitted estimator or None, its table row without ``chosen``)."""
     from sklearn.base import clone
@@ -186,7 +194,9 @@ def _try(
     t0 = time.monotonic()
     candidate = clone(est).set_params(model=family, lr=lr)
     try:
-        candidate.fit(tr, validation=va, callbacks=callbacks)
+        folder, resume = checkpoints
+        where = None if folder is None else Path(folder) / family
+        candidate.fit(tr, validation=va, callbacks=callbacks, checkpoint_dir=where, resume=resume)
         score = float(candidate.score(va))
     except TrainingCancelled:
         raise

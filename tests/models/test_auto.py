@@ -75,3 +75,38 @@ def test_a_run_with_model_auto_names_the_choice(mmcorr_home: Path) -> None:
     run = read_metrics(run_spec(spec, mmcorr_home / "runs" / "auto", registry=reg)).run
     assert run.model in AUTO_CANDIDATES
     assert run.notes["model"].startswith(f"chose {run.model} by the validation canonical correlation sum")
+
+
+def test_an_interrupted_auto_fit_resumes_each_candidate_from_its_checkpoint(
+    data: PairedDataset, tmp_path: Path
+) -> None:
+    from mmcorr.training import TrainingCancelled
+
+    def est() -> CorrelationModel:
+        return CorrelationModel("auto", latent_dim=3, epochs=4, seed=0, hidden=(16,), checkpoint_every=1)
+
+    last = AUTO_CANDIDATES[-1]  # a gradient family: the interruption comes during its fit
+
+    class Log:
+        def __init__(self, stop_in: str | None = None) -> None:
+            self.stop_in, self.seen = stop_in, []
+
+        def on_epoch_end(self, record: dict) -> bool:
+            self.seen.append((record["model"], record["epoch"]))
+            return record["model"] == self.stop_in
+
+    with pytest.raises(TrainingCancelled):
+        est().fit(data, callbacks=[Log(last)], checkpoint_dir=tmp_path)
+    trained = [f for f in AUTO_CANDIDATES if f != "cca"]
+    assert all((tmp_path / f / "checkpoint.pt").is_file() for f in trained)
+
+    log = Log()
+    resumed = est().fit(data, callbacks=[log], checkpoint_dir=tmp_path, resume=True)
+    straight = est().fit(data)
+    # Each candidate went on from its checkpoint (the finished ones ran no epoch again) ...
+    assert not [m for m, _ in log.seen if m in trained and m != last]
+    assert [r["model"] for r in resumed.auto_] == [r["model"] for r in straight.auto_]
+    # ... and the result is the uninterrupted fit's.
+    for a, b in zip(resumed.auto_, straight.auto_, strict=True):
+        assert a["val_corr_sum"] == pytest.approx(b["val_corr_sum"], abs=1e-4)
+    np.testing.assert_allclose(resumed.transform(data)["a"], straight.transform(data)["a"], atol=1e-4)
