@@ -102,3 +102,18 @@ def opt_text(obj: Mapping[str, Any], key: str, where: str) -> str | None:
     if not isinstance(value, str):
         raise _bad(where, key, "a string or null", value)
     return value
+
+
+def boolean(obj: Mapping[str, Any], key: str, where: str) -> bool:
+    value = req(obj, key, where)
+    if not isinstance(value, bool):
+        raise _bad(where, key, "true or false", value)
+    return value
+
+
+def objects(obj: Mapping[str, Any], key: str, where: str) -> list[Mapping[str, Any]]:
+    """The list of JSON objects under ``key`` ([] when absent)."""
+    value = obj.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise _bad(where, key, "a list of JSON objects", value)
+    return value

@@ -1,7 +1,8 @@
-"""The candidate table of a run whose family ``model="auto"`` chose, read back from the run's notes.
+"""The candidate table of a run whose family ``model="auto"`` chose, for the report, the pages and
+``mmcorr train``: metrics.json's ``run.model_choice`` (:class:`~mmcorr.runs.summary.RunDetails`).
 
-The fit notes its choice in one line (:func:`mmcorr.config._models.describe_choice`), which the run
-keeps among its notes; this is the one reader of that line, for the report and the pages.
+Runs written before that field read the table back from the one line the fit notes
+(:func:`mmcorr.config._models.describe_choice`), which the run keeps among its notes.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ CHOICE_COLUMNS: dict[str, str] = {
 def model_choice(run: RunDetails) -> list[dict[str, Any]]:
     """One row per candidate family, in the order tried, under :data:`CHOICE_COLUMNS`' headings;
     [] for a run whose family was asked for by name."""
-    rows = parse_choice("; ".join(run.notes.values()))
+    rows = [dict(r) for r in run.model_choice] or parse_choice("; ".join(run.notes.values()))
     return [{heading: row[key] for key, heading in CHOICE_COLUMNS.items()} for row in rows]
 
 

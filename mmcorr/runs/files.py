@@ -104,6 +104,7 @@ class RunKey(StrEnum):
     SOURCES = "sources"
     NOTES = "notes"
     HELD_OUT_SPLIT = "held_out_split"
+    MODEL_CHOICE = "model_choice"
 
 
 class HistoryKey(StrEnum):

@@ -34,7 +34,7 @@ from mmcorr.runs.previews import write_run_previews
 from mmcorr.runs.report import write_report
 from mmcorr.runs.schema import RunMetrics
 from mmcorr.runs.steps import Notify, Steps
-from mmcorr.runs.summary import RunDetails
+from mmcorr.runs.summary import RunDetails, choice_rows
 from mmcorr.runs.tables import SimilarityData
 
 if TYPE_CHECKING:
@@ -244,6 +244,7 @@ def _analyse(
         n_val=int(splits[SplitName.VAL].size),
         n_test=n_test,
         held_out_split=held.value,
+        model_choice=choice_rows(getattr(model, "auto_", None)),
         train_seconds=round(seconds, 3),
         epochs_run=len(model.history_),
         seed=spec.train.seed,

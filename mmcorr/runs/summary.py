@@ -17,7 +17,7 @@ from mmcorr._validation import MmcorrError
 from mmcorr.runs import _json as J
 from mmcorr.runs.files import RunKey
 
-__all__ = ["SummaryMetric", "RunSummary", "RunDetails"]
+__all__ = ["CHOICE_KEYS", "choice_rows", "SummaryMetric", "RunSummary", "RunDetails"]
 
 
 class SummaryMetric(StrEnum):
@@ -146,7 +146,8 @@ class RunDetails:
     """The run block of metrics.json: what was trained on what, and how the samples were split.
 
     sources: modality -> file it came from (``mmcorr train`` with files; {} for a registered
-    dataset). notes: analyses skipped after training, with why.
+    dataset). notes: analyses skipped after training, with why. model_choice: ``model="auto"``'s
+    candidate table, one row per family in the order tried (:data:`CHOICE_KEYS`); () otherwise.
     """
 
     name: str
@@ -165,6 +166,7 @@ class RunDetails:
     notes: Mapping[str, str] = field(default_factory=dict)
     #: The split the held-out figures come from: "test", or "val" when the run kept no test set.
     held_out_split: str = "test"
+    model_choice: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def held_out_note(self) -> str | None:
@@ -194,6 +196,9 @@ class RunDetails:
             RunKey.NOTES.value: dict(self.notes),
             # Written only when it is not the test split, so earlier bundles round-trip unchanged.
             **({RunKey.HELD_OUT_SPLIT.value: self.held_out_split} if self.held_out_split != "test" else {}),
+            **(
+                {RunKey.MODEL_CHOICE.value: [dict(r) for r in self.model_choice]} if self.model_choice else {}
+            ),
         }
 
     @classmethod
@@ -217,4 +222,29 @@ class RunDetails:
             sources={str(k): str(v) for k, v in sources.items()},
             notes={str(k): str(v) for k, v in notes.items()},
             held_out_split=J.opt_text(d, RunKey.HELD_OUT_SPLIT.value, where) or "test",
+            model_choice=_choice_rows(d, f"{where} ({RunKey.MODEL_CHOICE.value})"),
         )
+
+
+#: The keys of one row of ``RunDetails.model_choice``: the family, its validation canonical
+#: correlation sum (None when it did not run), its fit seconds, whether it was chosen, and why it
+#: did not run ("" when it did).
+CHOICE_KEYS = ("model", "val_corr_sum", "seconds", "chosen", "note")
+
+
+def choice_rows(table: Any) -> tuple[dict[str, Any], ...]:
+    """``CorrelationModel.auto_`` (None for a family asked for by name) as model_choice rows."""
+    return tuple(
+        {"model": str(r["model"]), "val_corr_sum": r["val_corr_sum"], "seconds": float(r["seconds"]),
+         "chosen": bool(r["chosen"]), "note": str(r.get("note", ""))}
+        for r in table or ()
+    )  # fmt: skip
+
+
+def _choice_rows(d: Mapping[str, Any], where: str) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"model": J.text(r, "model", where), "val_corr_sum": J.opt_number(r, "val_corr_sum", where),
+         "seconds": J.number(r, "seconds", where), "chosen": J.boolean(r, "chosen", where),
+         "note": J.opt_text(r, "note", where) or ""}
+        for r in J.objects(d, RunKey.MODEL_CHOICE.value, where)
+    )  # fmt: skip
