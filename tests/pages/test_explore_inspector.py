@@ -12,8 +12,6 @@ import pandas as pd
 import pytest
 from dashboard_helpers import no_exceptions, page, write_run
 
-from mmcorr.config import AnalysisConfig, JobSpec, ModelConfig, TrainConfig
-from mmcorr.data import make_demo
 from mmcorr.runs import find_run
 
 EXPLORE = "pages/explore.py"
@@ -24,21 +22,10 @@ torch = pytest.importorskip("torch")
 
 
 @pytest.fixture(scope="module")
-def media_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def media_bundle(tmp_path_factory: pytest.TempPathFactory, media_run_builder: Any) -> Path:
     """One tiny trained run on digits-media (cca, no UMAP), built once for the module."""
-    torch.set_num_threads(1)
-    ds = make_demo("digits-media", n_samples=120, seed=0)
-    ds.previews["text"] = np.array([str(t) + HOSTILE for t in ds.previews["text"]], dtype=object)
-    spec = JobSpec(
-        dataset_id="digits-media",
-        model=ModelConfig(model="cca", latent_dim=4),
-        train=TrainConfig(epochs=1, device="cpu", threads=1, seed=0),
-        analysis=AnalysisConfig(permutations=10, top_features=4, umap="off"),
-        name="cca on digits-media",
-    )
-    from mmcorr.runs.pipeline import train_and_bundle
-
-    return train_and_bundle(ds, spec, tmp_path_factory.mktemp("bundles") / "media")
+    run, _ = media_run_builder(tmp_path_factory.mktemp("bundles") / "media", HOSTILE, "cca on digits-media")
+    return Path(run)
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from mmcorr._validation import MmcorrError
-from mmcorr.config import AnalysisConfig, JobSpec, ModelConfig, TrainConfig
 from mmcorr.data import PairedDataset, make_demo
 from mmcorr.runs import (
     PREVIEWS_DIR,
@@ -32,27 +32,9 @@ HOSTILE = " <img src=x onerror=alert(1)> & more"
 LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "bundle_v1"
 
 
-def _demo() -> PairedDataset:
-    ds = make_demo("digits-media", n_samples=120, seed=0)
-    # every caption ends in markup: the report and the pages must show it as text
-    ds.previews["text"] = np.array([str(t) + HOSTILE for t in ds.previews["text"]], dtype=object)
-    return ds
-
-
 @pytest.fixture(scope="module")
-def media_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PairedDataset]:
-    torch.set_num_threads(1)
-    ds = _demo()
-    spec = JobSpec(
-        dataset_id="digits-media",
-        model=ModelConfig(model="cca", latent_dim=4),
-        train=TrainConfig(epochs=1, device="cpu", threads=1, seed=0),
-        analysis=AnalysisConfig(permutations=10, top_features=4, umap="off"),
-        name="media",
-    )
-    from mmcorr.runs.pipeline import train_and_bundle
-
-    run = train_and_bundle(ds, spec, tmp_path_factory.mktemp("runs") / "media")
+def media_run(tmp_path_factory: pytest.TempPathFactory, media_run_builder: Any) -> tuple[Path, PairedDataset]:
+    run, ds = media_run_builder(tmp_path_factory.mktemp("runs") / "media", HOSTILE, "media")
     return run, ds
 
 
