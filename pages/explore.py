@@ -18,6 +18,7 @@ from mmcorr.data import csv_text
 from mmcorr.runs import (
     ID_COLUMN,
     MODALITY_COLUMN,
+    UMAP_NOTE,
     BundleFile,
     Direction,
     FeatureMapColumn,
@@ -279,7 +280,7 @@ def _colour_by_feature(
 def _latent_space(run: RunBundle, dataset_id: str, clickable: bool) -> None:
     if not run.has(BundleFile.UMAP):
         notes = load_metrics(str(run.path)).run.notes
-        st.info(notes.get("umap", "This run has no UMAP embedding."))
+        st.info(notes.get(UMAP_NOTE, "This run has no UMAP embedding."))
         return
     frame = load_umap(str(run.path))
     columns = [c for c in frame.columns if c not in (UmapColumn.X, UmapColumn.Y, ID_COLUMN)]
