@@ -27,7 +27,8 @@ import numpy as np
 from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import DataError, MmcorrError, check_int
 
-from ._chunks import PCA_COV_MAX_D, column_mean_var, gram, iter_chunks
+from ._chunks import column_mean_var, iter_chunks
+from ._fit_steps import idf_weights, principal_axes
 from .types import PairedDataset
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class Preprocessor:
             d = values.shape[1]
             p: dict[str, np.ndarray] = {"mean": np.zeros(d), "scale": np.ones(d)}
             if kind == "text":
-                p["idf"], p["norm"] = _idf(values, sel, m)
+                p["idf"], p["norm"] = idf_weights(values, sel, m)
             log = self._prep(name, p, ds.features[name])
             mu, var = column_mean_var(values, sel, log)
             if self.standardize:
@@ -105,7 +106,7 @@ class Preprocessor:
                 pca_mean = (mu - p["mean"]) / p["scale"]
                 k = min(self.pca_dim, m)
                 p["pca_mean"] = pca_mean
-                p["components"] = _pca(values, sel, m, self._scaler(log, p), pca_mean, k)
+                p["components"] = principal_axes(values, sel, m, self._scaler(log, p), pca_mean, k)
             params[name] = p
         self.names_ = list(ds.names)
         self.in_dims_ = ds.dims
@@ -327,21 +328,6 @@ class Preprocessor:
         return pre
 
 
-def _idf(values: np.ndarray, rows: np.ndarray | None, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed inverse document frequency of each term over ``values[rows]`` (m rows of term
-    counts): ln((1 + m) / (1 + df)) + 1, as scikit-learn's TfidfTransformer(smooth_idf=True); and,
-    as a (1,) array, the mean L2 norm of the rows' TF-IDF vectors (to map predictions back to
-    counts)."""
-    df = np.zeros(values.shape[1])
-    for _, x in iter_chunks(values, rows):
-        df += (x > 0).sum(axis=0)
-    idf = np.asarray(np.log((1.0 + m) / (1.0 + df)) + 1.0)
-    total = 0.0
-    for _, x in iter_chunks(values, rows):
-        total += float(np.linalg.norm(x * idf, axis=1).sum())
-    return idf, np.array([total / max(m, 1)])
-
-
 def _present(
     mask: np.ndarray, j: int, rows: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -356,45 +342,3 @@ def _present(
         return rows, None
     dst = np.flatnonzero(present)
     return (dst if rows is None else rows[dst]), dst
-
-
-def _pca(
-    values: np.ndarray,
-    rows: np.ndarray | None,
-    m: int,
-    scale: Callable[[np.ndarray], np.ndarray],
-    mean: np.ndarray,
-    k: int,
-) -> np.ndarray:
-    """Top ``k`` principal axes (k, d) of the m standardised rows ``scale(values[rows])`` centred
-    on ``mean``; signs fixed for determinism.
-
-    Up to PCA_COV_MAX_D features: the top k eigenvectors of the (d, d) float64 scatter matrix summed
-    over row chunks (exact, no copy of the rows; only those k and in place: a full ``eigh`` held the
-    matrix, a copy and ~2 d^2 of workspace, ~490 MiB at d = 4,000). Wider: one float32 copy of the
-    standardised rows and a randomized SVD (Halko et al. 2011) on it.
-    """
-    d = values.shape[1]
-    if d <= PCA_COV_MAX_D:
-        from scipy.linalg import eigh
-
-        g = gram(values, rows, mean, scale)  # upper triangle
-        _, vecs = eigh(g, lower=False, subset_by_index=[d - k, d - 1], overwrite_a=True, check_finite=False)
-        vt = vecs[:, ::-1].T  # ascending order
-    else:
-        xc = np.empty((m, d), dtype=np.float32)
-        for pos, chunk in iter_chunks(values, rows, scale):
-            chunk -= mean
-            xc[pos] = chunk
-        if k < 0.5 * min(xc.shape):
-            from sklearn.utils.extmath import randomized_svd
-
-            _, _, vt = randomized_svd(xc, n_components=k, random_state=0)
-        else:
-            _, _, vt = np.linalg.svd(xc, full_matrices=False)
-            vt = vt[:k]
-        del xc
-        vt = vt.astype(np.float64)
-    # Make the largest-magnitude loading of each component positive, so refits agree in sign.
-    signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
-    return np.ascontiguousarray(vt * signs[:, None])

@@ -185,7 +185,7 @@ def test_pca_matches_the_svd_on_both_paths(monkeypatch: pytest.MonkeyPatch) -> N
     xs = (x - x.mean(0)) / x.std(0)
     vt = np.linalg.svd(xs - xs.mean(0), full_matrices=False)[2][:3]
     cov = Preprocessor(pca_dim=3).fit(ds).params_["a"]["components"]  # d x d scatter matrix path
-    monkeypatch.setattr("mmcorr.data.preprocess.PCA_COV_MAX_D", 10)  # the copy + randomized SVD path
+    monkeypatch.setattr("mmcorr.data._fit_steps.PCA_COV_MAX_D", 10)  # the copy + randomized SVD path
     wide = Preprocessor(pca_dim=3).fit(ds).params_["a"]["components"]
     for comps in (cov, wide):
         assert comps.shape == (3, 30)
