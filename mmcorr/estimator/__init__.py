@@ -24,7 +24,7 @@ from mmcorr.estimator._auto import AUTO, fit_auto
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
-from mmcorr.estimator._data import conform, joint_latent, latents
+from mmcorr.estimator._data import conform, joint_latent, latents, with_joint
 from mmcorr.estimator._fit import fit_closed_form, fit_heads, train_module
 from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
@@ -279,20 +279,7 @@ class CorrelationModel(BaseEstimator):
     def _latents(self, ds: PairedDataset, modalities: Sequence[str] | None) -> dict[str, np.ndarray]:
         use, pre = self._prepare(ds, modalities)
         aligned, joint = self._encode(pre)
-        cols = [self.names_.index(n) for n in use]
-        mask = pre.present[:, cols]
-        out: dict[str, np.ndarray] = {}
-        for j, n in enumerate(use):
-            z = aligned[n].astype(np.float32)
-            z[~mask[:, j]] = np.nan
-            out[n] = z
-        if joint is None:
-            stack = np.stack([np.nan_to_num(out[n]) for n in use], axis=1)
-            joint = (stack * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
-        joint = joint.astype(np.float32)
-        joint[~mask.any(axis=1)] = np.nan
-        out[JOINT] = joint
-        return out
+        return with_joint(aligned, joint, use, pre.present[:, [self.names_.index(n) for n in use]])
 
     def transform(self, ds: Any, modalities: Sequence[str] | None = None, *, inplace: bool = False) -> Any:
         """Latents of ``ds`` (raw units; the fitted preprocessing is applied).

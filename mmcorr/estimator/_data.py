@@ -13,7 +13,7 @@ import torch
 
 from mmcorr._validation import MmcorrError, check_choice
 from mmcorr.data._chunks import EVAL_ROWS
-from mmcorr.data.types import PairedDataset
+from mmcorr.data.types import JOINT, PairedDataset
 from mmcorr.models import MultimodalModel
 from mmcorr.training import Batches, TensorData
 
@@ -27,6 +27,7 @@ __all__ = [
     "latents",
     "training_rows",
     "to_tensors",
+    "with_joint",
 ]
 
 #: Most rows encoded per forward pass when computing latents (bounded memory on big data).
@@ -232,4 +233,24 @@ def joint_latent(module: MultimodalModel, data: Batches) -> np.ndarray:
         part = data.batch(idx)
         out[start : start + len(idx)] = module.encode_joint(part.xs, part.mask).double().cpu().numpy()
         start += len(idx)
+    return out
+
+
+def with_joint(
+    aligned: dict[str, np.ndarray], joint: np.ndarray | None, use: list[str], mask: np.ndarray
+) -> dict[str, np.ndarray]:
+    """What ``transform`` returns: each modality of ``use`` -> its aligned latent (n, k) float32,
+    NaN rows where ``mask`` (n, len(use)) says it is absent, and ``JOINT`` -> the model's own fused
+    latent (``joint``) or, when None, the mean of the present modalities' latents; NaN where none is."""
+    out: dict[str, np.ndarray] = {}
+    for j, n in enumerate(use):
+        z = aligned[n].astype(np.float32)
+        z[~mask[:, j]] = np.nan
+        out[n] = z
+    if joint is None:
+        stack = np.stack([np.nan_to_num(out[n]) for n in use], axis=1)
+        joint = (stack * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
+    joint = joint.astype(np.float32)
+    joint[~mask.any(axis=1)] = np.nan
+    out[JOINT] = joint
     return out
