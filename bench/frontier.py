@@ -45,7 +45,7 @@ def _fit_mmcorr(family: str, sp: fd.Split, args: argparse.Namespace, k: int, see
 
     est = CorrelationModel(
         model=family, latent_dim=k, epochs=args.epochs, seed=seed, device="cpu", threads=args.threads,
-        checkpoint_every=0,
+        checkpoint_every=0, gaussianize=args.gaussianize or None,
     )  # fmt: skip
     est.fit(sp.train, validation=sp.val)
     names = sp.train.names
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sim-n", type=int, default=2000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="1 seed, 3 epochs, 400 simulated samples")
+    p.add_argument("--gaussianize", action="store_true", help="mmcorr families with gaussianize=True")
     p.add_argument("--out", default="frontier")
     args = p.parse_args(argv)
     if args.quick:

@@ -128,6 +128,10 @@ class DataConfig:
 
     standardize: bool = option(True, "Standardize", "Scale every feature to zero mean and unit variance.")
     log1p: bool = option(False, "log1p", "Apply log(1 + x) first: for non-negative counts such as RNA.")
+    gaussianize: bool = option(
+        False, "Rank-Gaussian", "Map every feature of a table through its training quantiles to a "
+        "standard normal (after log1p, before standardising): for skewed features, outliers or "
+        "monotone distortions.")  # fmt: skip
     pca_dim: int | None = option(
         None, "PCA dims", "Reduce each modality wider than this to this many principal components "
         "(50-500 typical).", kind="int", lo=1, hi=100000, optional=True, none_means="off")  # fmt: skip

@@ -1,7 +1,9 @@
 """Per-modality preprocessing fitted on the training split only, saved with every run.
 
-Order of steps for each modality: optional log1p (counts), optional standardisation (zero mean,
-unit variance per feature), optional PCA to at most ``pca_dim`` components for wide modalities.
+Order of steps for each modality: optional log1p (counts), optional rank-Gaussian map (each
+feature through its training quantiles to a standard normal: a Gaussian copula transform),
+optional standardisation (zero mean, unit variance per feature), optional PCA to at most
+``pca_dim`` components for wide modalities.
 Every statistic comes from the rows given to ``fit`` where the modality is present, so nothing of
 the validation / test samples leaks into training.
 
@@ -28,7 +30,7 @@ from mmcorr._io import atomic_write_bytes, atomic_write_text
 from mmcorr._validation import DataError, MmcorrError, check_int
 
 from ._chunks import column_mean_var, iter_chunks
-from ._fit_steps import idf_weights, principal_axes
+from ._fit_steps import fit_quantiles, from_normal, idf_weights, principal_axes, to_normal
 from .types import PairedDataset
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ PREPROCESSING_JSON = "preprocessing.json"
 PREPROCESSING_NPZ = "preprocessing.npz"
 _FORMAT = 1
 # Array kinds stored per modality in preprocessing.npz as "<modality>__<kind>".
-_KINDS = ("mean", "scale", "pca_mean", "components", "idf", "norm")
+_KINDS = ("mean", "scale", "pca_mean", "components", "idf", "norm", "quantiles")
 
 
 class Preprocessor:
@@ -49,16 +51,27 @@ class Preprocessor:
     standardize: scale each feature to zero mean and unit variance (features constant on the
         training rows are only centred).
     log1p: apply log(1 + x) first; every value must be >= 0 (counts).
+    gaussianize: map each feature of a table through its training quantiles to a standard normal
+        (after log1p, before standardising): robust to skew and outliers, and the same for any
+        increasing distortion of a feature. Not applied to raw media (images, audio, text).
     pca_dim: project each modality wider than this onto its top ``pca_dim`` principal components
         (1-100000; 50-500 is typical for 10^4-feature omics); None keeps every feature.
 
     Learned (after ``fit``): ``names_``, ``in_dims_``, and per modality the arrays ``mean`` (d,),
-    ``scale`` (d,), and for PCA ``pca_mean`` (d,) and ``components`` (k, d).
+    ``scale`` (d,), for PCA ``pca_mean`` (d,) and ``components`` (k, d), for the rank-Gaussian map
+    ``quantiles`` (q, d).
     """
 
-    def __init__(self, standardize: bool = True, log1p: bool = False, pca_dim: int | None = None) -> None:
+    def __init__(
+        self,
+        standardize: bool = True,
+        log1p: bool = False,
+        pca_dim: int | None = None,
+        gaussianize: bool = False,
+    ) -> None:
         self.standardize = bool(standardize)
         self.log1p = bool(log1p)
+        self.gaussianize = bool(gaussianize)
         if pca_dim is not None:
             check_int("pca_dim", pca_dim, 1, 100000)
         self.pca_dim = pca_dim
@@ -69,7 +82,12 @@ class Preprocessor:
 
     @classmethod
     def from_config(cls, config: DataConfig) -> Preprocessor:
-        return cls(standardize=config.standardize, log1p=config.log1p, pca_dim=config.pca_dim)
+        return cls(
+            standardize=config.standardize,
+            log1p=config.log1p,
+            pca_dim=config.pca_dim,
+            gaussianize=config.gaussianize,
+        )
 
     # ---- fitting ----------------------------------------------------------------------------
 
@@ -96,6 +114,9 @@ class Preprocessor:
             if kind == "text":
                 p["idf"], p["norm"] = idf_weights(values, sel, m)
             log = self._prep(name, p, ds.features[name])
+            if self.gaussianize and not kind:  # quantiles of the log1p'd values; then map through them
+                p["quantiles"] = fit_quantiles(values, sel, m, log)
+                log = self._prep(name, p, ds.features[name])
             mu, var = column_mean_var(values, sel, log)
             if self.standardize:
                 std = np.sqrt(var)
@@ -129,7 +150,13 @@ class Preprocessor:
                 return x
 
             return tfidf
-        return None if kind else self._log_prep(name, features)
+        if kind:
+            return None
+        log = self._log_prep(name, features)
+        if "quantiles" not in p:
+            return log
+        normal = to_normal(p["quantiles"])
+        return normal if log is None else lambda x: normal(log(x))
 
     def _log_prep(
         self, name: str, features: list[str] | None = None
@@ -272,6 +299,8 @@ class Preprocessor:
         if "components" in p:
             x = x @ p["components"] + p["pca_mean"]
         x = x * p["scale"] + p["mean"]
+        if "quantiles" in p:
+            x = from_normal(p["quantiles"], x)
         kind = self.kinds_.get(name, "")
         if kind == "text":  # normalised TF-IDF weights back to (relative) term counts
             # The rows were L2-normalised: scale back by the training rows' mean TF-IDF norm, so
@@ -291,6 +320,7 @@ class Preprocessor:
             "format": _FORMAT,
             "standardize": self.standardize,
             "log1p": self.log1p,
+            "gaussianize": self.gaussianize,
             "pca_dim": self.pca_dim,
             "names": self.names_,
             "in_dims": self.in_dims_,
@@ -318,7 +348,12 @@ class Preprocessor:
             raise MmcorrError(
                 f"{src}: preprocessing format {meta.get('format')!r} is not supported (expected {_FORMAT})."
             )
-        pre = cls(standardize=meta["standardize"], log1p=meta["log1p"], pca_dim=meta["pca_dim"])
+        pre = cls(
+            standardize=meta["standardize"],
+            log1p=meta["log1p"],
+            pca_dim=meta["pca_dim"],
+            gaussianize=bool(meta.get("gaussianize", False)),  # files written before it: off
+        )
         pre.names_ = list(meta["names"])
         pre.in_dims_ = {k: int(v) for k, v in meta["in_dims"].items()}
         pre.kinds_ = {k: str(v) for k, v in (meta.get("kinds") or {}).items()}

@@ -68,7 +68,7 @@ class CorrelationModel(BaseEstimator):
         modality after preprocessing).
     The other parameters are those of :class:`~mmcorr.config.ModelConfig` (architecture and loss
     weights), :class:`~mmcorr.config.TrainConfig` (optimisation) and the preprocessing fields of
-    :class:`~mmcorr.config.DataConfig` (standardize, log1p, pca_dim), with the same meaning and
+    :class:`~mmcorr.config.DataConfig` (standardize, log1p, pca_dim, gaussianize), with the same meaning and
     ranges, declared there once. A parameter left at ``None`` takes that config's default;
     ``lr=None`` takes the family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR`.
     When no validation set is given, ``DataConfig.val_fraction`` of the training data is held out.
@@ -125,6 +125,7 @@ class CorrelationModel(BaseEstimator):
         standardize: bool | None = None,
         log1p: bool | None = None,
         pca_dim: int | None = None,
+        gaussianize: bool | None = None,
         encoders: Mapping[str, nn.Module] | None = None,
     ) -> None:
         self.model = model
@@ -152,6 +153,7 @@ class CorrelationModel(BaseEstimator):
         self.standardize = standardize
         self.log1p = log1p
         self.pca_dim = pca_dim
+        self.gaussianize = gaussianize
         self.encoders = encoders
 
     # -- configuration -----------------------------------------------------------------------------

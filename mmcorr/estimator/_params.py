@@ -20,7 +20,7 @@ __all__ = ["DATA_PARAMS", "OBJECT_PARAMS", "configs_from_params", "param_names",
 
 #: The DataConfig fields that are estimator parameters: the preprocessing the estimator fits. The
 #: others (the split of a run) belong to the run; ``from_configs`` keeps them as given.
-DATA_PARAMS: tuple[str, ...] = ("standardize", "log1p", "pca_dim")
+DATA_PARAMS: tuple[str, ...] = ("standardize", "log1p", "pca_dim", "gaussianize")
 
 #: Estimator parameters that hold Python objects rather than config values: ``encoders`` (modality
 #: name -> a user's ``torch.nn.Module``), last in the signature.
