@@ -12,7 +12,8 @@ The memory a fit allocates on top of the caller's data (all float32 unless said 
   training, the bounded float64 subset dccae's closed-form start is fitted on, ``START_BYTES``);
   a closed-form family (``cca``) instead takes its training rows whole, ``n x sum(d_out)`` float64;
 * while fitting PCA on a modality wider than ``pca_dim``: a d x d float64 covariance (d <= 4096)
-  or a float32 copy of the standardised rows (wider);
+  or a float32 copy of the standardised rows (wider); with ``gaussianize``, the quantiles' float64
+  row subset and numpy's sorted copy of it (each at most ``QUANTILE_BYTES``), freed as well;
 * weights, gradients, AdamW's two moments and the best-epoch copy: 5 x the parameters;
 * the per-modality float64 latents of every training row and, for models without a
   cross-decoder, the ridge heads' float64 row chunks of a target modality (two of ``CHUNK_BYTES``)
@@ -36,6 +37,7 @@ import psutil
 
 from mmcorr._validation import MmcorrError
 from mmcorr.data._chunks import CHUNK_BYTES, EVAL_ROWS, PCA_COV_MAX_D, START_BYTES, START_ROWS
+from mmcorr.data._fit_steps import QUANTILE_BYTES
 
 __all__ = [
     "ENV_LIMIT",
@@ -76,6 +78,7 @@ def estimate_fit_bytes(
     ridge_heads: bool,
     copies: int = 0,
     closed_form: bool = False,
+    gaussianize: bool = False,
 ) -> FitMemory:
     """Bytes a fit allocates beyond the caller's data, for ``n_samples`` (train + validation) rows
     and raw feature counts ``dims`` (name -> d); ``copies``: bytes the caller copies first (e.g.
@@ -94,6 +97,8 @@ def estimate_fit_bytes(
     for d in dims.values():
         if pca_dim is not None and d > pca_dim:
             pca = max(pca, 8 * d * d if d <= PCA_COV_MAX_D else 4 * n * d)
+        if gaussianize:  # the quantiles' row subset and its sorted copy, one modality at a time
+            pca = max(pca, 2 * min(QUANTILE_BYTES, 8 * n * d))
     params = 0
     for d in out.values():
         sizes = [d, *hidden, 2 * latent_dim]  # 2k: a VAE encoder's mean and log-variance
@@ -165,6 +170,7 @@ def check_fit_memory(
     copies: int = 0,
     closed_form: bool = False,
     available: int | None = None,
+    gaussianize: bool = False,
 ) -> FitMemory:
     """Raise a MmcorrError naming the sizes when the fit's estimate exceeds ``available`` bytes
     (default: :func:`available_bytes`); return the estimate otherwise. Arguments as for
@@ -178,6 +184,7 @@ def check_fit_memory(
         ridge_heads=ridge_heads,
         copies=copies,
         closed_form=closed_form,
+        gaussianize=gaussianize,
     )
     avail = available_bytes() if available is None else available
     if avail is None or est.total <= avail:

@@ -11,7 +11,7 @@ from scipy.special import ndtr, ndtri
 
 from ._chunks import PCA_COV_MAX_D, gram, iter_chunks
 
-__all__ = ["fit_quantiles", "from_normal", "idf_weights", "principal_axes", "to_normal"]
+__all__ = ["QUANTILE_BYTES", "fit_quantiles", "from_normal", "idf_weights", "principal_axes", "to_normal"]
 
 #: Quantiles kept per feature for the rank-Gaussian map (scikit-learn's QuantileTransformer default).
 N_QUANTILES = 1000

@@ -46,6 +46,7 @@ def check_memory(
             ridge_heads=True,  # every family fits the tuned ridge maps (decoders compete with them)
             copies=copies,
             closed_form=family.fits_in_closed_form,
+            gaussianize=dcfg.gaussianize,
         )
         for family in families
     ]

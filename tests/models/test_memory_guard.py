@@ -61,6 +61,16 @@ def test_pca_shrinks_the_estimate_and_counts_its_fit() -> None:
     assert estimate_fit_bytes(20_000, {"a": 1000, "b": 10}, **{**ARCH, "pca_dim": 50}).pca == 8 * 1000**2
 
 
+def test_gaussianize_counts_its_bounded_quantile_subset() -> None:
+    from mmcorr.data._fit_steps import QUANTILE_BYTES
+
+    small = estimate_fit_bytes(1_000, {"a": 100, "b": 10}, **ARCH, gaussianize=True)
+    assert small.pca == 2 * 8 * 1_000 * 100  # the rows themselves and numpy's sorted copy
+    big = estimate_fit_bytes(1_000_000, {"a": 10_000, "b": 10}, **ARCH, gaussianize=True)
+    assert big.pca == 2 * QUANTILE_BYTES  # bounded, whatever n and d are
+    assert estimate_fit_bytes(1_000, {"a": 100, "b": 10}, **ARCH).pca == 0
+
+
 def test_check_passes_with_room_and_raises_with_the_sizes_without() -> None:
     dims = {"rna": 2000, "atac": 500}
     est = check_fit_memory(100_000, dims, **ARCH, available=10 * 2**30)
