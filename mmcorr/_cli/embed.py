@@ -22,8 +22,7 @@ def _cmd_umap(args: argparse.Namespace) -> int:
     progress = output.progress()
     try:
         path = embed_run(
-            args.run, neighbors=args.umap_neighbors, min_dist=args.umap_min_dist, seed=args.seed,
-            notify=progress.note,
+            args.run, neighbors=args.umap_neighbors, min_dist=args.umap_min_dist, notify=progress.note,
         )  # fmt: skip
     except (MmcorrError, OSError) as exc:
         if not args.after_train:
@@ -58,7 +57,6 @@ def register(subparsers: Any) -> None:
     add_run_arg(p)
     p.add_argument("--umap-neighbors", type=int, metavar="N", help="UMAP n_neighbors, 2-200 (5-50 typical)")
     p.add_argument("--umap-min-dist", type=float, metavar="D", help="UMAP min_dist, 0-0.99 (0-0.5 typical)")
-    p.add_argument("--seed", type=int, metavar="S", help="seed of the embedding and of its subsample")
     p.add_argument(AFTER_TRAIN, action="store_true", help=argparse.SUPPRESS)
     add_output_args(p)
     p.set_defaults(func=_cmd_umap)

@@ -40,13 +40,14 @@ def embed_run(
     *,
     neighbors: int | None = None,
     min_dist: float | None = None,
-    seed: int | None = None,
     notify: Notify | None = None,
 ) -> Path:
     """(Re)compute the UMAP of the run in ``run_dir`` from its latents and write umap.parquet.
 
-    neighbors / min_dist / seed: UMAP's n_neighbors (2-200), min_dist (0-0.99) and seed; None
-        keeps the run's own (spec.json ``analysis``). Values given are recorded in spec.json.
+    neighbors / min_dist: UMAP's n_neighbors (2-200) and min_dist (0-0.99); None keeps the run's
+        own (spec.json ``analysis``). Values given are recorded in spec.json. The seed stays the
+        run's analysis seed (it also seeded the permutation nulls, which are not recomputed), so
+        the run's own options reproduce its embedding.
     notify: told when the embedding starts and ends (:class:`mmcorr.runs.steps.Steps`).
     Rewrites spec.json (new options), metrics.json (the note saying why there was no UMAP is
     dropped) and report.html, each atomically. Returns the path of umap.parquet.
@@ -55,7 +56,7 @@ def embed_run(
     spec, metrics, frame = read_spec(run), read_metrics(run), read_latents(run)
     changes: dict[str, Any] = {
         key: value
-        for key, value in (("umap_neighbors", neighbors), ("umap_min_dist", min_dist), ("seed", seed))
+        for key, value in (("umap_neighbors", neighbors), ("umap_min_dist", min_dist))
         if value is not None
     }
     analysis = dataclasses.replace(spec.analysis, **changes)  # bad values: MmcorrError naming them

@@ -126,3 +126,14 @@ def test_the_train_command_embeds_in_a_fresh_process_after_the_bundle(
     assert len(B.read_umap(run)) == 2 * N
     assert UMAP_NOTE not in B.read_metrics(run).run.notes
     assert "plotly-graph-div" in _umap_section(run)
+
+
+@pytest.mark.usefixtures("shared_numba")
+def test_recomputing_with_the_runs_own_options_reproduces_its_embedding(
+    tmp_path: Path, paired_files: Callable[..., dict[str, Path]]
+) -> None:
+    run = tmp_path / "run"
+    assert main(_train_args(paired_files(tmp_path / "data"), run)) == 0  # embeds in this process
+    before = B.read_umap(run)
+    assert main(["umap", "--run", str(run)]) == 0
+    pd.testing.assert_frame_equal(B.read_umap(run), before)
