@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None, *, standalone: bool | None = None) -
 
     standalone: this process is the ``mmcorr`` command itself (default: when ``argv`` is None, as
     from the console script or ``python -m mmcorr``), so a command may hand its last step to a
-    fresh process (``mmcorr train``'s UMAP: :func:`mmcorr._cli.embed.hand_over_umap`). Called from
+    fresh process (``mmcorr train``'s UMAP: :func:`mmcorr._cli.train.hand_over_umap`). Called from
     Python with a list of arguments, everything runs in the calling process.
     """
     parser = build_parser()

@@ -71,8 +71,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     output = output_for(args)
     progress = output.progress()
     # As the `mmcorr` command itself (not main() called from Python), the UMAP runs in a fresh
-    # process after the bundle is written: see hand_over_umap.
-    later = bool(getattr(args, "standalone", False))
+    # process after the bundle is written: see hand_over_umap. Only where exec replaces the
+    # process (POSIX; Windows emulates it with a new process) and the interpreter is known.
+    later = bool(getattr(args, "standalone", False)) and os.name == "posix" and bool(sys.executable)
     try:
         if args.dataset is not None:
             run_spec(spec, out, callbacks=[progress], notify=progress.note, umap_later=later)

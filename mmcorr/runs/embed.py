@@ -2,9 +2,10 @@
 of ``mmcorr train``.
 
 The embedding needs only latents.parquet and the run's UMAP options, so it runs without torch.
-``mmcorr train`` writes the bundle without it (note :data:`~mmcorr.runs.files.UMAP_PENDING`) and then replaces its own
-process with ``mmcorr umap`` (``os.execv``): umap-learn's numba / LLVM memory (~270 MiB) is then
-never held at the same time as torch's (issue 15 goal 7; bench/RESULTS.md, "CLI memory").
+``mmcorr train`` writes the bundle without it (note :data:`~mmcorr.runs.files.UMAP_PENDING`) and
+then replaces its own process with ``mmcorr umap`` (``os.execv``): umap-learn's numba / LLVM
+memory (~270 MiB) is then never held at the same time as torch's (issue 15 goal 7;
+bench/RESULTS.md, "CLI memory").
 Each file is replaced atomically; a run whose embedding fails keeps every other result.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 from mmcorr._io import atomic_write_text
 from mmcorr._validation import MmcorrError
 from mmcorr.data import JOINT
-from mmcorr.runs.artifacts import umap_table
+from mmcorr.runs.artifacts import umap_table, umap_wanted
 from mmcorr.runs.bundle import (
     read_latents,
     read_metrics,
@@ -45,9 +46,10 @@ def embed_run(
     """(Re)compute the UMAP of the run in ``run_dir`` from its latents and write umap.parquet.
 
     neighbors / min_dist: UMAP's n_neighbors (2-200) and min_dist (0-0.99); None keeps the run's
-        own (spec.json ``analysis``). Values given are recorded in spec.json. The seed stays the
-        run's analysis seed (it also seeded the permutation nulls, which are not recomputed), so
-        the run's own options reproduce its embedding.
+        own (spec.json ``analysis``). Values given are recorded in spec.json, and ``umap="on"``
+        when the run was trained without an embedding. The seed stays the run's analysis seed (it
+        also seeded the permutation nulls, which are not recomputed), so the run's own options
+        reproduce its embedding.
     notify: told when the embedding starts and ends (:class:`mmcorr.runs.steps.Steps`).
     Rewrites spec.json (new options), metrics.json (the note saying why there was no UMAP is
     dropped) and report.html, each atomically. Returns the path of umap.parquet.
@@ -59,6 +61,8 @@ def embed_run(
         for key, value in (("umap_neighbors", neighbors), ("umap_min_dist", min_dist))
         if value is not None
     }
+    if not umap_wanted(spec.analysis.umap, metrics.run.n_samples):
+        changes["umap"] = "on"  # trained with umap=off (or too few for auto): spec.json says it has one now
     analysis = dataclasses.replace(spec.analysis, **changes)  # bad values: MmcorrError naming them
     names, k = list(metrics.modalities), metrics.run.latent_dim
     latent_cols = [c for name in [*names, JOINT] for c in latent_columns(name, k)]

@@ -72,7 +72,8 @@ def test_umap_embeds_a_run_trained_without_it(run_copy: Path, capsys: pytest.Cap
     assert result["points"] == len(umap) == 2 * N  # every sample in both modalities
     assert set(umap["modality"]) == {"a", "b"} and umap[["x", "y"]].notna().all().all()
     assert set(umap["split"]) == {"train", "val", "test"}
-    assert B.read_spec(run_copy).analysis.umap_neighbors == 5  # the bundle says how it was embedded
+    spec = B.read_spec(run_copy).analysis  # the bundle says how it was embedded
+    assert spec.umap_neighbors == 5 and spec.umap == "on"
     assert UMAP_NOTE not in B.read_metrics(run_copy).run.notes
     assert "plotly-graph-div" in _umap_section(run_copy)  # the report shows the embedding
 
