@@ -21,15 +21,12 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -41,8 +38,9 @@ from mmcorr._io import atomic_dir
 from mmcorr._validation import DataError, MmcorrError, check_choice
 
 from ._chunks import is_sparse
+from ._dataset_info import DatasetInfo, fingerprint, info_from_meta, slug
 from ._previews import has_previews, read_preview, read_previews, write_previews
-from ._sparse_store import csr_digest, expand_rows, load_csr, save_csr
+from ._sparse_store import expand_rows, load_csr, save_csr
 from .report import PairingReport
 from .types import MediaSpec, PairedDataset
 
@@ -59,50 +57,6 @@ class DatasetFile(StrEnum):
     META = "dataset.json"
     IDS = "ids.parquet"
     METADATA = "metadata.parquet"
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What ``dataset.json`` says about one registered dataset."""
-
-    id: str
-    name: str
-    n_samples: int
-    modalities: dict[str, int]
-    created: str
-    fingerprint: str
-    n_paired: int = 0
-    label_column: str | None = None
-    info: dict[str, Any] = field(default_factory=dict)
-    report: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40].strip("-")
-    return slug or "dataset"
-
-
-def fingerprint(ds: PairedDataset) -> str:
-    """sha256 hex of the dataset content (values, ids, features, mask, metadata, labels)."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, ds.ids)).encode())
-    h.update(np.ascontiguousarray(ds.mask, dtype=bool).tobytes())
-    for name in ds.names:
-        h.update(name.encode() + b"\x1e" + "\x1f".join(ds.features[name]).encode())
-        if is_sparse(ds.values[name]):  # its CSR arrays: the content, never densified
-            csr_digest(h, ds.values[name])
-        else:
-            h.update(np.ascontiguousarray(ds.values[name], dtype=np.float32).tobytes())
-    if ds.metadata is not None:
-        h.update("\x1f".join(map(str, ds.metadata.columns)).encode())
-        h.update(pd.util.hash_pandas_object(ds.metadata.astype(str), index=False).to_numpy().tobytes())
-    h.update(str(ds.label_column).encode())
-    if ds.media:  # raw modalities: the featuriser is part of the content (absent: tables only)
-        h.update(json.dumps({n: m.to_json() for n, m in sorted(ds.media.items())}, sort_keys=True).encode())
-    return h.hexdigest()
 
 
 class DatasetRegistry:
@@ -144,7 +98,7 @@ class DatasetRegistry:
                 raise DataError(f"Modality {mod!r} has a feature named {ID_COLUMN!r}, which is reserved.")
         report_dict = report.to_dict() if isinstance(report, PairingReport) else report
         fp = fingerprint(ds)
-        dataset_id = f"{_slug(name)}-{fp[:8]}"
+        dataset_id = f"{slug(name)}-{fp[:8]}"
         target = self.root / dataset_id
         if (target / DatasetFile.META.value).is_file():
             return dataset_id  # same content, same name: already saved
@@ -218,7 +172,9 @@ class DatasetRegistry:
     # ---- reading ----------------------------------------------------------------------------
 
     def info(self, dataset_id: str) -> DatasetInfo:
-        return _info(json.loads((self._dir(dataset_id) / DatasetFile.META.value).read_text(encoding="utf-8")))
+        return info_from_meta(
+            json.loads((self._dir(dataset_id) / DatasetFile.META.value).read_text(encoding="utf-8"))
+        )
 
     def list(self) -> list[DatasetInfo]:
         """Every registered dataset, newest first (unreadable folders are skipped)."""
@@ -228,7 +184,7 @@ class DatasetRegistry:
             if meta.parent.name.startswith("."):
                 continue
             with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-                out.append(_info(json.loads(meta.read_text(encoding="utf-8"))))
+                out.append(info_from_meta(json.loads(meta.read_text(encoding="utf-8"))))
         return sorted(out, key=lambda d: (d.created, d.id), reverse=True)
 
     def load(self, dataset_id: str) -> PairedDataset:
@@ -378,18 +334,3 @@ class DatasetRegistry:
             if d.info.get("demo") == name and d.info.get("seed") == seed and d.name == name:
                 return d.id
         return self.save(make_demo(name, seed=seed), name)  # type: ignore[arg-type]
-
-
-def _info(meta: dict[str, Any]) -> DatasetInfo:
-    return DatasetInfo(
-        id=meta["id"],
-        name=meta["name"],
-        n_samples=int(meta["n_samples"]),
-        modalities={k: int(v) for k, v in meta["modalities"].items()},
-        created=meta["created"],
-        fingerprint=meta["fingerprint"],
-        n_paired=int(meta.get("n_paired", 0)),
-        label_column=meta.get("label_column"),
-        info=dict(meta.get("info") or {}),
-        report=meta.get("report"),
-    )
