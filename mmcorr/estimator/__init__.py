@@ -30,7 +30,7 @@ from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
 from mmcorr.estimator._params import configs_from_params, params_from_configs
 from mmcorr.estimator._predict import choose_paths, predict_preprocessed, prediction_path
-from mmcorr.estimator._prepare import architecture, copy_encoders
+from mmcorr.estimator._prepare import architecture, copy_encoders, preprocessing_note
 from mmcorr.estimator._prepare import check_memory as _check_memory
 from mmcorr.estimator._prepare import preprocess as _preprocess
 from mmcorr.estimator._search import GridSearchCV
@@ -250,6 +250,10 @@ class CorrelationModel(BaseEstimator):
         except TrainingCancelled as exc:
             self.history_ = exc.history
             raise
+        note = preprocessing_note(configs[2], tr.n)
+        if note and self.history_:  # the run's notes show it (with the fit's own, if any)
+            first = self.history_[0]
+            first["note"] = f"{first['note']}; {note}" if first.get("note") else note
         self.heads_ = fit_heads(module, tr, va)
         choose_paths(module, self.heads_, pre, va)
         self.prediction_choice_ = dict(self.heads_.choice)

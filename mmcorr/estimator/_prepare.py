@@ -53,6 +53,23 @@ def check_memory(
     return max(estimates, key=lambda m: m.total)
 
 
+#: Below this many training rows the rank-Gaussian map's quantiles are coarse (the 40-sample
+#: benchmark, ~25 training rows: dccae 6.47 -> 5.77 with it, bench/RESULTS.md "Frontier"); the
+#: fit says so in its history, hence in the run's notes.
+COARSE_QUANTILE_ROWS = 100
+
+
+def preprocessing_note(data: DataConfig, n_train: int) -> str | None:
+    """What a fit notes about its preprocessing (None: nothing): a coarse rank-Gaussian map."""
+    if not data.gaussianize or n_train >= COARSE_QUANTILE_ROWS:
+        return None
+    return (
+        f"gaussianize: its quantiles come from {n_train} training rows (fewer than "
+        f"{COARSE_QUANTILE_ROWS}), so the rank-Gaussian map is coarse; on 40 samples it lowered "
+        "dccae's held-out correlation (bench/RESULTS.md, Frontier): compare a fit without it"
+    )
+
+
 def preprocess(
     train: PairedDataset,
     validation: PairedDataset | None,

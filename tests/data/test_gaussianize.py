@@ -130,3 +130,14 @@ def test_a_bad_value_names_the_parameter(value: object) -> None:
 
     with pytest.raises(Exception, match="gaussianize"):
         CorrelationModel("cca", gaussianize=value).fit(_pair(n=60))
+
+
+def test_a_fit_on_few_rows_notes_that_the_quantiles_are_coarse() -> None:
+    from mmcorr.estimator import CorrelationModel
+
+    few = CorrelationModel("cca", latent_dim=2, gaussianize=True).fit(_pair(n=60))
+    assert "gaussianize: its quantiles come from" in few.history_[0]["note"]
+    enough = CorrelationModel("cca", latent_dim=2, gaussianize=True).fit(_pair(n=600))
+    assert "gaussianize" not in enough.history_[0].get("note", "")
+    plain = CorrelationModel("cca", latent_dim=2).fit(_pair(n=60))
+    assert "gaussianize" not in plain.history_[0].get("note", "")
