@@ -25,7 +25,7 @@ from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import check_dataset as _check_dataset
 from mmcorr.estimator._data import check_kind as _check_kind
 from mmcorr.estimator._data import conform, joint_latent, latents, with_joint
-from mmcorr.estimator._fit import fit_closed_form, fit_heads, train_module
+from mmcorr.estimator._fit import add_note, fit_closed_form, fit_heads, train_module
 from mmcorr.estimator._inputs import MultiView, as_dataset, correlation_sum
 from mmcorr.estimator._io import CONFIG_FILE, HISTORY_FILE, MODEL_FILE, SavedModel, read_model, write_model
 from mmcorr.estimator._params import configs_from_params, params_from_configs
@@ -250,10 +250,8 @@ class CorrelationModel(BaseEstimator):
         except TrainingCancelled as exc:
             self.history_ = exc.history
             raise
-        note = preprocessing_note(configs[2], tr.n)
-        if note and self.history_:  # the run's notes show it (with the fit's own, if any)
-            first = self.history_[0]
-            first["note"] = f"{first['note']}; {note}" if first.get("note") else note
+        if self.history_:
+            add_note(self.history_[0], preprocessing_note(configs[2], tr.n))
         self.heads_ = fit_heads(module, tr, va)
         choose_paths(module, self.heads_, pre, va)
         self.prediction_choice_ = dict(self.heads_.choice)

@@ -30,6 +30,7 @@ from mmcorr.config import AUTO, AUTO_BUDGET_S, PREFERRED_FAMILY, resolve_lr
 from mmcorr.config._models import describe_choice
 from mmcorr.data import PairedDataset
 from mmcorr.estimator._data import check_dataset, holdout_rows
+from mmcorr.estimator._fit import add_note
 from mmcorr.models import MODEL_REGISTRY
 from mmcorr.training import Callback, TrainingCancelled
 
@@ -98,9 +99,7 @@ def fit_auto(
     est.layers_ = dict(layers or {})
     est.auto_ = table
     if est.history_:
-        first = est.history_[0]
-        note = describe_choice(table)
-        first["note"] = f"{note}; {first['note']}" if first.get("note") else note
+        add_note(est.history_[0], describe_choice(table), first=True)
     return est
 
 

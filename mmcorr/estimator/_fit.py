@@ -28,6 +28,7 @@ from mmcorr.training import Batches, Callback, Trainer, TrainingCancelled
 
 __all__ = [
     "VAL_CORR_MIN_DELTA",
+    "add_note",
     "fit_closed_form",
     "fit_heads",
     "train_module",
@@ -96,10 +97,20 @@ def train_module(
     note = _initialise(module, tr)
     history = trainer.fit(module, tr, va)
     kept = _keep_better_start(module, tr, va, history)
-    for record, text in ((history[0] if history else None, note), (history[-1] if history else None, kept)):
-        if record is not None and text:
-            record["note"] = f"{record['note']}; {text}" if record.get("note") else text
+    if history:
+        add_note(history[0], note)
+        add_note(history[-1], kept)
     return history
+
+
+def add_note(record: dict[str, Any], text: str | None, *, first: bool = False) -> None:
+    """Add ``text`` (if any) to a history record's ``note``, after what it says (``first``: before),
+    joined by "; " (the run's notes show it)."""
+    if not text:
+        return
+    if record.get("note"):
+        text = f"{text}; {record['note']}" if first else f"{record['note']}; {text}"
+    record["note"] = text
 
 
 def _initialise(module: MultimodalModel, tr: RowBatches) -> str | None:
