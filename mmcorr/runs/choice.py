@@ -10,18 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from mmcorr.config._models import parse_choice
-from mmcorr.runs.summary import RunDetails
+from mmcorr.runs.summary import CHOICE_KEYS, RunDetails
 
 __all__ = ["CHOICE_COLUMNS", "choice_line", "model_choice"]
 
 #: The table's columns: the candidate table's key -> the heading people read.
-CHOICE_COLUMNS: dict[str, str] = {
-    "model": "family",
-    "val_corr_sum": "validation canonical correlation sum",
-    "seconds": "fit seconds",
-    "chosen": "chosen",
-    "note": "why it did not run",
-}
+CHOICE_COLUMNS: dict[str, str] = dict(
+    zip(
+        CHOICE_KEYS,
+        ("family", "validation canonical correlation sum", "fit seconds", "chosen", "why it did not run"),
+        strict=True,
+    )
+)
 
 
 def model_choice(run: RunDetails) -> list[dict[str, Any]]:
