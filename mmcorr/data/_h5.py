@@ -18,7 +18,7 @@ import pandas as pd
 
 from mmcorr._validation import DataError
 
-from ._table import NanPolicy, check_ids, check_unique_columns, finalize
+from ._table import NanPolicy, check_unique_columns, check_unique_ids, finalize
 from .types import Modality
 
 __all__ = [
@@ -71,10 +71,7 @@ def sparse_modality(name: str, matrix: Any, ids: np.ndarray, features: list[str]
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise DataError(f"{source}: the matrix is empty (shape {x.shape}).")
     check_unique_columns(features, source)
-    check_ids(ids, source)
-    dup = pd.Index(ids).duplicated()
-    if dup.any():
-        raise DataError(f"{source}: {int(dup.sum())} duplicate obs name(s), e.g. {list(ids[dup][:5])}.")
+    check_unique_ids(ids, source)
     bad = ~np.isfinite(x.data)
     if bad.any():
         k = int(np.argmax(bad))

@@ -19,7 +19,15 @@ from .types import Modality
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["ID_COLUMN_NAMES", "NAN_POLICIES", "NanPolicy", "check_ids", "finalize", "table_to_modality"]
+__all__ = [
+    "ID_COLUMN_NAMES",
+    "NAN_POLICIES",
+    "NanPolicy",
+    "check_ids",
+    "check_unique_ids",
+    "finalize",
+    "table_to_modality",
+]
 
 NanPolicy = Literal["error", "impute"]
 NAN_POLICIES: tuple[str, ...] = ("error", "impute")
@@ -191,6 +199,17 @@ def check_ids(ids: np.ndarray, source: str) -> None:
         )
 
 
+def check_unique_ids(ids: np.ndarray, source: str) -> None:
+    """Sample ids are printable (:func:`check_ids`) and unique: a duplicate is refused with examples."""
+    check_ids(ids, source)
+    dup = pd.Index(ids).duplicated()
+    if dup.any():
+        shown = pd.unique(ids[dup])[:5].tolist()
+        raise DataError(
+            f"{source}: {int(dup.sum())} duplicate sample id(s), e.g. {shown}; every sample id must be unique."
+        )
+
+
 def finalize(
     name: str,
     values: np.ndarray,
@@ -212,13 +231,7 @@ def finalize(
         why = "; ".join(f"{k!r}: {v}" for k, v in list(dropped.items())[:10])
         raise DataError(f"{source}: no numeric feature columns" + (f" (dropped {why})" if why else "") + ".")
     check_unique_columns(features, source)
-    check_ids(ids, source)
-    dup = pd.Index(ids).duplicated()
-    if dup.any():
-        shown = pd.unique(ids[dup])[:5].tolist()
-        raise DataError(
-            f"{source}: {int(dup.sum())} duplicate sample id(s), e.g. {shown}; every sample id must be unique."
-        )
+    check_unique_ids(ids, source)
     finite = np.isfinite(values)
     if not finite.all():
         n_bad = int(values.size - np.count_nonzero(finite))

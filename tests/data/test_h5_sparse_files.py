@@ -97,6 +97,15 @@ def test_nan_impute_densifies_a_sparse_matrix_and_says_why(files: dict[str, Path
     assert any("densified" in n and "nan='impute'" in n for n in mod.notes)
 
 
+def test_a_sparse_file_with_duplicate_obs_names_is_refused_like_a_table(tmp_path: Path) -> None:
+    adata = _adata(_data()[0], sparse=True)
+    adata.obs_names = ["cell0", "cell0", *adata.obs_names[2:]]
+    path = tmp_path / "dup.h5ad"
+    adata.write_h5ad(path)
+    with pytest.raises(DataError, match=r"dup\.h5ad.*1 duplicate sample id\(s\), e\.g\. \['cell0'\]"):
+        load_modality(path, "rna")
+
+
 def test_dense_rows_picks_rows_then_columns_of_csr_and_ndarray() -> None:
     x = np.arange(20, dtype=np.float32).reshape(4, 5)
     for values in (x, sp.csr_matrix(x)):
