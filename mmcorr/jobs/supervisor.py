@@ -47,7 +47,8 @@ log = logging.getLogger("mmcorr.worker")
 _PR_SET_PDEATHSIG = 1
 #: Seconds between the supervisor's looks at the stop request and the job process.
 SUPERVISE_INTERVAL_S = 0.1
-#: After the stop flag is set, how long an idle job process gets to notice it before it is ended.
+#: After the stop flag is set, how long a job process holding no job (from when it was first seen so)
+#: gets to leave by itself before it is ended.
 IDLE_GRACE_S = 0.5
 #: Shortest time between two starts of the job process (one that dies at start is not restarted
 #: in a tight loop).
@@ -260,10 +261,14 @@ class Supervisor:
                         child.pid, child.exitcode)  # fmt: skip
             child = self.child = self._spawn()
             started = time.monotonic()
-        stopped_at = time.monotonic()
+        idle_since: float | None = None  # when the job process was last seen holding no job
         while child.is_alive():  # the running job stops at its next epoch end
             child.join(SUPERVISE_INTERVAL_S)
-            idle = not self.ctx.busy.is_set() and time.monotonic() - stopped_at >= IDLE_GRACE_S
+            now = time.monotonic()
+            # The grace runs from when it holds no job, not from the stop: a job that ends after
+            # the grace gets its own to leave by itself (exit code 0), not an immediate kill.
+            idle_since = None if self.ctx.busy.is_set() else (now if idle_since is None else idle_since)
+            idle = idle_since is not None and now - idle_since >= IDLE_GRACE_S
             if idle and child.is_alive() and child.pid is not None:
                 # Warming up or waiting for work: nothing to save, so no waiting for a compile.
                 log.info("the job process holds no job: ending it now")
