@@ -11,7 +11,7 @@ from typing import Any, cast
 import numpy as np
 import torch
 
-from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, validation_fit_wins
+from mmcorr._cca import MIN_FIT_ROWS_PER_DIM, canonical_correlations, fit_cca, validation_fit_wins
 from mmcorr.config import TrainConfig
 from mmcorr.data._chunks import PCA_COV_MAX_D, START_BYTES, START_ROWS, chunk_rows
 from mmcorr.estimator._batches import RowBatches
@@ -24,6 +24,7 @@ from mmcorr.models.heads import (
     fit_ridge_tuned,
     quick_cca,
 )
+from mmcorr.models.linear_start import blend_order
 from mmcorr.training import Batches, Callback, Trainer, TrainingCancelled
 
 __all__ = [
@@ -131,19 +132,69 @@ def _initialise(module: MultimodalModel, tr: RowBatches) -> str | None:
 def _keep_better_start(
     module: MultimodalModel, tr: RowBatches, va: RowBatches, history: list[dict[str, Any]]
 ) -> str | None:
-    """After training: keep the closed-form fallback when it scores at least the network's best
-    epoch on the validation pairs (so dccae never ends below linear CCA there); a note when kept."""
+    """After training: keep the network, the closed-form fallback (linear CCA) or a blend of their
+    directions, whichever scores highest on the validation pairs (a tie keeps the network; the
+    fallback is kept when it at least equals the others, so dccae never ends below linear CCA
+    there); a note when the network is not kept alone."""
     if not module.use_linear_start(True):
         return None
     best = max((float(r["val_corr"]) for r in history if r.get("val_corr") is not None), default=float("nan"))
     linear = val_corr(module, tr, va)
-    if np.isfinite(linear) and (not np.isfinite(best) or linear >= best):
+    module.use_linear_start(False)
+    blended, n_linear = _blend(module, tr, va)
+    network = best if np.isfinite(best) else -np.inf
+    if np.isfinite(linear) and linear >= max(network, blended):
+        module.use_linear_start(True)
         return (
             f"kept linear CCA: its validation correlation {linear:.3f} is at least the network's "
             f"best {best:.3f}"
         )
+    if blended > network + VAL_CORR_MIN_DELTA:
+        return (
+            f"kept a blend of the network's and linear CCA's directions ({n_linear} of "
+            f"{module.latent_dim} from linear CCA): validation correlation {blended:.3f} against the "
+            f"network's {best:.3f}"
+        )
     module.use_linear_start(False)
     return None
+
+
+def _blend(module: MultimodalModel, tr: RowBatches, va: RowBatches) -> tuple[float, int]:
+    """Blend the network's canonical directions and the fallback's (picked by
+    :func:`~mmcorr.models.linear_start.blend_order`) and leave the module using the blend; returns
+    its validation correlation and how many directions came from the fallback ((-inf, 0), module
+    unchanged, with fewer than ``MIN_FIT_ROWS_PER_DIM`` fully paired validation pairs per latent
+    dimension: too few to pick directions on)."""
+    k = module.latent_dim
+    rows_va = va.mask.all(dim=1).nonzero().flatten()
+    rows_tr = tr.mask.all(dim=1).nonzero().flatten()
+    if rows_va.numel() < MIN_FIT_ROWS_PER_DIM * k or rows_tr.numel() <= k:
+        return -np.inf, 0
+    fit_rows = max(_VAL_METRIC_MIN_ROWS, _VAL_METRIC_ROWS_PER_DIM * k)
+    if rows_tr.numel() > fit_rows:
+        rows_tr = rows_tr[torch.linspace(0, rows_tr.numel() - 1, fit_rows, device=rows_tr.device).long()]
+    names = module.names
+    deep_tr, deep_va = latents(module, tr, rows_tr), latents(module, va, rows_va)
+    module.use_linear_start(True)
+    lin_tr, lin_va = latents(module, tr, rows_tr), latents(module, va, rows_va)
+    module.use_linear_start(False)
+    # The network's directions as its own canonical variates (paired across modalities, like the
+    # fallback's), so candidate j means the same direction in every modality.
+    align = fit_cca([deep_tr[n] for n in names], k, reg=module.config.cca_reg)
+    cands = {
+        part: [np.hstack([(d[n] - align.means[i]) @ align.weights[i], lin[n]]) for i, n in enumerate(names)]
+        for part, d, lin in (("tr", deep_tr, lin_tr), ("va", deep_va, lin_va))
+    }
+    picks = blend_order(cands["tr"], cands["va"], k)
+    linear_mix, deep_mix = [np.zeros((k, k)) for _ in names], [np.zeros((k, k)) for _ in names]
+    for j, c in enumerate(picks):
+        for i in range(len(names)):
+            if c < k:
+                deep_mix[i][:, j] = align.weights[i][:, c]
+            else:
+                linear_mix[i][c - k, j] = 1.0
+    module.blend_linear_start(linear_mix, deep_mix)
+    return val_corr(module, tr, va), sum(c >= k for c in picks)
 
 
 def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:

@@ -178,6 +178,14 @@ class MultimodalModel(nn.Module):
         validation pairs."""
         return False
 
+    def blend_linear_start(self, linear: Sequence[np.ndarray], deep: Sequence[np.ndarray]) -> bool:
+        """Make each latent direction a mix of the fallback's and the network's outputs: per
+        modality (in ``names`` order) a (k, k) ``linear`` and ``deep`` mix, column j of the latent
+        being ``fallback @ linear[m][:, j] + network @ deep[m][:, j]``
+        (:func:`mmcorr.models.linear_start.blend_order` picks them). Returns False, changing
+        nothing, when there is no fallback; :meth:`use_linear_start` undoes it."""
+        return False
+
     def fit_closed_form(self, views: Sequence[np.ndarray]) -> CCAFit:
         """Fit in closed form on fully paired training views (one (n, d_m) float64 array per
         modality, in ``names`` order); only families with ``fits_in_closed_form`` implement it."""

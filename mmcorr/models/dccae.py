@@ -29,8 +29,9 @@ class DeepCCAE(MultimodalModel):
     on the training latents after training to return aligned canonical variates.
 
     :meth:`initialise_from` keeps linear CCA (MCCA; ridge ``cca_reg``) of the training rows as a
-    fallback (:mod:`mmcorr.models.linear_start`), used instead of the network when it scores at least
-    as high on the validation pairs after training.
+    fallback (:mod:`mmcorr.models.linear_start`). After training the latent is the network's, linear
+    CCA's, or a blend taking each direction from either, whichever scores highest on the validation
+    pairs (the network on a tie).
     """
 
     name: ClassVar[str] = "dccae"
@@ -56,6 +57,12 @@ class DeepCCAE(MultimodalModel):
         if not self.start.fitted:
             return False
         self.start.use(on)
+        return True
+
+    def blend_linear_start(self, linear: Sequence[np.ndarray], deep: Sequence[np.ndarray]) -> bool:
+        if not self.start.fitted:
+            return False
+        self.start.blend(linear, deep)
         return True
 
     def encode(self, xs: dict[str, Tensor]) -> dict[str, Tensor]:
