@@ -86,7 +86,7 @@ class Preprocessor:
             standardize=config.standardize,
             log1p=config.log1p,
             pca_dim=config.pca_dim,
-            gaussianize=config.gaussianize,
+            gaussianize=config.gaussianize_on,
         )
 
     # ---- fitting ----------------------------------------------------------------------------

@@ -71,6 +71,8 @@ class CorrelationModel(BaseEstimator):
     :class:`~mmcorr.config.DataConfig` (standardize, log1p, pca_dim, gaussianize), with the same meaning and
     ranges, declared there once. A parameter left at ``None`` takes that config's default;
     ``lr=None`` takes the family's tuned rate, :data:`~mmcorr.config.RECOMMENDED_LR`.
+    gaussianize: "auto" (the default: model auto decides by cross-validated linear CCA, a named
+        family runs without it), "on" or "off"; True / False mean on / off.
     When no validation set is given, ``DataConfig.val_fraction`` of the training data is held out.
     encoders: modality name -> a ``torch.nn.Module`` used as that modality's encoder: it takes
         (n, *shape) for a raw modality (``PairedDataset.media``, e.g. (n, C, H, W) images) or
@@ -125,7 +127,7 @@ class CorrelationModel(BaseEstimator):
         standardize: bool | None = None,
         log1p: bool | None = None,
         pca_dim: int | None = None,
-        gaussianize: bool | None = None,
+        gaussianize: str | bool | None = None,
         encoders: Mapping[str, nn.Module] | None = None,
     ) -> None:
         self.model = model

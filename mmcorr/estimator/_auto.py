@@ -13,6 +13,13 @@ so it is the one most often skipped). Each candidate's row in the table says wha
 long it took, or why it did not run. A validation set with fewer than ``MIN_FIT_ROWS_PER_DIM``
 fully paired samples per latent dimension cannot tell the families apart: the preferred family is
 then fitted alone, and the table says so.
+
+With ``gaussianize="auto"`` (the default) auto also chooses the inputs: it fits linear CCA with and
+without the rank-Gaussian map (cross-validated on the training rows) and, when the map raises
+linear CCA's held-out correlation sum by more than :data:`INPUTS_MIN_GAIN`, every candidate uses it
+(the run's notes say which, with both scores). Linear CCA is the family the map changes most and
+the cheapest to fit ten times; the deep families followed it on the benchmarks (bench/RESULTS.md,
+"Frontier").
 """
 
 from __future__ import annotations
@@ -31,13 +38,24 @@ from mmcorr.config._models import describe_choice
 from mmcorr.data import PairedDataset
 from mmcorr.estimator._data import check_dataset, holdout_rows
 from mmcorr.estimator._fit import add_note
+from mmcorr.estimator._prepare import COARSE_QUANTILE_ROWS
 from mmcorr.models import MODEL_REGISTRY
 from mmcorr.training import Callback, TrainingCancelled
 
 if TYPE_CHECKING:
     from mmcorr.estimator import CorrelationModel
 
-__all__ = ["AUTO", "AUTO_BUDGET_S", "AUTO_CANDIDATES", "fit_auto"]
+__all__ = ["AUTO", "AUTO_BUDGET_S", "AUTO_CANDIDATES", "INPUTS_MIN_GAIN", "fit_auto"]
+
+#: The rank-Gaussian map is used when linear CCA's validation correlation sum with it is more than
+#: this share above the sum without it (cross-validated on the training rows: 12-15% above on the
+#: known-factor simulation, 4-8% on the three-view digits, -6% to +0.2% on the digits demo).
+INPUTS_MIN_GAIN = 0.02
+#: Folds, and the most training rows, of the cross-validated linear CCA that decides the map.
+INPUTS_FOLDS, INPUTS_MAX_ROWS = 5, 20_000
+#: Above this many features in a modality (after ``pca_dim``) auto does not try the map: each of the
+#: ten linear CCA fits would need a d x d covariance.
+INPUTS_MAX_FEATURES = 2_000
 
 
 def _candidate_order() -> tuple[str, ...]:
@@ -92,13 +110,14 @@ def fit_auto(
         check_dataset(validation, "validation")
     if budget_s is None:
         budget_s = est.get_configs()[1].auto_budget_s
-    best, table = _candidates(est, train, validation, callbacks, budget_s, (checkpoint_dir, resume))
+    best, table, inputs = _candidates(est, train, validation, callbacks, budget_s, (checkpoint_dir, resume))
     for key, value in vars(best).items():
         if key.endswith("_") and not key.startswith("_"):
             setattr(est, key, value)
     est.layers_ = dict(layers or {})
     est.auto_ = table
     if est.history_:
+        add_note(est.history_[0], inputs, first=True)
         add_note(est.history_[0], describe_choice(table), first=True)
     return est
 
@@ -133,8 +152,8 @@ def _candidates(
     callbacks: Sequence[Callback],
     budget_s: float,
     checkpoints: tuple[Path | None, bool],
-) -> tuple[CorrelationModel, list[dict[str, Any]]]:
-    """Every candidate's fit and validation score: (the best, the table)."""
+) -> tuple[CorrelationModel, list[dict[str, Any]], str | None]:
+    """Every candidate's fit and validation score: (the best, the table, the note on the inputs)."""
     mcfg, tcfg, dcfg = est.get_configs()
     if validation is not None:
         tr, va = train, validation
@@ -148,6 +167,8 @@ def _candidates(
     span = {n: 1 if MODEL_REGISTRY[n].fits_in_closed_form else tcfg.epochs for n in AUTO_CANDIDATES}
     progress = _OneProgress(callbacks, sum(span.values()))
     started, slowest = time.monotonic(), 0.0
+    inputs, inputs_note = _choose_inputs(est, tr, dcfg.gaussianize, int(mcfg.latent_dim))
+    ask = _Fit(est, lr, tr, va, [progress] if callbacks else [], checkpoints, inputs)
     table: list[dict[str, Any]] = []
     best: tuple[float, CorrelationModel] | None = None
     for family in AUTO_CANDIDATES:
@@ -162,7 +183,7 @@ def _candidates(
             fitted = None
         else:
             progress.model = family
-            fitted, row = _try(est, family, lr, tr, va, [progress] if callbacks else [], checkpoints)
+            fitted, row = ask(family)
             slowest = slowest if closed_form or fitted is None else max(slowest, row["seconds"])
         progress.offset += span[family]
         table.append({**row, "chosen": False})
@@ -175,32 +196,103 @@ def _candidates(
     chosen = best[1].get_configs()[0].model
     for row in table:
         row["chosen"] = row["model"] == chosen
-    return best[1], table
+    return best[1], table, inputs_note
 
 
-def _try(
-    est: CorrelationModel,
-    family: str,
-    lr: float | None,
-    tr: PairedDataset,
-    va: PairedDataset,
-    callbacks: Sequence[Callback],
-    checkpoints: tuple[Path | None, bool],
-) -> tuple[CorrelationModel | None, dict[str, Any]]:
-    """One candidate: (the fitted estimator or None, its table row without ``chosen``)."""
+_Result = tuple["CorrelationModel | None", dict[str, Any]]
+
+
+class _Fit:
+    """Fits one candidate family on auto's split: (the fitted estimator or None, its table row
+    without ``chosen``), with the rank-Gaussian map ``gaussianize`` ("on" / "off")."""
+
+    def __init__(
+        self,
+        est: CorrelationModel,
+        lr: float | None,
+        tr: PairedDataset,
+        va: PairedDataset,
+        callbacks: Sequence[Callback],
+        checkpoints: tuple[Path | None, bool],
+        gaussianize: str,
+    ) -> None:
+        self.est, self.lr, self.tr, self.va = est, lr, tr, va
+        self.callbacks, self.checkpoints, self.gaussianize = callbacks, checkpoints, gaussianize
+
+    def __call__(self, family: str) -> _Result:
+        from sklearn.base import clone
+
+        t0 = time.monotonic()
+        candidate = clone(self.est).set_params(model=family, lr=self.lr, gaussianize=self.gaussianize)
+        try:
+            folder, resume = self.checkpoints
+            where = None if folder is None else Path(folder) / family
+            candidate.fit(
+                self.tr, validation=self.va, callbacks=self.callbacks, checkpoint_dir=where, resume=resume
+            )
+            score = float(candidate.score(self.va))
+        except TrainingCancelled:
+            raise
+        except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
+            seconds = round(time.monotonic() - t0, 2)
+            return None, {
+                "model": family,
+                "val_corr_sum": None,
+                "seconds": seconds,
+                "note": f"not run: {exc}",
+            }
+        row = {"model": family, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)}
+        return candidate, row
+
+
+def _choose_inputs(est: CorrelationModel, tr: PairedDataset, setting: str, k: int) -> tuple[str, str | None]:
+    """Resolve ``gaussianize``: ("on" / "off", a note for the run or None).
+
+    "auto" compares linear CCA with and without the map by :data:`INPUTS_FOLDS`-fold
+    cross-validation on (at most :data:`INPUTS_MAX_ROWS` of) the training rows. It stays off, untried,
+    for images, text or audio alone (the map leaves them alone), a modality wider than
+    :data:`INPUTS_MAX_FEATURES`, fewer training rows than fine quantiles need
+    (:data:`~mmcorr.estimator._prepare.COARSE_QUANTILE_ROWS`) or folds too small to rank k directions
+    on. The validation set alone (~15% of the rows) was too noisy to decide: on the digits demo it
+    favoured the map by 8% in a seed where the map lowered the test figure.
+    """
     from sklearn.base import clone
 
-    t0 = time.monotonic()
-    candidate = clone(est).set_params(model=family, lr=lr)
-    try:
-        folder, resume = checkpoints
-        where = None if folder is None else Path(folder) / family
-        candidate.fit(tr, validation=va, callbacks=callbacks, checkpoint_dir=where, resume=resume)
-        score = float(candidate.score(va))
-    except TrainingCancelled:
-        raise
-    except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
-        seconds = round(time.monotonic() - t0, 2)
-        return None, {"model": family, "val_corr_sum": None, "seconds": seconds, "note": f"not run: {exc}"}
-    row = {"model": family, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)}
-    return candidate, row
+    if setting != "auto":
+        return setting, None
+    rows = np.random.default_rng(int(est.get_configs()[1].seed)).permutation(tr.n_samples)[:INPUTS_MAX_ROWS]
+    folds = [np.sort(f) for f in np.array_split(rows, INPUTS_FOLDS)]
+    tables = [n for n in tr.names if n not in tr.media]
+    if not tables:  # the map leaves images, text and audio alone: nothing to decide
+        return "off", None
+    if tr.n_samples < COARSE_QUANTILE_ROWS or min(len(f) for f in folds) < MIN_FIT_ROWS_PER_DIM * k:
+        return "off", None
+    pca = est.get_configs()[2].pca_dim
+    widest = max(min(d, pca or d) for d in tr.dims.values())
+    if widest > INPUTS_MAX_FEATURES:
+        return "off", (
+            f"rank-Gaussian inputs off: not tried on a modality of {widest} features (above "
+            f"{INPUTS_MAX_FEATURES}, ten linear CCA fits would cost more than they tell); set "
+            "gaussianize on to use them"
+        )
+    linear = next((n for n, c in MODEL_REGISTRY.items() if c.fits_in_closed_form), None)
+    if linear is None:
+        return "off", None
+    sums: dict[str, float] = {}
+    for inputs in ("off", "on"):
+        scores = []
+        for i, held in enumerate(folds):
+            fit = np.sort(np.concatenate(folds[:i] + folds[i + 1 :]))
+            probe = clone(est).set_params(model=linear, gaussianize=inputs)
+            try:
+                scores.append(
+                    float(probe.fit(tr.subset(fit), validation=tr.subset(held)).score(tr.subset(held)))
+                )
+            except MmcorrError as exc:
+                return "off", f"rank-Gaussian inputs off: linear CCA, which decides them, did not run ({exc})"
+        sums[inputs] = float(np.mean(scores))
+    say = "on" if sums["on"] > (1 + INPUTS_MIN_GAIN) * sums["off"] else "off"
+    return say, (
+        f"rank-Gaussian inputs {say}: linear CCA's {INPUTS_FOLDS}-fold cross-validated correlation sum "
+        f"{sums['on']:.3f} with them, {sums['off']:.3f} without"
+    )

@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from mmcorr._memory import FitMemory, check_fit_memory
 from mmcorr._validation import MmcorrError
-from mmcorr.config import DataConfig, ModelConfig, TrainConfig
+from mmcorr.config import AUTO, DataConfig, ModelConfig, TrainConfig
 from mmcorr.data.types import MediaSpec, PairedDataset
-from mmcorr.estimator._auto import AUTO
 from mmcorr.estimator._batches import RowBatches
 from mmcorr.estimator._data import training_rows
 from mmcorr.models import MODEL_REGISTRY, MultimodalModel, get_model_class
@@ -36,6 +35,8 @@ def check_memory(
     mcfg, _, dcfg = configs
     # "auto" fits the candidates one at a time: the check is the most demanding family's.
     families = MODEL_REGISTRY.values() if mcfg.model == AUTO else [get_model_class(mcfg.model)]
+    # gaussianize "auto" maps the inputs only when model auto turns it on: count it when it may.
+    mapped = dcfg.gaussianize_on or (dcfg.gaussianize == "auto" and mcfg.model == AUTO)
     estimates = [
         check_fit_memory(
             n_samples,
@@ -46,7 +47,7 @@ def check_memory(
             ridge_heads=True,  # every family fits the tuned ridge maps (decoders compete with them)
             copies=copies,
             closed_form=family.fits_in_closed_form,
-            gaussianize=dcfg.gaussianize,
+            gaussianize=mapped,
         )
         for family in families
     ]
@@ -61,7 +62,7 @@ COARSE_QUANTILE_ROWS = 100
 
 def preprocessing_note(data: DataConfig, n_train: int) -> str | None:
     """What a fit notes about its preprocessing (None: nothing): a coarse rank-Gaussian map."""
-    if not data.gaussianize or n_train >= COARSE_QUANTILE_ROWS:
+    if not data.gaussianize_on or n_train >= COARSE_QUANTILE_ROWS:
         return None
     return (
         f"gaussianize: its quantiles come from {n_train} training rows (fewer than "

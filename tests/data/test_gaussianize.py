@@ -141,3 +141,21 @@ def test_a_fit_on_few_rows_notes_that_the_quantiles_are_coarse() -> None:
     assert "gaussianize" not in enough.history_[0].get("note", "")
     plain = CorrelationModel("cca", latent_dim=2).fit(_pair(n=60))
     assert "gaussianize" not in plain.history_[0].get("note", "")
+
+
+def test_true_and_false_mean_on_and_off_and_a_chosen_family_leaves_auto_off() -> None:
+    """Configs and estimators written when the option was a bool still mean what they said; the
+    default "auto" maps nothing unless model auto decides to (tests/models/test_auto_inputs.py)."""
+    from mmcorr.config import DataConfig
+    from mmcorr.estimator import CorrelationModel
+
+    assert DataConfig(gaussianize=True).gaussianize == "on"  # type: ignore[arg-type]
+    assert DataConfig(gaussianize=False).gaussianize == "off"  # type: ignore[arg-type]
+    assert DataConfig().gaussianize == "auto"
+    ds = _pair(n=300)
+    default = CorrelationModel("cca", latent_dim=2, seed=0).fit(ds)
+    off = CorrelationModel("cca", latent_dim=2, seed=0, gaussianize="off").fit(ds)
+    np.testing.assert_array_equal(default.transform(ds)["a"], off.transform(ds)["a"])
+    on = CorrelationModel("cca", latent_dim=2, seed=0, gaussianize=True).fit(ds)
+    assert on.get_configs()[2].gaussianize == "on"
+    assert not np.allclose(on.transform(ds)["a"], off.transform(ds)["a"])
