@@ -214,7 +214,7 @@ def registry_root() -> str:
 def auto_choice(run_dir: str) -> None:
     """model=auto's choice and every candidate's validation score, from the finished run (nothing
     for a run whose family was asked for by name)."""
-    from mmcorr.runs.choice import model_choice
+    from mmcorr.runs.choice import inputs_choice, model_choice
 
     run = load_metrics(run_dir).run
     rows = model_choice(run)
@@ -223,4 +223,7 @@ def auto_choice(run_dir: str) -> None:
             f"**auto chose {plain(run.model)}**: the highest canonical correlation sum on the validation "
             "rows among the candidate families, each trained on the same training rows."
         )
+        inputs = inputs_choice(run)
+        if inputs:
+            st.caption(f"Inputs: {plain(inputs)}.")
         st.dataframe(rows, hide_index=True)

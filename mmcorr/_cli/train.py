@@ -32,7 +32,7 @@ from mmcorr._cli.inputs import (
 from mmcorr._cli.options import add_config_args, job_spec_from_args
 from mmcorr._validation import MmcorrError
 from mmcorr.runs import fit_gap, prediction_notes, read_metrics
-from mmcorr.runs.choice import choice_line, model_choice
+from mmcorr.runs.choice import choice_line, inputs_choice, model_choice
 
 __all__ = ["AFTER_TRAIN", "register", "summarise"]
 
@@ -131,6 +131,9 @@ def summarise(output: Output, out: Path) -> None:
     choice = model_choice(metrics.run)
     if choice:
         output.line(f"  model: {choice_line(metrics.run.model, choice)}")
+    inputs = inputs_choice(metrics.run)
+    if inputs:
+        output.line(f"  inputs: {inputs}")
     if metrics.run.held_out_note:
         output.line(f"  note: {metrics.run.held_out_note}")
     output.line(summary_lines(metrics.results.summary.labelled()))

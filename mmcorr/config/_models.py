@@ -24,10 +24,12 @@ __all__ = [
     "RECOMMENDED_LR",
     "ModelGuide",
     "ModelName",
+    "INPUTS_NOTE",
     "describe_choice",
     "lr_text",
     "model_help",
     "parse_choice",
+    "parse_inputs",
 ]
 
 ModelName = Literal["cca", "ae", "corrae", "dccae", "mvae", "auto"]
@@ -158,3 +160,16 @@ def parse_choice(notes: str) -> list[dict[str, Any]]:
              "note": "" if scored else note}
         )  # fmt: skip
     return rows
+
+
+#: How model auto's note on its choice of inputs begins (:mod:`mmcorr.estimator._auto`), then "on"
+#: or "off" and why; :func:`parse_inputs` finds it among a run's notes.
+INPUTS_NOTE = "rank-Gaussian inputs "
+_INPUTS_RE = re.compile(re.escape(INPUTS_NOTE) + r"(?:on|off)[^;]*")
+
+
+def parse_inputs(notes: str) -> str | None:
+    """Model auto's note on the rank-Gaussian inputs in a run's notes; None when it made none (a
+    family asked for by name, or ``gaussianize`` given as on / off)."""
+    found = _INPUTS_RE.search(notes)
+    return found.group(0).strip() if found else None

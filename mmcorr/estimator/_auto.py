@@ -34,7 +34,7 @@ import numpy as np
 from mmcorr._cca import MIN_FIT_ROWS_PER_DIM
 from mmcorr._validation import MmcorrError
 from mmcorr.config import AUTO, AUTO_BUDGET_S, PREFERRED_FAMILY, resolve_lr
-from mmcorr.config._models import describe_choice
+from mmcorr.config._models import INPUTS_NOTE, describe_choice
 from mmcorr.data import PairedDataset
 from mmcorr.estimator._data import check_dataset, holdout_rows
 from mmcorr.estimator._fit import add_note
@@ -271,7 +271,7 @@ def _choose_inputs(est: CorrelationModel, tr: PairedDataset, setting: str, k: in
     widest = max(min(d, pca or d) for d in tr.dims.values())
     if widest > INPUTS_MAX_FEATURES:
         return "off", (
-            f"rank-Gaussian inputs off: not tried on a modality of {widest} features (above "
+            f"{INPUTS_NOTE}off: not tried on a modality of {widest} features (above "
             f"{INPUTS_MAX_FEATURES}, ten linear CCA fits would cost more than they tell); set "
             "gaussianize on to use them"
         )
@@ -289,10 +289,11 @@ def _choose_inputs(est: CorrelationModel, tr: PairedDataset, setting: str, k: in
                     float(probe.fit(tr.subset(fit), validation=tr.subset(held)).score(tr.subset(held)))
                 )
             except MmcorrError as exc:
-                return "off", f"rank-Gaussian inputs off: linear CCA, which decides them, did not run ({exc})"
+                why = str(exc).replace(";", ",")  # a run's notes are joined with "; "
+                return "off", f"{INPUTS_NOTE}off: linear CCA, which decides them, did not run ({why})"
         sums[inputs] = float(np.mean(scores))
     say = "on" if sums["on"] > (1 + INPUTS_MIN_GAIN) * sums["off"] else "off"
     return say, (
-        f"rank-Gaussian inputs {say}: linear CCA's {INPUTS_FOLDS}-fold cross-validated correlation sum "
+        f"{INPUTS_NOTE}{say}: linear CCA's {INPUTS_FOLDS}-fold cross-validated correlation sum "
         f"{sums['on']:.3f} with them, {sums['off']:.3f} without"
     )

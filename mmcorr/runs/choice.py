@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mmcorr.config._models import parse_choice
+from mmcorr.config._models import parse_choice, parse_inputs
 from mmcorr.runs.summary import CHOICE_KEYS, RunDetails
 
-__all__ = ["CHOICE_COLUMNS", "choice_line", "model_choice"]
+__all__ = ["CHOICE_COLUMNS", "choice_line", "inputs_choice", "model_choice"]
 
 #: The table's columns: the candidate table's key -> the heading people read.
 CHOICE_COLUMNS: dict[str, str] = dict(
@@ -29,6 +29,12 @@ def model_choice(run: RunDetails) -> list[dict[str, Any]]:
     [] for a run whose family was asked for by name."""
     rows = [dict(r) for r in run.model_choice] or parse_choice("; ".join(run.notes.values()))
     return [{heading: row[key] for key, heading in CHOICE_COLUMNS.items()} for row in rows]
+
+
+def inputs_choice(run: RunDetails) -> str | None:
+    """Model auto's choice of inputs (rank-Gaussian map on or off, and the cross-validated linear
+    CCA figures behind it) from the run's notes; None when it made none."""
+    return parse_inputs("; ".join(run.notes.values()))
 
 
 def choice_line(chosen: str, rows: list[dict[str, Any]]) -> str:

@@ -18,7 +18,7 @@ from mmcorr._io import atomic_write_text
 from mmcorr._version import __version__
 from mmcorr.analysis.feature_map import FeatureMapColumn
 from mmcorr.runs.bundle import read_feature_corr, read_history, read_metrics, read_similarity, read_umap
-from mmcorr.runs.choice import model_choice
+from mmcorr.runs.choice import inputs_choice, model_choice
 from mmcorr.runs.files import ID_COLUMN, MODALITY_COLUMN, PAIR_COLUMN, UMAP_NOTE, BundleFile
 from mmcorr.runs.gallery import GALLERY_CSS, gallery_section
 from mmcorr.runs.headlines import fit_gap, prediction_notes
@@ -123,6 +123,7 @@ def _choice(metrics: RunMetrics) -> list[str]:
         f"<p>model=auto trained each candidate family on the same training rows and kept "
         f"<b>{html.escape(metrics.run.model)}</b>, the highest canonical correlation sum on the "
         "validation rows.</p>",
+        *([f"<p>{html.escape(inputs)}.</p>"] if (inputs := inputs_choice(metrics.run)) else []),
         _table(rows),
     ]
 

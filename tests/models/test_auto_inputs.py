@@ -4,7 +4,10 @@ says so in the run's notes; an explicit on / off is left as given."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from mmcorr.data import PairedDataset
@@ -59,3 +62,23 @@ def test_too_few_training_rows_for_fine_quantiles_keep_it_off() -> None:
     est = CorrelationModel("auto", auto_budget_s=0, **FAST).fit(_pair(warp=True, n=60))
     assert "rank-Gaussian inputs" not in _notes(est)
     assert est.configs_[2].gaussianize == "off"
+
+
+def test_a_run_says_which_inputs_auto_chose(mmcorr_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The choice is in the terminal summary and the report, not only in the run's notes."""
+    from mmcorr.cli import main
+
+    ds = _pair(warp=True)
+    paths = []
+    for name in ds.names:
+        path = mmcorr_home / f"{name}.csv"
+        frame = pd.DataFrame(ds.values[name], index=pd.Index(ds.ids, name="id"), columns=ds.features[name])
+        frame.to_csv(path)
+        paths += ["--modality", f"{name}={path}"]
+    out = mmcorr_home / "run"
+    args = ["--latent-dim", "2", "--epochs", "2", "--hidden", "16", "--auto-budget-s", "0"]
+    code = main(["train", *paths, *args, "--umap", "off", "--permutations", "0", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "  inputs: rank-Gaussian inputs on: linear CCA's 5-fold cross-validated" in printed, printed
+    assert "rank-Gaussian inputs on: linear CCA" in (out / "report.html").read_text(encoding="utf-8")

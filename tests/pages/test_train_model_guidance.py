@@ -19,7 +19,7 @@ TRAIN = "pages/train.py"
 def dataset_id(mmcorr_home: Path) -> str:
     from mmcorr.data import DatasetRegistry, make_demo
 
-    return DatasetRegistry().save(make_demo("synthetic", seed=0, n_samples=120), "tiny-synthetic")
+    return DatasetRegistry().save(make_demo("synthetic", seed=0, n_samples=200), "tiny-synthetic")
 
 
 def _markdown(app: Any) -> str:
@@ -35,6 +35,7 @@ def test_the_model_selector_starts_at_auto_with_its_guidance(app: Any, dataset_i
     assert all(guide.when in text for guide in MODEL_GUIDE.values())  # the "Which model?" panel
     assert any(e.label == "Which model?" for e in app.expander)
     assert app.number_input(key="auto_budget_s").value == 600.0
+    assert app.selectbox(key="gaussianize").value == "auto"
 
 
 def test_choosing_a_family_shows_what_it_is(app: Any, dataset_id: str) -> None:
@@ -64,6 +65,8 @@ def test_a_finished_auto_job_shows_the_choice_and_every_candidate(app: Any, data
     assert [e.value for e in app.error] == []
     assert {m.label: m.value for m in app.metric}["State"] == "succeeded"
     assert any(m.value.startswith("**auto chose ") for m in app.markdown)
+    # 200 samples leave auto over 100 training rows: it cross-validates the rank-Gaussian inputs
+    assert any(c.value.startswith("Inputs: rank-Gaussian inputs o") for c in app.caption)
     family, chosen = CHOICE_COLUMNS["model"], CHOICE_COLUMNS["chosen"]
     table = next(d.value for d in app.dataframe if family in d.value.columns)
     assert list(table[family]) == list(AUTO_CANDIDATES) and int(table[chosen].sum()) == 1
