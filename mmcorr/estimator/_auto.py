@@ -18,8 +18,9 @@ With ``gaussianize="auto"`` (the default) auto also chooses the inputs: it fits 
 without the rank-Gaussian map (cross-validated on the training rows) and, when the map raises
 linear CCA's held-out correlation sum by more than :data:`INPUTS_MIN_GAIN`, every candidate uses it
 (the run's notes say which, with both scores). Linear CCA is the family the map changes most and
-the cheapest to fit ten times; the deep families followed it on the benchmarks (bench/RESULTS.md,
-"Frontier").
+the cheapest to fit ten times; on the benchmarks dccae gained with the map where linear CCA gained
+most ('sim', 4.74 -> 5.65) and moved within noise elsewhere ('three', 6.94 -> 6.90;
+bench/RESULTS.md, "Frontier").
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTO", "AUTO_BUDGET_S", "AUTO_CANDIDATES", "INPUTS_MIN_GAIN", "fit_auto"]
 
-#: The rank-Gaussian map is used when linear CCA's validation correlation sum with it is more than
+#: The rank-Gaussian map is used when linear CCA's held-out correlation sum with it is more than
 #: this share above the sum without it (cross-validated on the training rows: 12-15% above on the
 #: known-factor simulation, 4-8% on the three-view digits, -6% to +0.2% on the digits demo).
 INPUTS_MIN_GAIN = 0.02
@@ -154,6 +155,8 @@ def _candidates(
     checkpoints: tuple[Path | None, bool],
 ) -> tuple[CorrelationModel, list[dict[str, Any]], str | None]:
     """Every candidate's fit and validation score: (the best, the table, the note on the inputs)."""
+    from sklearn.base import clone
+
     mcfg, tcfg, dcfg = est.get_configs()
     if validation is not None:
         tr, va = train, validation
@@ -168,7 +171,7 @@ def _candidates(
     progress = _OneProgress(callbacks, sum(span.values()))
     started, slowest = time.monotonic(), 0.0
     inputs, inputs_note = _choose_inputs(est, tr, dcfg.gaussianize, int(mcfg.latent_dim))
-    ask = _Fit(est, lr, tr, va, [progress] if callbacks else [], checkpoints, inputs)
+    base = clone(est).set_params(gaussianize=inputs)  # every candidate with the inputs chosen
     table: list[dict[str, Any]] = []
     best: tuple[float, CorrelationModel] | None = None
     for family in AUTO_CANDIDATES:
@@ -183,7 +186,7 @@ def _candidates(
             fitted = None
         else:
             progress.model = family
-            fitted, row = ask(family)
+            fitted, row = _try(base, family, lr, tr, va, [progress] if callbacks else [], checkpoints)
             slowest = slowest if closed_form or fitted is None else max(slowest, row["seconds"])
         progress.offset += span[family]
         table.append({**row, "chosen": False})
@@ -199,50 +202,32 @@ def _candidates(
     return best[1], table, inputs_note
 
 
-_Result = tuple["CorrelationModel | None", dict[str, Any]]
+def _try(
+    est: CorrelationModel,
+    family: str,
+    lr: float | None,
+    tr: PairedDataset,
+    va: PairedDataset,
+    callbacks: Sequence[Callback],
+    checkpoints: tuple[Path | None, bool],
+) -> tuple[CorrelationModel | None, dict[str, Any]]:
+    """One candidate: (the fitted estimator or None, its table row without ``chosen``)."""
+    from sklearn.base import clone
 
-
-class _Fit:
-    """Fits one candidate family on auto's split: (the fitted estimator or None, its table row
-    without ``chosen``), with the rank-Gaussian map ``gaussianize`` ("on" / "off")."""
-
-    def __init__(
-        self,
-        est: CorrelationModel,
-        lr: float | None,
-        tr: PairedDataset,
-        va: PairedDataset,
-        callbacks: Sequence[Callback],
-        checkpoints: tuple[Path | None, bool],
-        gaussianize: str,
-    ) -> None:
-        self.est, self.lr, self.tr, self.va = est, lr, tr, va
-        self.callbacks, self.checkpoints, self.gaussianize = callbacks, checkpoints, gaussianize
-
-    def __call__(self, family: str) -> _Result:
-        from sklearn.base import clone
-
-        t0 = time.monotonic()
-        candidate = clone(self.est).set_params(model=family, lr=self.lr, gaussianize=self.gaussianize)
-        try:
-            folder, resume = self.checkpoints
-            where = None if folder is None else Path(folder) / family
-            candidate.fit(
-                self.tr, validation=self.va, callbacks=self.callbacks, checkpoint_dir=where, resume=resume
-            )
-            score = float(candidate.score(self.va))
-        except TrainingCancelled:
-            raise
-        except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
-            seconds = round(time.monotonic() - t0, 2)
-            return None, {
-                "model": family,
-                "val_corr_sum": None,
-                "seconds": seconds,
-                "note": f"not run: {exc}",
-            }
-        row = {"model": family, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)}
-        return candidate, row
+    t0 = time.monotonic()
+    candidate = clone(est).set_params(model=family, lr=lr)
+    try:
+        folder, resume = checkpoints
+        where = None if folder is None else Path(folder) / family
+        candidate.fit(tr, validation=va, callbacks=callbacks, checkpoint_dir=where, resume=resume)
+        score = float(candidate.score(va))
+    except TrainingCancelled:
+        raise
+    except MmcorrError as exc:  # e.g. cca's latent size above the narrowest modality
+        seconds = round(time.monotonic() - t0, 2)
+        return None, {"model": family, "val_corr_sum": None, "seconds": seconds, "note": f"not run: {exc}"}
+    row = {"model": family, "val_corr_sum": round(score, 4), "seconds": round(time.monotonic() - t0, 2)}
+    return candidate, row
 
 
 def _choose_inputs(est: CorrelationModel, tr: PairedDataset, setting: str, k: int) -> tuple[str, str | None]:
@@ -260,15 +245,15 @@ def _choose_inputs(est: CorrelationModel, tr: PairedDataset, setting: str, k: in
 
     if setting != "auto":
         return setting, None
-    rows = np.random.default_rng(int(est.get_configs()[1].seed)).permutation(tr.n_samples)[:INPUTS_MAX_ROWS]
+    _, tcfg, dcfg = est.get_configs()
+    rows = np.random.default_rng(int(tcfg.seed)).permutation(tr.n_samples)[:INPUTS_MAX_ROWS]
     folds = [np.sort(f) for f in np.array_split(rows, INPUTS_FOLDS)]
     tables = [n for n in tr.names if n not in tr.media]
     if not tables:  # the map leaves images, text and audio alone: nothing to decide
         return "off", None
     if tr.n_samples < COARSE_QUANTILE_ROWS or min(len(f) for f in folds) < MIN_FIT_ROWS_PER_DIM * k:
         return "off", None
-    pca = est.get_configs()[2].pca_dim
-    widest = max(min(d, pca or d) for d in tr.dims.values())
+    widest = max(min(d, dcfg.pca_dim or d) for d in tr.dims.values())
     if widest > INPUTS_MAX_FEATURES:
         return "off", (
             f"{INPUTS_NOTE}off: not tried on a modality of {widest} features (above "

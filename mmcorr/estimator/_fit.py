@@ -170,9 +170,7 @@ def _blend(module: MultimodalModel, tr: RowBatches, va: RowBatches) -> tuple[flo
     rows_tr = tr.mask.all(dim=1).nonzero().flatten()
     if rows_va.numel() < MIN_FIT_ROWS_PER_DIM * k or rows_tr.numel() <= k:
         return -np.inf, 0
-    fit_rows = max(_VAL_METRIC_MIN_ROWS, _VAL_METRIC_ROWS_PER_DIM * k)
-    if rows_tr.numel() > fit_rows:
-        rows_tr = rows_tr[torch.linspace(0, rows_tr.numel() - 1, fit_rows, device=rows_tr.device).long()]
+    rows_tr = _fit_rows(rows_tr, k)
     names = module.names
     deep_tr, deep_va = latents(module, tr, rows_tr), latents(module, va, rows_va)
     module.use_linear_start(True)
@@ -197,14 +195,20 @@ def _blend(module: MultimodalModel, tr: RowBatches, va: RowBatches) -> tuple[flo
     return val_corr(module, tr, va), sum(c >= k for c in picks)
 
 
+def _fit_rows(rows: torch.Tensor, k: int) -> torch.Tensor:
+    """At most ``max(_VAL_METRIC_MIN_ROWS, _VAL_METRIC_ROWS_PER_DIM * k)`` of the training ``rows``
+    that a k x k CCA is fitted on, evenly spaced, so data sorted by group is still covered."""
+    most = max(_VAL_METRIC_MIN_ROWS, _VAL_METRIC_ROWS_PER_DIM * k)
+    if rows.numel() <= most:
+        return rows
+    return rows[torch.linspace(0, rows.numel() - 1, most, device=rows.device).long()]
+
+
 def val_corr(module: MultimodalModel, tr: Batches, va: Batches) -> float:
     """Mean held-out canonical correlation of the first two modalities: a linear CCA fitted on (a
     bounded, evenly spaced subset of) the training latents, applied to the validation latents."""
     a, b = module.names[:2]
-    fit_rows = max(_VAL_METRIC_MIN_ROWS, _VAL_METRIC_ROWS_PER_DIM * module.latent_dim)
-    rows_tr = (tr.mask[:, 0] & tr.mask[:, 1]).nonzero().flatten()
-    if rows_tr.numel() > fit_rows:  # evenly spaced, so data sorted by group is still covered
-        rows_tr = rows_tr[torch.linspace(0, rows_tr.numel() - 1, fit_rows, device=rows_tr.device).long()]
+    rows_tr = _fit_rows((tr.mask[:, 0] & tr.mask[:, 1]).nonzero().flatten(), module.latent_dim)
     rows_va = (va.mask[:, 0] & va.mask[:, 1]).nonzero().flatten()
     if rows_tr.numel() < 3 or rows_va.numel() < 2:
         return float("nan")
